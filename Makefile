@@ -1,0 +1,121 @@
+# leadrouter - build, test and benchmark targets.
+#
+# Every target that needs a Debian package depends on `deps`, which installs
+# what is missing with apt-get, so a fresh machine needs nothing by hand.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS     = rdkafka libevent jansson libsystemd glib-2.0 libxxhash
+CSTD     = -std=c11 -D_GNU_SOURCE
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPT     ?= -O2 -g
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -DJSMN_STATIC -DJSMN_PARENT_LINKS \
+	$$(pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
+LDLIBS_ALL = $$(pkg-config --libs $(PKGS)) -lm $(EXTRA_LDFLAGS)
+
+DEB_PKGS = build-essential pkg-config librdkafka-dev libevent-dev libjansson-dev \
+	libcmocka-dev libsystemd-dev libjsmn-dev libglib2.0-dev libxxhash-dev \
+	kcat clang clang-format libclang-rt-14-dev valgrind tzdata \
+	openjdk-17-jre-headless maven curl
+
+ENGINE_SRC = $(wildcard engine/*.c)
+CONFIG_SRC = $(wildcard config/*.c)
+DAEMON_SRC = $(wildcard daemon/*.c consumers/*.c producers/*.c)
+LIB_SRC    = $(ENGINE_SRC) $(CONFIG_SRC)
+LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+KTEST_SRC  = $(wildcard tests/kafka/*.c)
+KTEST_BIN  = $(KTEST_SRC:tests/kafka/%.c=$(BUILD)/tests/kafka/%)
+
+.PHONY: all deps test check check-asan check-valgrind fuzz fuzz-run format \
+	format-check bench bench-kafka test-kafka clean run-sample
+
+all: $(BUILD)/leadrouter
+
+deps: $(BUILD)/.deps
+$(BUILD)/.deps:
+	@mkdir -p $(BUILD)
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libleadrouter.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/leadrouter: $(DAEMON_OBJ) $(BUILD)/libleadrouter.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(DAEMON_OBJ) $(BUILD)/libleadrouter.a $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libleadrouter.a tests/unit/testutil.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(BUILD)/libleadrouter.a \
+		$(LDLIBS_ALL) $$(pkg-config --libs cmocka)
+
+# Unit tests: every binary runs even when one fails; the exit status tells.
+test: $(UNIT_BIN) $(BUILD)/leadrouter
+	@fail=0; for t in $(UNIT_BIN); do \
+		echo "== $$t"; (cd tests/unit && ../../$$t) || fail=1; \
+	done; \
+	sh tests/cli/run.sh $(BUILD)/leadrouter || fail=1; \
+	exit $$fail
+
+# The same tests under ASan + UBSan, then valgrind on the plain build, then a
+# short fuzz run.
+check: deps
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+	$(MAKE) check-valgrind
+	$(MAKE) fuzz-run
+
+check-valgrind: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+		(cd tests/unit && valgrind -q --error-exitcode=9 --leak-check=full \
+			--errors-for-leak-kinds=definite ../../$$t >/dev/null) || { echo "valgrind: $$t failed"; fail=1; }; \
+	done; exit $$fail
+
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	-DJSMN_STATIC -DJSMN_PARENT_LINKS $$(pkg-config --cflags $(PKGS))
+fuzz: deps
+	@mkdir -p $(BUILD)/fuzz
+	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_event tests/fuzz/fuzz_event.c $(ENGINE_SRC) $(LDLIBS_ALL)
+	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(ENGINE_SRC) $(CONFIG_SRC) $(LDLIBS_ALL)
+
+fuzz-run: fuzz
+	$(BUILD)/fuzz/fuzz_event -max_total_time=$${FUZZ_SECONDS:-20} -dict=tests/fuzz/event.dict tests/fuzz/corpus/event
+	$(BUILD)/fuzz/fuzz_config -max_total_time=$${FUZZ_SECONDS:-20} tests/fuzz/corpus/config
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check: deps
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+run-sample: $(BUILD)/leadrouter
+	$(BUILD)/leadrouter simulate -c config/leadrouter.example.json < config/sample-events.jsonl
+
+bench: $(BUILD)/leadrouter
+	sh bench/bench_simulate.sh $(BUILD)/leadrouter
+
+$(BUILD)/tests/kafka/%: tests/kafka/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(LDLIBS_ALL)
+
+test-kafka: $(BUILD)/leadrouter $(KTEST_BIN)
+	sh tests/kafka/run.sh $(BUILD)/leadrouter
+
+bench-kafka: $(BUILD)/leadrouter $(KTEST_BIN)
+	sh bench/bench_kafka.sh $(BUILD)/leadrouter
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,102 @@
+/*
+ * lead.h - stage 1: the lead table, scoring, fit grade, qualification and
+ * the territory that picks a lead's team.
+ *
+ * One lead_table holds the leads of one input partition (or, in simulate,
+ * all of them). The caller owns the table; nothing here is global, so the
+ * Kafka stage keeps one per partition and drops it on revocation. A lead's
+ * state serializes to one changelog record (lead_encode / lead_decode) that
+ * restores it exactly.
+ */
+#ifndef LR_LEAD_H
+#define LR_LEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "rules.h"
+#include "strv.h"
+
+enum lead_lifecycle {
+	LEAD_ANONYMOUS, /* no e-mail / userId seen yet */
+	LEAD_KNOWN,     /* identified, nurturing */
+	LEAD_MQL,       /* qualified, handoff not yet confirmed */
+	LEAD_HANDED_OFF,
+	LEAD_ACCEPTED,
+	LEAD_REJECTED,
+	LEAD_CONVERTED,
+	LEAD_RECYCLED,
+	LEAD_LIFECYCLE_COUNT
+};
+
+struct lead;       /* opaque outside engine/lead*.c */
+struct lead_table; /* open-addressing table of leads */
+
+/* What applying one event did. */
+enum lead_outcome {
+	LEAD_DUPLICATE, /* messageId seen before: nothing changed */
+	LEAD_UPDATED,   /* state changed, no handoff */
+	LEAD_QUALIFIED, /* became an MQL now: an assign command was built */
+};
+
+/*
+ * The command stage 1 sends to stage 2 when a lead qualifies (topic
+ * leadrouter.assign, key = team). json is a complete JSON object (see
+ * README, "assign command"); the caller frees it with free().
+ */
+struct assign_cmd {
+	char *json;
+	size_t len;
+	const char *team; /* points into the config; the record key */
+};
+
+struct lead_table *lead_table_new(void);
+void lead_table_free(struct lead_table *t);
+size_t lead_table_count(const struct lead_table *t);
+/* Approximate bytes held by the table and its leads (for benchmarks). */
+size_t lead_table_bytes(const struct lead_table *t);
+struct lead *lead_table_find(const struct lead_table *t, struct strv key);
+void lead_table_remove(struct lead_table *t, struct strv key);
+/* Calls fn for each lead; fn must not add or remove leads. */
+void lead_table_foreach(const struct lead_table *t,
+			void (*fn)(const struct lead *l, void *arg), void *arg);
+
+/*
+ * Apply one parsed event to its lead (created on first sight). Returns the
+ * outcome; on LEAD_QUALIFIED, *cmd holds the assign command. The lead, if
+ * non-NULL, is stored in *out for the caller's dirty tracking.
+ */
+enum lead_outcome lead_event_apply(const struct engine_config *cfg,
+				   struct lead_table *t, const struct event *ev,
+				   struct lead **out, struct assign_cmd *cmd);
+
+/* Sales feedback for a lead ("accepted", "rejected", "converted",
+ * "recycled"), at event time ts_ms. Returns 0, or -1 when unknown. */
+int lead_feedback_apply(const struct engine_config *cfg, struct lead_table *t,
+			struct strv key, const char *outcome, int64_t ts_ms);
+
+/* Accessors (tests, simulate summary, the daemon). */
+struct strv lead_key(const struct lead *l);
+double lead_score_at(const struct engine_config *cfg, const struct lead *l,
+		     int64_t ts_ms);
+char lead_grade(const struct lead *l); /* 'A'..'D', or 0 when ungraded */
+enum lead_lifecycle lead_lifecycle_get(const struct lead *l);
+const char *lead_lifecycle_name(enum lead_lifecycle s);
+int64_t lead_last_seen(const struct lead *l);
+/* True when the lead may be deleted: idle since before now - ttl and its
+ * decayed score is below min_score in absolute value. */
+bool lead_is_expired(const struct engine_config *cfg, const struct lead *l,
+		     int64_t now_ms, int64_t ttl_ms, double min_score);
+
+/*
+ * Changelog: lead_encode writes the lead's full state as a JSON object into
+ * a malloc'd buffer (*out, *len); lead_decode restores a lead under key from
+ * such a record (replacing any lead with that key). Returns 0 or -1.
+ */
+int lead_encode(const struct lead *l, char **out, size_t *len);
+int lead_decode(struct lead_table *t, struct strv key, const char *val,
+		size_t len);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * rules.h - the engine's view of the configuration: scoring rules, fit
+ * rules, qualification, territories, teams and reps.
+ *
+ * These are plain structs so that engine/ can be driven and tested without
+ * the config loader; config/config.c fills them from JSON and owns every
+ * pointer in them (config_free releases them). Field names are resolved once
+ * at load time (enum field_src), never per event.
+ */
+#ifndef LR_RULES_H
+#define LR_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _GTimeZone GTimeZone;
+
+/* Where a condition reads its value from. */
+enum field_src {
+	FIELD_EVENT_NAME, /* "event": track event name, page/screen name */
+	FIELD_PATH,       /* "path": page path */
+	FIELD_URL,        /* "url": page url */
+	FIELD_PROPERTY,   /* "properties.NAME" (event) */
+	FIELD_TRAIT, /* "traits.NAME" (event or lead; "company.size" nests) */
+	FIELD_EMAIL_DOMAIN, /* "email_domain": lower-cased domain of the e-mail
+			     */
+};
+
+enum cond_op {
+	COND_EQ,       /* string (case-insensitive) or number equality */
+	COND_IN,       /* equal to one of strs (case-insensitive) */
+	COND_PREFIX,   /* starts with one of strs (case-sensitive, for paths) */
+	COND_CONTAINS, /* contains one of strs (case-insensitive, for titles) */
+	COND_LT,
+	COND_LE,
+	COND_GT,
+	COND_GE,
+	COND_EXISTS, /* present and not null */
+};
+
+struct cond {
+	enum field_src src;
+	char *name; /* FIELD_PROPERTY / FIELD_TRAIT: flattened name */
+	enum cond_op op;
+	char **strs; /* COND_EQ (string), IN, PREFIX, CONTAINS */
+	size_t nstrs;
+	double num;  /* LT..GE, and COND_EQ when is_num */
+	bool is_num; /* COND_EQ compares numbers */
+	bool negate; /* "not": the condition holds when the test fails */
+};
+
+/* A behaviour rule: the event matches when its type is in types and every
+ * condition holds. */
+struct score_rule {
+	char *name;
+	unsigned types; /* bitmask of 1u << EVENT_*; 0 means every type */
+	struct cond *conds;
+	size_t nconds;
+	double points;        /* may be negative */
+	uint32_t cap_per_day; /* counted matches per UTC day of event time; 0:
+				 none */
+	uint32_t cap_total;   /* counted matches per lifecycle cycle; 0: none */
+};
+
+struct scoring_config {
+	struct score_rule *rules;
+	size_t nrules;
+	double half_life_days; /* 0 disables decay */
+};
+
+/* Fit: trait rules add points; the sum maps to a grade through bands. */
+struct fit_rule {
+	char *name;
+	struct cond cond; /* src is FIELD_TRAIT or FIELD_EMAIL_DOMAIN */
+	double points;
+};
+
+#define GRADE_NONE 0 /* not graded yet (no traits) */
+/* Grades are letters 'A' (best) .. 'D'; comparisons use the letter order. */
+
+struct fit_config {
+	struct fit_rule *rules;
+	size_t nrules;
+	double grade_a, grade_b,
+		grade_c;         /* minimum fit points per grade; D below */
+	char **freemail_domains; /* disqualify: personal mailbox */
+	size_t nfreemail;
+	char **competitor_domains;
+	size_t ncompetitor;
+	char **excluded_domains;
+	size_t nexcluded;
+	char **disqualify_titles; /* case-insensitive substrings of traits.title
+				   */
+	size_t ndisqualify_titles;
+};
+
+struct qualify_config {
+	double threshold; /* behaviour score needed */
+	char min_grade;   /* 'A'..'D': worst grade that still qualifies */
+	char **required_traits;
+	size_t nrequired;
+};
+
+/* Territory: first rule whose conditions all hold (on lead traits) wins. */
+struct territory {
+	char *name;
+	struct cond *conds;
+	size_t nconds;
+	char *team;
+	size_t team_idx; /* index into routing_config.teams, set by the loader
+			  */
+};
+
+struct rep_hours {
+	uint16_t start_min,
+		end_min; /* local minutes since midnight; equal: off */
+};
+
+struct rep_ooo {
+	int64_t from_ms, to_ms; /* out of office over [from, to) */
+};
+
+struct rep {
+	char *id;
+	char *name;
+	unsigned weight;    /* share in weighted round robin, >= 1 */
+	uint32_t daily_cap; /* handoffs per local day; 0: unlimited */
+	uint32_t max_open;  /* open (not yet answered) leads; 0: unlimited */
+	char *tz_name;      /* IANA name, e.g. "Europe/Berlin" */
+	GTimeZone *tz;      /* loaded by config from tz_name */
+	bool has_hours;     /* false: available around the clock */
+	struct rep_hours hours[7]; /* index 0 = Monday .. 6 = Sunday */
+	struct rep_ooo *ooo;
+	size_t nooo;
+	bool paused;
+	char **accounts; /* named accounts: lower-case e-mail domains or
+			    groupIds */
+	size_t naccounts;
+};
+
+struct team {
+	char *name;
+	struct rep *reps;
+	size_t nreps;
+	char *overflow_queue; /* rep id used when nobody is available */
+	int64_t sla_ms;       /* accept within this or re-route; 0: no SLA */
+};
+
+struct routing_config {
+	struct territory *territories;
+	size_t nterritories;
+	char *fallback_team;
+	size_t fallback_idx;
+	struct team *teams;
+	size_t nteams;
+};
+
+/* Everything the pure engine needs, in one place. */
+struct engine_config {
+	struct scoring_config scoring;
+	struct fit_config fit;
+	struct qualify_config qualify;
+	struct routing_config routing;
+};
+
+#endif
