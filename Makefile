@@ -9,7 +9,7 @@ PKGS     = rdkafka libevent jansson libsystemd glib-2.0 libxxhash
 CSTD     = -std=c11 -D_GNU_SOURCE
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT     ?= -O2 -g
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -DJSMN_STATIC -DJSMN_PARENT_LINKS \
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -DJSMN_STATIC -DJSMN_PARENT_LINKS -DJSMN_STRICT \
 	$$(pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $$(pkg-config --libs $(PKGS)) -lm $(EXTRA_LDFLAGS)
 
@@ -83,7 +83,7 @@ check-valgrind: $(UNIT_BIN)
 	done; exit $$fail
 
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	-DJSMN_STATIC -DJSMN_PARENT_LINKS $$(pkg-config --cflags $(PKGS))
+	-DJSMN_STATIC -DJSMN_PARENT_LINKS -DJSMN_STRICT $$(pkg-config --cflags $(PKGS))
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_event tests/fuzz/fuzz_event.c $(ENGINE_SRC) $(LDLIBS_ALL)
