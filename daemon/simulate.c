@@ -1,0 +1,497 @@
+/*
+ * simulate.c - the engine over JSON Lines on stdin, with no Kafka.
+ *
+ * Every line goes through the same calls the Kafka stages make: event_parse,
+ * lead_event_apply on one lead table, and route_assign_apply with one
+ * team_state per team when a lead qualifies. Handoffs go to stdout one per
+ * line; rejected lines and the summary go to stderr. Nothing reads the wall
+ * clock, so the same input and config give byte-identical output.
+ *
+ * The hot path is line splitting over one large buffer filled with fread and
+ * the engine calls; the only allocations per event are the engine's own. The
+ * rejection reports use jansson: they are a cold path and must stay valid
+ * JSON whatever the message holds.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../config/config.h"
+#include "../engine/event.h"
+#include "../engine/lead.h"
+#include "../engine/route.h"
+#include "log.h"
+#include "simulate.h"
+
+/* Lines longer than this are skipped to their newline without buffering
+ * them; any line over EVENT_MAX_BYTES is rejected as too_large. */
+#define SIM_LINE_MAX  (EVENT_MAX_BYTES + 1)
+#define SIM_BUF_BYTES (4u << 20)
+#define SIM_OUT_BYTES (1u << 20)
+
+#define SIM_REASON_ROUTE "route_error"
+
+/* Routing state and handoff counts of one team; reps[nreps] is overflow. */
+struct sim_team {
+	struct team_state *ts;
+	uint64_t handoffs;
+	uint64_t *rep_handoffs;
+};
+
+struct sim {
+	const struct config *cfg;
+	FILE *out;
+	FILE *err;
+	struct lead_table *leads;
+	struct sim_team *teams;
+	size_t nteams;
+	struct event *ev;
+	uint64_t lineno;
+	uint64_t events;
+	uint64_t accepted;
+	uint64_t rejected;
+	uint64_t by_reason[EVENT_REASON_COUNT];
+	uint64_t duplicates;
+	uint64_t mqls;
+	uint64_t handoffs;
+	uint64_t route_errors;
+};
+
+/* One count in a sorted listing of the summary. */
+struct sim_count {
+	const char *name;
+	uint64_t n;
+};
+
+static int sim_init(struct sim *s, const struct config *cfg, FILE *out,
+		    FILE *err)
+{
+	const struct routing_config *rc = &cfg->engine.routing;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->out = out;
+	s->err = err;
+	s->nteams = rc->nteams;
+	s->leads = lead_table_new();
+	s->ev = malloc(sizeof(*s->ev));
+	s->teams = calloc(rc->nteams ? rc->nteams : 1, sizeof(*s->teams));
+	if (s->leads == NULL || s->ev == NULL || s->teams == NULL)
+		return -1;
+	for (size_t i = 0; i < rc->nteams; i++) {
+		s->teams[i].rep_handoffs =
+			calloc(rc->teams[i].nreps + 1, sizeof(uint64_t));
+		if (s->teams[i].rep_handoffs == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static void sim_fini(struct sim *s)
+{
+	if (s->teams != NULL) {
+		for (size_t i = 0; i < s->nteams; i++) {
+			if (s->teams[i].ts != NULL)
+				team_state_free(s->teams[i].ts);
+			free(s->teams[i].rep_handoffs);
+		}
+	}
+	free(s->teams);
+	free(s->ev);
+	if (s->leads != NULL)
+		lead_table_free(s->leads);
+}
+
+/* One JSON object per problem line: {"line":N,"reason":"...","message":""}.
+ */
+static void sim_report(struct sim *s, uint64_t line, const char *reason,
+		       const char *msg)
+{
+	json_t *o = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)line,
+			      "reason", reason, "message", msg);
+
+	if (o == NULL) /* the message was not valid UTF-8 */
+		o = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)line,
+			      "reason", reason, "message", "");
+	if (o == NULL)
+		return;
+	json_dumpf(o, s->err, JSON_COMPACT);
+	fputc('\n', s->err);
+	json_decref(o);
+}
+
+static void sim_reject(struct sim *s, enum event_reason r, const char *msg)
+{
+	s->rejected++;
+	s->by_reason[r]++;
+	sim_report(s, s->lineno, event_reason_code(r), msg);
+}
+
+/* The same message whether or not the line fitted in the buffer, so the
+ * report does not depend on where a read happened to end. */
+static void sim_reject_too_large(struct sim *s)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "line longer than %d bytes",
+		 EVENT_MAX_BYTES);
+	sim_reject(s, EVENT_ERR_TOO_LARGE, msg);
+}
+
+static void sim_count_handoff(struct sim_team *st, const struct team *team,
+			      const char *rep_id)
+{
+	size_t i;
+
+	for (i = 0; i < team->nreps; i++) {
+		if (team->reps[i].id == rep_id ||
+		    strcmp(team->reps[i].id, rep_id) == 0)
+			break;
+	}
+	st->handoffs++;
+	st->rep_handoffs[i]++; /* i == nreps: the overflow queue */
+}
+
+static int sim_team_get(struct sim *s, const char *name, size_t *idx)
+{
+	const struct engine_config *ec = &s->cfg->engine;
+	const struct team *team = config_team_find(ec, name);
+
+	if (team == NULL)
+		return -1;
+	*idx = (size_t)(team - ec->routing.teams);
+	if (s->teams[*idx].ts == NULL)
+		s->teams[*idx].ts = team_state_new(team);
+	return s->teams[*idx].ts != NULL ? 0 : -1;
+}
+
+/* Stage 2 for one assign command: pick the rep and write the handoff. */
+static void sim_route(struct sim *s, const struct assign_cmd *cmd)
+{
+	const struct engine_config *ec = &s->cfg->engine;
+	struct handoff h;
+	char errbuf[256];
+	size_t idx, len;
+
+	if (cmd->team == NULL || sim_team_get(s, cmd->team, &idx) == -1) {
+		s->route_errors++;
+		sim_report(s, s->lineno, SIM_REASON_ROUTE,
+			   "assign command names an unknown team");
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	errbuf[0] = '\0';
+	if (route_assign_apply(ec, s->teams[idx].ts, cmd->json, cmd->len, &h,
+			       errbuf, sizeof(errbuf)) == -1) {
+		s->route_errors++;
+		sim_report(s, s->lineno, SIM_REASON_ROUTE, errbuf);
+		return;
+	}
+	len = h.len;
+	while (len > 0 && h.json[len - 1] == '\n')
+		len--; /* one handoff, one line, whatever the builder ends with
+			*/
+	fwrite(h.json, 1, len, s->out);
+	fputc('\n', s->out);
+	s->handoffs++;
+	sim_count_handoff(&s->teams[idx], &ec->routing.teams[idx], h.rep_id);
+	free(h.json);
+}
+
+static int sim_is_blank(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	}
+	return 1;
+}
+
+static void sim_line(struct sim *s, const char *p, size_t len)
+{
+	struct event_error err;
+	struct assign_cmd cmd;
+	struct lead *lead = NULL;
+
+	if (len > 0 && p[len - 1] == '\r')
+		len--; /* CRLF files from other tools */
+	if (len == 0 || ((p[0] == ' ' || p[0] == '\t') && sim_is_blank(p, len)))
+		return;
+	s->events++;
+	if (len > EVENT_MAX_BYTES) {
+		sim_reject_too_large(s);
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	if (event_parse(p, len, s->ev, &err) == -1) {
+		sim_reject(s, err.reason, err.msg);
+		return;
+	}
+	s->accepted++;
+	memset(&cmd, 0, sizeof(cmd));
+	switch (lead_event_apply(&s->cfg->engine, s->leads, s->ev, &lead,
+				 &cmd)) {
+	case LEAD_DUPLICATE:
+		s->duplicates++;
+		break;
+	case LEAD_UPDATED:
+		break;
+	case LEAD_QUALIFIED:
+		s->mqls++;
+		sim_route(s, &cmd);
+		free(cmd.json);
+		break;
+	}
+}
+
+/* A line too long for the buffer gets the same report as one that fit. */
+static void sim_too_large(struct sim *s)
+{
+	s->lineno++;
+	s->events++;
+	sim_reject_too_large(s);
+}
+
+/*
+ * Split the input into lines over one buffer. A line that outgrows
+ * SIM_LINE_MAX is reported once and then skipped up to its newline, so the
+ * next line is read as if nothing had happened.
+ */
+static int sim_read(struct sim *s, FILE *in)
+{
+	char *buf = malloc(SIM_BUF_BYTES);
+	size_t beg = 0, end = 0, n;
+	int skipping = 0, eof = 0;
+
+	if (buf == NULL)
+		return -1;
+	for (;;) {
+		char *nl = memchr(buf + beg, '\n', end - beg);
+
+		if (nl != NULL) {
+			size_t len = (size_t)(nl - (buf + beg));
+
+			if (skipping)
+				skipping = 0;
+			else {
+				s->lineno++;
+				sim_line(s, buf + beg, len);
+			}
+			beg += len + 1;
+			continue;
+		}
+		if (!skipping && end - beg > SIM_LINE_MAX) {
+			sim_too_large(s);
+			skipping = 1;
+		}
+		if (skipping)
+			beg = end;
+		if (eof)
+			break;
+		memmove(buf, buf + beg, end - beg);
+		end -= beg;
+		beg = 0;
+		n = fread(buf + end, 1, SIM_BUF_BYTES - end, in);
+		end += n;
+		if (n == 0) {
+			if (ferror(in))
+				break;
+			eof = 1;
+			if (end > beg && !skipping) {
+				s->lineno++; /* last line without a newline */
+				sim_line(s, buf + beg, end - beg);
+			}
+			beg = end;
+		}
+	}
+	free(buf);
+	return ferror(in) ? -1 : 0;
+}
+
+static int sim_count_cmp(const void *a, const void *b)
+{
+	const struct sim_count *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Teams, or one team's reps (with the overflow queue), sorted by name. */
+static size_t sim_team_counts(const struct sim *s, struct sim_count *v)
+{
+	const struct routing_config *rc = &s->cfg->engine.routing;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nteams; i++) {
+		if (s->teams[i].handoffs > 0)
+			v[n++] = (struct sim_count){rc->teams[i].name,
+						    s->teams[i].handoffs};
+	}
+	qsort(v, n, sizeof(*v), sim_count_cmp);
+	return n;
+}
+
+static size_t sim_rep_counts(const struct sim *s, const char *team_name,
+			     struct sim_count *v)
+{
+	const struct engine_config *ec = &s->cfg->engine;
+	const struct team *team = config_team_find(ec, team_name);
+	const struct sim_team *st = &s->teams[team - ec->routing.teams];
+	size_t n = 0;
+
+	for (size_t i = 0; i <= team->nreps; i++) {
+		const char *id = i < team->nreps ? team->reps[i].id
+						 : team->overflow_queue;
+
+		if (st->rep_handoffs[i] > 0 && id != NULL)
+			v[n++] = (struct sim_count){id, st->rep_handoffs[i]};
+	}
+	qsort(v, n, sizeof(*v), sim_count_cmp);
+	return n;
+}
+
+static size_t sim_max_reps(const struct sim *s)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < s->nteams; i++) {
+		if (s->cfg->engine.routing.teams[i].nreps > m)
+			m = s->cfg->engine.routing.teams[i].nreps;
+	}
+	return m + 1;
+}
+
+static void sim_summary_text(const struct sim *s, struct sim_count *teams,
+			     struct sim_count *reps)
+{
+	FILE *f = s->err;
+	size_t nt, nr;
+
+	fprintf(f, "events read: %" PRIu64 "\n", s->events);
+	fprintf(f, "accepted: %" PRIu64 "\n", s->accepted);
+	fprintf(f, "rejected: %" PRIu64 "\n", s->rejected);
+	for (int r = 1; r < EVENT_REASON_COUNT; r++) {
+		if (s->by_reason[r] > 0)
+			fprintf(f, "  %s: %" PRIu64 "\n",
+				event_reason_code((enum event_reason)r),
+				s->by_reason[r]);
+	}
+	fprintf(f, "duplicates: %" PRIu64 "\n", s->duplicates);
+	fprintf(f, "leads: %zu\n", lead_table_count(s->leads));
+	fprintf(f, "mqls: %" PRIu64 "\n", s->mqls);
+	fprintf(f, "route errors: %" PRIu64 "\n", s->route_errors);
+	fprintf(f, "handoffs: %" PRIu64 "\n", s->handoffs);
+	nt = sim_team_counts(s, teams);
+	for (size_t i = 0; i < nt; i++) {
+		fprintf(f, "  team %s: %" PRIu64 "\n", teams[i].name,
+			teams[i].n);
+		nr = sim_rep_counts(s, teams[i].name, reps);
+		for (size_t j = 0; j < nr; j++)
+			fprintf(f, "    rep %s: %" PRIu64 "\n", reps[j].name,
+				reps[j].n);
+	}
+}
+
+static json_t *sim_summary_teams(const struct sim *s, struct sim_count *teams,
+				 struct sim_count *reps)
+{
+	json_t *o = json_object();
+	size_t nt = sim_team_counts(s, teams);
+
+	for (size_t i = 0; i < nt; i++) {
+		json_t *r = json_object();
+		size_t nr = sim_rep_counts(s, teams[i].name, reps);
+
+		for (size_t j = 0; j < nr; j++)
+			json_object_set_new(
+				r, reps[j].name,
+				json_integer((json_int_t)reps[j].n));
+		json_object_set_new(o, teams[i].name,
+				    json_pack("{s:I,s:o}", "handoffs",
+					      (json_int_t)teams[i].n, "reps",
+					      r));
+	}
+	return o;
+}
+
+static void sim_summary_json(const struct sim *s, struct sim_count *teams,
+			     struct sim_count *reps)
+{
+	json_t *why = json_object();
+	json_t *o;
+
+	for (int r = 1; r < EVENT_REASON_COUNT; r++) {
+		if (s->by_reason[r] > 0)
+			json_object_set_new(
+				why, event_reason_code((enum event_reason)r),
+				json_integer((json_int_t)s->by_reason[r]));
+	}
+	o = json_pack(
+		"{s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "events",
+		(json_int_t)s->events, "accepted", (json_int_t)s->accepted,
+		"rejected", (json_int_t)s->rejected, "rejected_by_reason", why,
+		"duplicates", (json_int_t)s->duplicates, "leads",
+		(json_int_t)lead_table_count(s->leads), "lead_table_bytes",
+		(json_int_t)lead_table_bytes(s->leads), "mqls",
+		(json_int_t)s->mqls, "route_errors",
+		(json_int_t)s->route_errors, "handoffs",
+		(json_int_t)s->handoffs, "teams",
+		sim_summary_teams(s, teams, reps));
+	if (o == NULL)
+		return;
+	json_dumpf(o, s->err, JSON_COMPACT);
+	fputc('\n', s->err);
+	json_decref(o);
+}
+
+static int sim_summary(const struct sim *s, bool as_json)
+{
+	struct sim_count *teams = calloc(s->nteams + 1, sizeof(*teams));
+	struct sim_count *reps = calloc(sim_max_reps(s), sizeof(*reps));
+
+	if (teams == NULL || reps == NULL) {
+		free(teams);
+		free(reps);
+		return -1;
+	}
+	if (as_json)
+		sim_summary_json(s, teams, reps);
+	else
+		sim_summary_text(s, teams, reps);
+	free(teams);
+	free(reps);
+	return 0;
+}
+
+int simulate_run(const struct config *cfg, FILE *in, FILE *out, FILE *err,
+		 const struct simulate_opts *opts)
+{
+	struct sim s;
+	int rc = 1;
+
+	/* Big buffers: one write per megabyte, not per handoff or report. */
+	setvbuf(out, NULL, _IOFBF, SIM_OUT_BYTES);
+	setvbuf(err, NULL, _IOFBF, 64 * 1024);
+	if (sim_init(&s, cfg, out, err) == -1) {
+		log_warnx("simulate: out of memory");
+		goto done;
+	}
+	if (sim_read(&s, in) == -1) {
+		log_warn("simulate: reading input");
+		goto done;
+	}
+	if (fflush(out) == EOF || ferror(out)) {
+		log_warn("simulate: writing handoffs");
+		goto done;
+	}
+	if (sim_summary(&s, opts->summary_json) == -1)
+		goto done;
+	rc = 0;
+done:
+	fflush(err);
+	sim_fini(&s);
+	return rc;
+}
