@@ -1,0 +1,869 @@
+/*
+ * test_route.c - unit tests for stage 2 routing (engine/route*.c): rep
+ * availability across time zones and DST, named accounts, smooth weighted
+ * round robin under caps, overflow, state kept across config reloads, the
+ * changelog encoding and the handoff record.
+ *
+ * Teams are built by hand; instants are written as UTC calendar times so
+ * each test names the exact moment it checks.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib.h>
+#include <jansson.h>
+#include <xxhash.h>
+
+#include "testutil.h"
+
+#include "../../engine/route.h"
+
+/* Milliseconds since the epoch of a UTC calendar time. */
+static int64_t utc_ms(int y, int mo, int d, int h, int mi)
+{
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mo - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = mi};
+
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+static void rep_init(struct rep *r, const char *id, unsigned weight)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = (char *)id;
+	r->name = (char *)"Secret Name";
+	r->weight = weight;
+}
+
+/* Same shift every day of the week. */
+static void rep_hours_daily(struct rep *r, int start_h, int end_h)
+{
+	r->has_hours = true;
+	for (int i = 0; i < 7; i++) {
+		r->hours[i].start_min = (uint16_t)(start_h * 60);
+		r->hours[i].end_min = (uint16_t)(end_h * 60);
+	}
+}
+
+static void team_init(struct team *t, const char *name, struct rep *reps,
+		      size_t n)
+{
+	memset(t, 0, sizeof(*t));
+	t->name = (char *)name;
+	t->reps = reps;
+	t->nreps = n;
+	t->overflow_queue = (char *)"queue-overflow";
+}
+
+static struct route_decision choose(const struct team *t, struct team_state *ts,
+				    int64_t ms)
+{
+	struct route_decision d;
+
+	route_choose(t, ts, STRV_NULL, STRV_NULL, ms, &d);
+	return d;
+}
+
+static char *state_dump(const struct team_state *ts)
+{
+	char *s = NULL;
+	size_t len = 0;
+
+	assert_int_equal(team_state_encode(ts, &s, &len), 0);
+	assert_int_equal(strlen(s), len);
+	return s;
+}
+
+/* One counter of one rep, read back from the changelog encoding. */
+static json_int_t state_counter(const struct team_state *ts, const char *id,
+				const char *field)
+{
+	char *s = state_dump(ts);
+	json_t *root = json_loads(s, 0, NULL), *reps, *r;
+	json_int_t v = -1;
+	size_t i;
+
+	assert_non_null(root);
+	reps = json_object_get(root, "reps");
+	json_array_foreach(reps, i, r)
+	{
+		if (strcmp(json_string_value(json_object_get(r, "id")), id) ==
+		    0)
+			v = json_integer_value(json_object_get(r, field));
+	}
+	json_decref(root);
+	free(s);
+	return v;
+}
+
+/* ---- availability ---- */
+
+static void test_available_paused_and_ooo(void **state)
+{
+	struct rep r;
+	struct rep_ooo ooo = {utc_ms(2026, 4, 6, 0, 0),
+			      utc_ms(2026, 4, 10, 0, 0)};
+	const char *why = NULL;
+
+	(void)state;
+	rep_init(&r, "rep-a", 1);
+	assert_true(route_rep_available(&r, utc_ms(2026, 4, 6, 12, 0), &why));
+	assert_null(why);
+	r.ooo = &ooo;
+	r.nooo = 1;
+	/* [from, to): the first instant is out, the last one is back. */
+	assert_true(route_rep_available(&r, ooo.from_ms - 1, &why));
+	assert_false(route_rep_available(&r, ooo.from_ms, &why));
+	assert_string_equal(why, "out of office");
+	assert_false(route_rep_available(&r, ooo.to_ms - 1, &why));
+	assert_true(route_rep_available(&r, ooo.to_ms, &why));
+	r.paused = true;
+	assert_false(route_rep_available(&r, ooo.to_ms, &why));
+	assert_string_equal(why, "paused");
+	assert_false(route_rep_available(&r, ooo.from_ms, &why));
+	assert_string_equal(why, "paused");
+}
+
+static void test_hours_dst_berlin(void **state)
+{
+	struct rep r;
+	const char *why = NULL;
+
+	(void)state;
+	rep_init(&r, "rep-a", 1);
+	r.tz = g_time_zone_new_identifier("Europe/Berlin");
+	assert_non_null(r.tz);
+	rep_hours_daily(&r, 8, 17);
+	/* 06:30 UTC is 07:30 CET on Saturday, 08:30 CEST on Sunday. */
+	assert_false(route_rep_available(&r, utc_ms(2026, 3, 28, 6, 30), &why));
+	assert_string_equal(why, "outside working hours");
+	assert_true(route_rep_available(&r, utc_ms(2026, 3, 29, 6, 30), &why));
+	/* 15:30 UTC is 16:30 CET on Saturday, 17:30 CEST on Sunday. */
+	assert_true(route_rep_available(&r, utc_ms(2026, 3, 28, 15, 30), &why));
+	assert_false(
+		route_rep_available(&r, utc_ms(2026, 3, 29, 15, 30), &why));
+	/* Exact shift edges on the DST day: 08:00 CEST = 06:00 UTC. */
+	assert_false(
+		route_rep_available(&r, utc_ms(2026, 3, 29, 6, 0) - 1, &why));
+	assert_true(route_rep_available(&r, utc_ms(2026, 3, 29, 6, 0), &why));
+	/* And back in October: 07:30 UTC is 09:30 CEST, then 08:30 CET;
+	 * 06:30 UTC is 08:30 CEST on Saturday, 07:30 CET on Sunday. */
+	assert_true(route_rep_available(&r, utc_ms(2026, 10, 24, 6, 30), &why));
+	assert_false(
+		route_rep_available(&r, utc_ms(2026, 10, 25, 6, 30), &why));
+	g_time_zone_unref(r.tz);
+}
+
+static void test_hours_dst_new_york(void **state)
+{
+	struct rep r;
+	const char *why = NULL;
+
+	(void)state;
+	rep_init(&r, "rep-a", 1);
+	r.tz = g_time_zone_new_identifier("America/New_York");
+	assert_non_null(r.tz);
+	rep_hours_daily(&r, 9, 17);
+	/* 13:30 UTC is 08:30 EST on 7 March, 09:30 EDT on 8 March. */
+	assert_false(route_rep_available(&r, utc_ms(2026, 3, 7, 13, 30), &why));
+	assert_true(route_rep_available(&r, utc_ms(2026, 3, 8, 13, 30), &why));
+	/* 21:30 UTC is 16:30 EST on 7 March, 17:30 EDT on 8 March. */
+	assert_true(route_rep_available(&r, utc_ms(2026, 3, 7, 21, 30), &why));
+	assert_false(route_rep_available(&r, utc_ms(2026, 3, 8, 21, 30), &why));
+	assert_string_equal(why, "outside working hours");
+	g_time_zone_unref(r.tz);
+}
+
+static void test_hours_weekdays(void **state)
+{
+	struct rep r;
+	const char *why = NULL;
+
+	(void)state;
+	rep_init(&r, "rep-a", 1);
+	r.tz = g_time_zone_new_identifier("Europe/Berlin");
+	r.has_hours = true;
+	for (int i = 0; i < 5; i++) /* Monday..Friday 09:00-17:00 */
+		r.hours[i] = (struct rep_hours){9 * 60, 17 * 60};
+	/* Friday 2026-03-27, CET: 16:59 in, 17:00 out. */
+	assert_true(route_rep_available(&r, utc_ms(2026, 3, 27, 15, 59), &why));
+	assert_false(route_rep_available(&r, utc_ms(2026, 3, 27, 16, 0), &why));
+	/* Saturday and Sunday are off (start == end). */
+	assert_false(route_rep_available(&r, utc_ms(2026, 3, 28, 10, 0), &why));
+	assert_false(route_rep_available(&r, utc_ms(2026, 3, 29, 10, 0), &why));
+	/* Monday 2026-03-30, CEST: 08:59 out, 09:00 in. */
+	assert_false(route_rep_available(&r, utc_ms(2026, 3, 30, 6, 59), &why));
+	assert_true(route_rep_available(&r, utc_ms(2026, 3, 30, 7, 0), &why));
+	g_time_zone_unref(r.tz);
+}
+
+static void test_hours_local_weekday(void **state)
+{
+	struct rep r;
+
+	(void)state;
+	rep_init(&r, "rep-a", 1);
+	r.tz = g_time_zone_new_identifier("Asia/Tokyo");
+	r.has_hours = true;
+	r.hours[0] = (struct rep_hours){0, 60}; /* Monday 00:00-01:00 only */
+	/* Sunday 15:30 UTC is Monday 00:30 in Tokyo. */
+	assert_true(route_rep_available(&r, utc_ms(2026, 3, 29, 15, 30), NULL));
+	/* Monday 00:30 UTC is Monday 09:30 in Tokyo. */
+	assert_false(route_rep_available(&r, utc_ms(2026, 3, 30, 0, 30), NULL));
+	g_time_zone_unref(r.tz);
+}
+
+static void test_hours_utc_and_overnight(void **state)
+{
+	struct rep r;
+
+	(void)state;
+	rep_init(&r, "rep-a", 1);
+	rep_hours_daily(&r, 9, 17); /* tz NULL: UTC */
+	assert_true(route_rep_available(&r, utc_ms(2026, 1, 1, 9, 0), NULL));
+	assert_false(route_rep_available(&r, utc_ms(2026, 1, 1, 8, 59), NULL));
+	/* Overnight shifts are documented as unsupported: the day is off. */
+	rep_hours_daily(&r, 22, 6);
+	assert_false(route_rep_available(&r, utc_ms(2026, 1, 1, 23, 0), NULL));
+	assert_false(route_rep_available(&r, utc_ms(2026, 1, 1, 3, 0), NULL));
+	/* Before the epoch still gets the weekday right (Wednesday). */
+	r.has_hours = true;
+	memset(r.hours, 0, sizeof(r.hours));
+	r.hours[2] = (struct rep_hours){0, 24 * 60};
+	assert_true(route_rep_available(&r, utc_ms(1969, 12, 31, 12, 0), NULL));
+	assert_false(route_rep_available(&r, utc_ms(1970, 1, 1, 12, 0), NULL));
+}
+
+/* ---- weighted round robin ---- */
+
+static void test_wrr_distribution(void **state)
+{
+	struct rep reps[3];
+	struct team t;
+	struct team_state *ts;
+	int counts[3] = {0};
+	int64_t ms = utc_ms(2026, 1, 5, 10, 0);
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 3);
+	rep_init(&reps[1], "rep-b", 2);
+	rep_init(&reps[2], "rep-c", 1);
+	team_init(&t, "emea", reps, 3);
+	ts = team_state_new(&t);
+	for (int i = 0; i < 10000; i++) {
+		struct route_decision d = choose(&t, ts, ms + i);
+
+		assert_int_equal(d.strategy, ROUTE_WEIGHTED_ROUND_ROBIN);
+		counts[d.rep - reps]++;
+	}
+	assert_in_range(counts[0], 4999, 5001);
+	assert_in_range(counts[1], 3332, 3334);
+	assert_in_range(counts[2], 1666, 1668);
+	assert_int_equal(counts[0] + counts[1] + counts[2], 10000);
+	team_state_free(ts);
+}
+
+static void test_wrr_smooth_sequence(void **state)
+{
+	struct rep reps[3];
+	struct team t;
+	struct team_state *ts;
+	char seq[15] = {0};
+
+	(void)state;
+	rep_init(&reps[0], "a", 5);
+	rep_init(&reps[1], "b", 1);
+	rep_init(&reps[2], "c", 1);
+	team_init(&t, "emea", reps, 3);
+	ts = team_state_new(&t);
+	for (int i = 0; i < 14; i++)
+		seq[i] = choose(&t, ts, 0).rep_id[0];
+	/* nginx's documented sequence for weights 5,1,1, twice. */
+	assert_string_equal(seq, "aabacaaaabacaa");
+	team_state_free(ts);
+}
+
+static void test_wrr_equal_weights_interleave(void **state)
+{
+	struct rep reps[2];
+	struct team t;
+	struct team_state *ts;
+	const struct rep *prev = NULL;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	rep_init(&reps[1], "rep-b", 1);
+	team_init(&t, "emea", reps, 2);
+	ts = team_state_new(&t);
+	for (int i = 0; i < 1000; i++) {
+		struct route_decision d = choose(&t, ts, 0);
+
+		assert_ptr_not_equal(d.rep, prev);
+		if (i == 0) /* ties go to config order */
+			assert_ptr_equal(d.rep, &reps[0]);
+		prev = d.rep;
+	}
+	team_state_free(ts);
+}
+
+static void test_daily_cap_resets_on_local_day(void **state)
+{
+	struct rep reps[2];
+	struct team t;
+	struct team_state *ts;
+	int a = 0;
+	/* Wednesday 2026-0114 22:00 UTC = 23:00 CET; local midnight is at
+	 * 23:00 UTC, an hour before the UTC day ends. */
+	int64_t evening = utc_ms(2026, 1, 14, 22, 0);
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	rep_init(&reps[1], "rep-b", 1);
+	reps[0].daily_cap = 2;
+	reps[0].tz = g_time_zone_new_identifier("Europe/Berlin");
+	team_init(&t, "emea", reps, 2);
+	ts = team_state_new(&t);
+	for (int i = 0; i < 10; i++)
+		a += choose(&t, ts, evening + i).rep == &reps[0];
+	assert_int_equal(a, 2);
+	assert_int_equal(state_counter(ts, "rep-a", "day_count"), 2);
+	/* 22:59 UTC is still the same local day. */
+	assert_ptr_equal(choose(&t, ts, utc_ms(2026, 1, 14, 22, 59)).rep,
+			 &reps[1]);
+	/* 23:00 UTC is local midnight: rep-a is back, though UTC is not on
+	 * a new day yet. */
+	a = 0;
+	for (int i = 0; i < 10; i++)
+		a += choose(&t, ts, utc_ms(2026, 1, 14, 23, 0) + i).rep ==
+		     &reps[0];
+	assert_int_equal(a, 2);
+	assert_int_equal(state_counter(ts, "rep-a", "total"), 4);
+	g_time_zone_unref(reps[0].tz);
+	team_state_free(ts);
+}
+
+static void test_max_open_and_feedback(void **state)
+{
+	struct rep reps[2];
+	struct team t;
+	struct team_state *ts;
+	struct route_decision d;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	rep_init(&reps[1], "rep-b", 1);
+	reps[0].max_open = 1;
+	reps[1].max_open = 1;
+	team_init(&t, "emea", reps, 2);
+	ts = team_state_new(&t);
+	assert_ptr_equal(choose(&t, ts, 0).rep, &reps[0]);
+	assert_ptr_equal(choose(&t, ts, 0).rep, &reps[1]);
+	d = choose(&t, ts, 0);
+	assert_int_equal(d.strategy, ROUTE_OVERFLOW);
+	assert_null(d.rep);
+	assert_string_equal(d.rep_id, "queue-overflow");
+	assert_string_equal(d.reason, "no rep available: 2 at max open leads");
+
+	assert_int_equal(team_state_feedback(ts, "rep-b", "accepted"), 0);
+	assert_ptr_equal(choose(&t, ts, 0).rep, &reps[1]);
+	/* recycled does not free a slot; rejected and converted do. */
+	assert_int_equal(team_state_feedback(ts, "rep-a", "recycled"), 0);
+	assert_int_equal(choose(&t, ts, 0).strategy, ROUTE_OVERFLOW);
+	assert_int_equal(team_state_feedback(ts, "rep-a", "rejected"), 0);
+	assert_int_equal(team_state_feedback(ts, "rep-b", "converted"), 0);
+	assert_int_equal(state_counter(ts, "rep-a", "open"), 0);
+	assert_int_equal(state_counter(ts, "rep-b", "open"), 0);
+	/* Never below zero. */
+	assert_int_equal(team_state_feedback(ts, "rep-a", "accepted"), 0);
+	assert_int_equal(state_counter(ts, "rep-a", "open"), 0);
+	assert_int_equal(team_state_feedback(ts, "rep-zz", "accepted"), -1);
+	team_state_free(ts);
+}
+
+/* ---- named accounts, overflow ---- */
+
+static void test_named_account_domain_and_group(void **state)
+{
+	char *acc[] = {"acme.com", "grp-42"};
+	struct rep reps[3];
+	struct team t;
+	struct team_state *ts;
+	struct route_decision d;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	rep_init(&reps[1], "rep-anna", 1);
+	rep_init(&reps[2], "rep-c", 1);
+	reps[1].accounts = acc;
+	reps[1].naccounts = 2;
+	team_init(&t, "emea", reps, 3);
+	ts = team_state_new(&t);
+	route_choose(&t, ts, strv_from("ACME.com"), STRV_NULL, 0, &d);
+	assert_int_equal(d.strategy, ROUTE_NAMED_ACCOUNT);
+	assert_ptr_equal(d.rep, &reps[1]);
+	assert_string_equal(d.rep_id, "rep-anna");
+	assert_string_equal(d.reason,
+			    "named account owner rep-anna (email domain)");
+	route_choose(&t, ts, strv_from("other.org"), strv_from("GRP-42"), 0,
+		     &d);
+	assert_int_equal(d.strategy, ROUTE_NAMED_ACCOUNT);
+	assert_ptr_equal(d.rep, &reps[1]);
+	assert_string_equal(d.reason, "named account owner rep-anna (groupId)");
+	/* No match: round robin, unaffected by the named handoffs. */
+	route_choose(&t, ts, strv_from("other.org"), strv_from("grp-4"), 0, &d);
+	assert_int_equal(d.strategy, ROUTE_WEIGHTED_ROUND_ROBIN);
+	assert_ptr_equal(d.rep, &reps[0]);
+	assert_int_equal(state_counter(ts, "rep-anna", "open"), 2);
+	team_state_free(ts);
+}
+
+static void test_named_owner_unavailable(void **state)
+{
+	char *acc[] = {"acme.com"};
+	struct rep reps[4];
+	struct rep_ooo ooo = {0, utc_ms(2030, 1, 1, 0, 0)};
+	struct team t;
+	struct team_state *ts;
+	struct route_decision d;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	rep_init(&reps[1], "rep-anna", 1);
+	rep_init(&reps[2], "rep-c", 1);
+	rep_init(&reps[3], "rep-d", 1);
+	reps[1].accounts = acc;
+	reps[1].naccounts = 1;
+	reps[1].ooo = &ooo;
+	reps[1].nooo = 1;
+	team_init(&t, "emea", reps, 4);
+	ts = team_state_new(&t);
+	route_choose(&t, ts, strv_from("acme.com"), STRV_NULL,
+		     utc_ms(2026, 5, 4, 10, 0), &d);
+	assert_int_equal(d.strategy, ROUTE_WEIGHTED_ROUND_ROBIN);
+	assert_ptr_equal(d.rep, &reps[0]);
+	assert_string_equal(d.reason, "owner rep-anna out of office; weighted "
+				      "round robin among 3 available");
+	assert_null(strstr(d.reason, "Secret"));
+	/* Owner at its cap counts as unavailable too. */
+	reps[1].nooo = 0;
+	reps[1].max_open = 1;
+	route_choose(&t, ts, strv_from("acme.com"), STRV_NULL, 0, &d);
+	assert_int_equal(d.strategy, ROUTE_NAMED_ACCOUNT);
+	route_choose(&t, ts, strv_from("acme.com"), STRV_NULL, 0, &d);
+	assert_int_equal(d.strategy, ROUTE_WEIGHTED_ROUND_ROBIN);
+	assert_string_equal(d.reason, "owner rep-anna at max open leads; "
+				      "weighted round robin among 3 available");
+	team_state_free(ts);
+}
+
+static void test_overflow_reasons(void **state)
+{
+	char *acc[] = {"acme.com"};
+	struct rep reps[3];
+	struct team t;
+	struct team_state *ts;
+	struct route_decision d;
+	int64_t noon = utc_ms(2026, 5, 4, 12, 0);
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	rep_init(&reps[1], "rep-b", 1);
+	rep_init(&reps[2], "rep-c", 1);
+	rep_hours_daily(&reps[0], 0, 1);
+	rep_hours_daily(&reps[1], 0, 1);
+	reps[2].daily_cap = 1;
+	reps[2].accounts = acc;
+	reps[2].naccounts = 1;
+	team_init(&t, "emea", reps, 3);
+	ts = team_state_new(&t);
+	assert_ptr_equal(choose(&t, ts, noon).rep, &reps[2]);
+	d = choose(&t, ts, noon);
+	assert_int_equal(d.strategy, ROUTE_OVERFLOW);
+	assert_null(d.rep);
+	assert_string_equal(d.rep_id, "queue-overflow");
+	assert_string_equal(d.reason, "no rep available: 2 outside working "
+				      "hours, 1 at daily cap");
+	route_choose(&t, ts, strv_from("acme.com"), STRV_NULL, noon, &d);
+	assert_int_equal(d.strategy, ROUTE_OVERFLOW);
+	assert_string_equal(d.reason,
+			    "owner rep-c at daily cap; no rep available: 2 "
+			    "outside working hours, 1 at daily cap");
+	reps[0].paused = true;
+	reps[1].weight = 0;
+	rep_hours_daily(&reps[1], 0, 24);
+	d = choose(&t, ts, noon);
+	assert_string_equal(d.reason, "no rep available: 1 paused, 1 at daily "
+				      "cap, 1 weight 0");
+
+	t.nreps = 0;
+	d = choose(&t, ts, noon);
+	assert_int_equal(d.strategy, ROUTE_OVERFLOW);
+	assert_string_equal(d.reason, "no rep available: team has no reps");
+	team_state_free(ts);
+}
+
+/* ---- state across config reloads, changelog ---- */
+
+static void test_state_survives_reload(void **state)
+{
+	struct rep v1[3], v2[3];
+	struct team t1, t2;
+	struct team_state *ts;
+	int d_count = 0;
+
+	(void)state;
+	rep_init(&v1[0], "rep-a", 1);
+	rep_init(&v1[1], "rep-b", 1);
+	rep_init(&v1[2], "rep-c", 1);
+	v1[0].daily_cap = 2;
+	team_init(&t1, "emea", v1, 3);
+	ts = team_state_new(&t1);
+	for (int i = 0; i < 6; i++) /* a, b, c, a, b, c */
+		choose(&t1, ts, 0);
+	assert_int_equal(state_counter(ts, "rep-a", "day_count"), 2);
+
+	/* The reload drops rep-b, reorders, adds rep-d. */
+	rep_init(&v2[0], "rep-d", 1);
+	rep_init(&v2[1], "rep-c", 1);
+	rep_init(&v2[2], "rep-a", 1);
+	v2[2].daily_cap = 2;
+	team_init(&t2, "emea", v2, 3);
+	for (int i = 0; i < 10; i++) {
+		struct route_decision d = choose(&t2, ts, 1000);
+
+		assert_int_equal(d.strategy, ROUTE_WEIGHTED_ROUND_ROBIN);
+		assert_string_not_equal(d.rep_id, "rep-a"); /* still capped */
+		d_count += d.rep == &v2[0];
+	}
+	assert_int_equal(d_count, 5);
+	assert_int_equal(state_counter(ts, "rep-c", "open"), 2 + 5);
+	assert_int_equal(state_counter(ts, "rep-d", "open"), 5);
+	/* A rep that left still receives its feedback. */
+	assert_int_equal(team_state_feedback(ts, "rep-b", "accepted"), 0);
+	assert_int_equal(state_counter(ts, "rep-b", "open"), 1);
+	team_state_free(ts);
+}
+
+static void test_state_encode_roundtrip(void **state)
+{
+	struct rep reps[3];
+	struct team t;
+	struct team_state *a, *b;
+	char *s1, *s2, *s3;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 3);
+	rep_init(&reps[1], "rep-b", 2);
+	rep_init(&reps[2], "rep-c", 1);
+	reps[1].max_open = 4;
+	reps[2].daily_cap = 3;
+	reps[2].tz = g_time_zone_new_identifier("America/New_York");
+	team_init(&t, "emea", reps, 3);
+	a = team_state_new(&t);
+	for (int i = 0; i < 17; i++)
+		choose(&t, a, utc_ms(2026, 3, 8, 3, 0) + i * 600000);
+	team_state_feedback(a, "rep-b", "accepted");
+	s1 = state_dump(a);
+	b = team_state_new(&t);
+	assert_int_equal(team_state_decode(b, s1, strlen(s1)), 0);
+	s2 = state_dump(b);
+	assert_string_equal(s1, s2);
+	for (int i = 0; i < 50; i++) {
+		int64_t ms = utc_ms(2026, 3, 8, 6, 0) + i * 600000;
+		struct route_decision da = choose(&t, a, ms);
+		struct route_decision db = choose(&t, b, ms);
+
+		assert_ptr_equal(da.rep, db.rep);
+		assert_string_equal(da.reason, db.reason);
+	}
+	free(s2);
+	s2 = state_dump(a);
+	s3 = state_dump(b);
+	assert_string_equal(s2, s3);
+
+	/* Bad records leave the state alone. */
+	assert_int_equal(team_state_decode(b, "{", 1), -1);
+	assert_int_equal(team_state_decode(b, "[]", 2), -1);
+	free(s1);
+	s1 = strdup("{\"v\":1,\"team\":\"apac\",\"seq\":0,\"handoffs\":0,"
+		    "\"reps\":[]}");
+	assert_int_equal(team_state_decode(b, s1, strlen(s1)), -1);
+	free(s1);
+	s1 = strdup("{\"v\":1,\"team\":\"emea\",\"seq\":0,\"handoffs\":0,"
+		    "\"reps\":[{\"id\":\"x\",\"cw\":0,\"day\":0,\"day_count\":"
+		    "0,\"open\":-1,\"total\":0}]}");
+	assert_int_equal(team_state_decode(b, s1, strlen(s1)), -1);
+	free(s1);
+	s1 = state_dump(b);
+	assert_string_equal(s1, s3);
+	free(s1);
+	free(s2);
+	free(s3);
+	g_time_zone_unref(reps[2].tz);
+	team_state_free(a);
+	team_state_free(b);
+}
+
+/* ---- route_assign_apply ---- */
+
+static json_t *json_get2(json_t *j, const char *a, const char *b)
+{
+	return json_object_get(json_object_get(j, a), b);
+}
+
+struct fixture {
+	char *acc[1];
+	struct rep reps[3];
+	struct team teams[2];
+	struct engine_config cfg;
+};
+
+static struct fixture *fixture_new(void)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->acc[0] = "acme.com";
+	rep_init(&f->reps[0], "rep-a", 2);
+	rep_init(&f->reps[1], "rep-b", 1);
+	rep_init(&f->reps[2], "rep-x", 1);
+	f->reps[1].accounts = f->acc;
+	f->reps[1].naccounts = 1;
+	team_init(&f->teams[0], "emea", f->reps, 2);
+	f->teams[0].sla_ms = 4 * 3600 * 1000;
+	team_init(&f->teams[1], "apac", &f->reps[2], 1);
+	f->cfg.routing.teams = f->teams;
+	f->cfg.routing.nteams = 2;
+	return f;
+}
+
+static char *assign_cmd(const char *lead, int cycle, const char *team,
+			const char *domain, int64_t ms)
+{
+	char *s = NULL;
+	char dom[64];
+
+	if (domain)
+		snprintf(dom, sizeof(dom), "\"%s\"", domain);
+	else
+		snprintf(dom, sizeof(dom), "null");
+	assert_true(
+		asprintf(&s,
+			 "{\"kind\":\"assign\",\"lead\":\"%s\",\"cycle\":%d,"
+			 "\"team\":\"%s\",\"territory\":{\"rule\":\"eu\","
+			 "\"reason\":\"country DE\"},\"qualified_at\":"
+			 "\"2026-03-29T10:00:00.000Z\",\"qualified_at_ms\":"
+			 "%" PRId64 ",\"score\":72.5,\"grade\":\"A\","
+			 "\"email_domain\":%s,\"group_id\":null,"
+			 "\"traits\":{\"title\":\"CTO\"},\"reasons\":{"
+			 "\"score\":[\"pricing +20\"],\"grade\":[\"cto\"]}}",
+			 lead, cycle, team, ms, dom) > 0);
+	return s;
+}
+
+static void test_assign_apply_fields(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct team_state *ts = team_state_new(&f->teams[0]);
+	int64_t ms = utc_ms(2026, 3, 29, 10, 0);
+	char *cmd = assign_cmd("lead-1", 2, "emea", "acme.com", ms);
+	char err[128] = "", expect_id[48], *keys = NULL;
+	struct handoff h;
+	json_t *j, *r, *v;
+	const char *k;
+	size_t klen = 0;
+	FILE *fk = open_memstream(&keys, &klen);
+
+	(void)state;
+	assert_int_equal(
+		route_assign_apply(&f->cfg, ts, cmd, strlen(cmd), &h, err, 128),
+		0);
+	snprintf(expect_id, sizeof(expect_id), "%016" PRIx64 "-1",
+		 (uint64_t)XXH3_64bits("lead-1\n2", 8));
+	assert_string_equal(h.handoff_id, expect_id);
+	assert_string_equal(h.rep_id, "rep-b");
+	assert_string_equal(h.team, "emea");
+	assert_int_equal(strlen(h.json), h.len);
+	j = json_loads(h.json, 0, NULL);
+	assert_non_null(j);
+	json_object_foreach(j, k, v) fprintf(fk, "%s,", k);
+	fclose(fk);
+	assert_string_equal(keys,
+			    "handoff_id,attempt,lead,cycle,team,territory,"
+			    "qualified_at,qualified_at_ms,score,grade,"
+			    "email_domain,group_id,traits,reasons,rep,routing,"
+			    "handed_off_at,sla_deadline,");
+	assert_null(json_object_get(j, "kind"));
+	assert_string_equal(json_string_value(json_object_get(j, "handoff_id")),
+			    expect_id);
+	assert_int_equal(json_integer_value(json_object_get(j, "attempt")), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "rep")),
+			    "rep-b");
+	assert_string_equal(
+		json_string_value(json_object_get(j, "handed_off_at")),
+		"2026-03-29T10:00:00.000Z");
+	assert_string_equal(
+		json_string_value(json_object_get(j, "sla_deadline")),
+		"2026-03-29T14:00:00.000Z");
+	assert_string_equal(json_string_value(json_get2(j, "traits", "title")),
+			    "CTO");
+	r = json_object_get(j, "routing");
+	assert_string_equal(json_string_value(json_object_get(r, "team")),
+			    "emea");
+	assert_string_equal(json_string_value(json_object_get(r, "strategy")),
+			    "named_account");
+	assert_string_equal(
+		json_string_value(json_get2(r, "territory", "rule")), "eu");
+	assert_non_null(strstr(json_string_value(json_object_get(r, "reason")),
+			       "rep-b"));
+	json_decref(j);
+	free(h.json);
+	free(keys);
+
+	/* No SLA and overflow: deadline null, rep is the queue. */
+	team_state_free(ts);
+	f->reps[2].paused = true;
+	ts = team_state_new(&f->teams[1]);
+	free(cmd);
+	cmd = assign_cmd("lead-2", 1, "apac", NULL, ms);
+	assert_int_equal(
+		route_assign_apply(&f->cfg, ts, cmd, strlen(cmd), &h, err, 128),
+		0);
+	j = json_loads(h.json, 0, NULL);
+	assert_true(json_is_null(json_object_get(j, "sla_deadline")));
+	assert_string_equal(json_string_value(json_object_get(j, "rep")),
+			    "queue-overflow");
+	assert_string_equal(
+		json_string_value(json_get2(j, "routing", "strategy")),
+		"overflow");
+	assert_string_equal(h.rep_id, "queue-overflow");
+	json_decref(j);
+	free(h.json);
+	free(cmd);
+	team_state_free(ts);
+	free(f);
+}
+
+static void test_assign_apply_deterministic(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct team_state *a = team_state_new(&f->teams[0]);
+	struct team_state *b = team_state_new(&f->teams[0]);
+	char err[128];
+	int to_b = 0;
+
+	(void)state;
+	f->reps[0].daily_cap = 7;
+	f->reps[0].tz = g_time_zone_new_identifier("Europe/Berlin");
+	for (int i = 0; i < 200; i++) {
+		char lead[32];
+		char *cmd;
+		struct handoff ha, hb;
+
+		snprintf(lead, sizeof(lead), "lead-%d", i);
+		cmd = assign_cmd(lead, 1, "emea", i % 5 ? "x.io" : "acme.com",
+				 utc_ms(2026, 3, 28, 20, 0) + i * 300000LL);
+		assert_int_equal(route_assign_apply(&f->cfg, a, cmd,
+						    strlen(cmd), &ha, err, 128),
+				 0);
+		assert_int_equal(route_assign_apply(&f->cfg, b, cmd,
+						    strlen(cmd), &hb, err, 128),
+				 0);
+		assert_string_equal(ha.json, hb.json);
+		assert_string_equal(ha.handoff_id, hb.handoff_id);
+		to_b += strcmp(ha.rep_id, "rep-b") == 0;
+		free(ha.json);
+		free(hb.json);
+		free(cmd);
+	}
+	/* Every fifth lead is rep-b's named account, plus its WRR share. */
+	assert_true(to_b > 40);
+	g_time_zone_unref(f->reps[0].tz);
+	team_state_free(a);
+	team_state_free(b);
+	free(f);
+}
+
+static void test_assign_apply_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"{\"kind\":\"assign\"",
+		"[1,2]",
+		"{\"kind\":\"feedback\",\"lead\":\"l\",\"cycle\":1,\"team\":"
+		"\"emea\",\"qualified_at\":\"x\",\"qualified_at_ms\":1}",
+		"{\"kind\":\"assign\",\"cycle\":1,\"team\":\"emea\","
+		"\"qualified_at\":\"x\",\"qualified_at_ms\":1}",
+		"{\"kind\":\"assign\",\"lead\":\"l\",\"cycle\":\"1\",\"team\":"
+		"\"emea\",\"qualified_at\":\"x\",\"qualified_at_ms\":1}",
+		"{\"kind\":\"assign\",\"lead\":\"l\",\"cycle\":1,\"team\":"
+		"\"emea\",\"qualified_at\":\"x\",\"qualified_at_ms\":1.5}",
+		"{\"kind\":\"assign\",\"lead\":\"l\",\"cycle\":1,\"team\":"
+		"\"emea\",\"qualified_at\":\"x\",\"qualified_at_ms\":1,"
+		"\"email_domain\":7}",
+		"{\"kind\":\"assign\",\"lead\":\"l\",\"cycle\":1,\"team\":"
+		"\"nope\",\"qualified_at\":\"x\",\"qualified_at_ms\":1}",
+		"{\"kind\":\"assign\",\"lead\":\"l\",\"cycle\":1,\"team\":"
+		"\"apac\",\"qualified_at\":\"x\",\"qualified_at_ms\":1}",
+		"{\"kind\":\"assign\",\"kind\":\"assign\",\"lead\":\"l\"}",
+	};
+	static const char *const expect[] = {
+		"invalid JSON", "not an object", "kind",
+		"lead",         "cycle",         "qualified_at_ms",
+		"email_domain", "unknown team",  "another team",
+		"invalid JSON",
+	};
+	struct fixture *f = fixture_new();
+	struct team_state *ts = team_state_new(&f->teams[0]);
+	char *before = state_dump(ts), *after;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[128] = "";
+		struct handoff h = {0};
+
+		assert_int_equal(route_assign_apply(&f->cfg, ts, bad[i],
+						    strlen(bad[i]), &h, err,
+						    sizeof(err)),
+				 -1);
+		assert_non_null(strstr(err, expect[i]));
+		assert_null(h.json);
+	}
+	after = state_dump(ts);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	team_state_free(ts);
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_available_paused_and_ooo),
+		cmocka_unit_test(test_hours_dst_berlin),
+		cmocka_unit_test(test_hours_dst_new_york),
+		cmocka_unit_test(test_hours_weekdays),
+		cmocka_unit_test(test_hours_local_weekday),
+		cmocka_unit_test(test_hours_utc_and_overnight),
+		cmocka_unit_test(test_wrr_distribution),
+		cmocka_unit_test(test_wrr_smooth_sequence),
+		cmocka_unit_test(test_wrr_equal_weights_interleave),
+		cmocka_unit_test(test_daily_cap_resets_on_local_day),
+		cmocka_unit_test(test_max_open_and_feedback),
+		cmocka_unit_test(test_named_account_domain_and_group),
+		cmocka_unit_test(test_named_owner_unavailable),
+		cmocka_unit_test(test_overflow_reasons),
+		cmocka_unit_test(test_state_survives_reload),
+		cmocka_unit_test(test_state_encode_roundtrip),
+		cmocka_unit_test(test_assign_apply_fields),
+		cmocka_unit_test(test_assign_apply_deterministic),
+		cmocka_unit_test(test_assign_apply_malformed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
