@@ -1,0 +1,119 @@
+#!/bin/sh
+# bench_simulate.sh - throughput and memory of `leadrouter simulate`.
+#
+# usage: sh bench/bench_simulate.sh build/leadrouter
+#
+# Generates the inputs once with bench/gen_events.c (cached next to the
+# binary, in BUILD/bench/), then for each input runs simulate RUNS times and
+# reports the median: events per second (wall clock, input from the page
+# cache, handoffs to /dev/null) and peak RSS per tracked lead, net of the RSS
+# of a run with zero events (the config, the buffers, the libraries).
+# Targets: >= 1,000,000 events/s and <= 200 bytes of RSS per lead at 1M
+# leads. Environment: RUNS (5), EVENTS (5000000), LEADS (1000000),
+# BENCH_CONFIG (bench/bench.json).
+set -eu
+
+bin=${1:?usage: bench_simulate.sh path/to/leadrouter}
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$(dirname "$bin")" && pwd)
+dir=$build/bench
+cfg=${BENCH_CONFIG:-$here/bench.json}
+runs=${RUNS:-5}
+events=${EVENTS:-5000000}
+leads=${LEADS:-1000000}
+mkdir -p "$dir"
+
+gen=$dir/gen_events
+if [ ! -x "$gen" ] || [ "$here/gen_events.c" -nt "$gen" ]; then
+	${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
+		-o "$gen" "$here/gen_events.c" -lm
+fi
+
+# Input files are named by their parameters, so a change makes a new one.
+input() {
+	f=$dir/events-$1.jsonl
+	if [ ! -s "$f" ] || [ "$gen" -nt "$f" ]; then
+		echo "generating $f" >&2
+		"$gen" $2 >"$f.tmp" && mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# Peak RSS in KiB of one run: GNU time when present, else VmHWM polled from
+# /proc (which can miss growth in the last poll interval).
+run_once() {
+	in=$1
+	err=$2
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f '%M' -o "$err.rss" "$bin" simulate -c "$cfg" \
+			--summary-json <"$in" >/dev/null 2>"$err"
+		cat "$err.rss"
+		return
+	fi
+	"$bin" simulate -c "$cfg" --summary-json <"$in" >/dev/null 2>"$err" &
+	pid=$!
+	hwm=0
+	while kill -0 "$pid" 2>/dev/null; do
+		h=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+		[ -n "$h" ] && hwm=$h
+		sleep 0.05
+	done
+	wait "$pid"
+	echo "$hwm"
+}
+
+now_ns() {
+	date +%s%N
+}
+
+json_num() {
+	sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$2" | tail -n 1
+}
+
+median() {
+	sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+
+# bench NAME FILE: RUNS timed runs; prints one table row.
+bench() {
+	name=$1
+	in=$2
+	err=$dir/last.err
+	: >"$dir/times"
+	: >"$dir/rss"
+	i=0
+	while [ "$i" -lt "$runs" ]; do
+		t0=$(now_ns)
+		run_once "$in" "$err" >>"$dir/rss"
+		t1=$(now_ns)
+		echo $((t1 - t0)) >>"$dir/times"
+		i=$((i + 1))
+	done
+	ns=$(median <"$dir/times")
+	rss=$(median <"$dir/rss")
+	n=$(json_num events "$err")
+	l=$(json_num leads "$err")
+	tb=$(json_num lead_table_bytes "$err")
+	h=$(json_num handoffs "$err")
+	awk -v name="$name" -v n="$n" -v l="$l" -v ns="$ns" -v rss="$rss" \
+		-v base="$base_rss" -v tb="${tb:-0}" -v h="$h" 'BEGIN {
+		eps = n / (ns / 1e9)
+		per = l > 0 ? (rss - base) * 1024 / l : 0
+		tpl = l > 0 ? tb / l : 0
+		printf "%-16s %9d %9d %8d %8.3f %12.0f %9.1f %11.0f %11.0f\n",
+			name, n, l, h, ns / 1e9, eps, rss / 1024, per, tpl
+	}'
+}
+
+skewed=$(input "n$events-l$leads-s1" "-n $events -l $leads -s 1")
+touched=$(input "n$((leads * 2))-l$leads-s2-a" "-n $((leads * 2)) -l $leads -s 2 -a")
+
+base_rss=$(run_once /dev/null "$dir/empty.err")
+
+echo "leadrouter simulate benchmark: median of $runs runs, config $cfg"
+echo "baseline (zero events) peak RSS: $((base_rss / 1024)) MiB"
+printf "%-16s %9s %9s %8s %8s %12s %9s %11s %11s\n" run events leads \
+	handoffs seconds events/s "RSS MiB" "RSS B/lead" "table B/ld"
+bench "skewed" "$skewed"
+bench "every-lead" "$touched"
+echo "targets: >= 1000000 events/s; <= 200 RSS bytes/lead at 1M leads"
