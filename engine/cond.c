@@ -1,0 +1,219 @@
+/*
+ * cond.c - one definition of what a rule condition means.
+ *
+ * Strings compare case-insensitively except PREFIX (paths are
+ * case-sensitive on most web servers). Numeric operators accept numbers and
+ * strings that are entirely a number, because producers are inconsistent
+ * about "employees": 500 versus "500". A missing value fails every test but
+ * EXISTS, and negate flips the final answer, so "not IN [x]" holds for a
+ * lead that has no value at all.
+ */
+#include "cond.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define COND_SCRATCH 256
+
+bool cond_parse_number(struct strv s, double *out)
+{
+	char buf[64];
+	char *end;
+
+	if (s.len == 0 || s.len >= sizeof(buf))
+		return false;
+	/* strtod skips leading blanks; a value with blanks is not a number */
+	if (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\n')
+		return false;
+	memcpy(buf, s.p, s.len);
+	buf[s.len] = '\0';
+	*out = strtod(buf, &end);
+	return end == buf + s.len && isfinite(*out);
+}
+
+bool cond_contains_nocase(struct strv hay, struct strv needle)
+{
+	if (needle.len == 0)
+		return true;
+	for (size_t i = 0; i + needle.len <= hay.len; i++)
+		if (strncasecmp(hay.p + i, needle.p, needle.len) == 0)
+			return true;
+	return false;
+}
+
+bool cond_email_domain(struct strv email, char *buf, size_t cap,
+		       struct strv *out)
+{
+	const char *at = email.len ? memrchr(email.p, '@', email.len) : NULL;
+	size_t n;
+
+	if (!at)
+		return false;
+	n = email.len - (size_t)(at + 1 - email.p);
+	if (n == 0 || n >= cap)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = at[1 + i];
+		buf[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+	}
+	buf[n] = '\0';
+	*out = (struct strv){buf, n};
+	return true;
+}
+
+/* The text a string operator sees: strings as they are, numbers as their
+ * literal, booleans as true/false. */
+static bool cond_value_text(const struct jval *v, struct strv *out)
+{
+	switch (v->kind) {
+	case JVAL_STRING:
+	case JVAL_NUMBER:
+		*out = v->str;
+		return true;
+	case JVAL_BOOL:
+		*out = strv_from(v->num != 0 ? "true" : "false");
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool cond_value_number(const struct jval *v, double *out)
+{
+	if (v->kind == JVAL_NUMBER) {
+		*out = v->num;
+		return true;
+	}
+	if (v->kind == JVAL_STRING)
+		return cond_parse_number(v->str, out);
+	return false;
+}
+
+static bool cond_test_strings(const struct cond *c, struct strv s)
+{
+	for (size_t i = 0; i < c->nstrs; i++) {
+		struct strv want = strv_from(c->strs[i]);
+		switch (c->op) {
+		case COND_EQ:
+		case COND_IN:
+			if (s.len == want.len &&
+			    strncasecmp(s.p, want.p, s.len) == 0)
+				return true;
+			break;
+		case COND_PREFIX:
+			if (strv_has_prefix(s, want.p))
+				return true;
+			break;
+		case COND_CONTAINS:
+			if (cond_contains_nocase(s, want))
+				return true;
+			break;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+static bool cond_test_number(const struct cond *c, double x)
+{
+	switch (c->op) {
+	case COND_EQ:
+		return x == c->num;
+	case COND_LT:
+		return x < c->num;
+	case COND_LE:
+		return x <= c->num;
+	case COND_GT:
+		return x > c->num;
+	case COND_GE:
+		return x >= c->num;
+	default:
+		return false;
+	}
+}
+
+static bool cond_test_raw(const struct cond *c, const struct jval *v)
+{
+	struct strv s;
+	double x;
+
+	if (!v)
+		return false;
+	if (c->op == COND_EXISTS)
+		return v->kind != JVAL_NULL;
+	if (c->op >= COND_LT || (c->op == COND_EQ && c->is_num))
+		return cond_value_number(v, &x) && cond_test_number(c, x);
+	return cond_value_text(v, &s) && cond_test_strings(c, s);
+}
+
+bool cond_test_value(const struct cond *c, const struct jval *v)
+{
+	return cond_test_raw(c, v) != c->negate;
+}
+
+bool cond_eval(const struct cond *c, cond_lookup_cb fn, void *arg)
+{
+	char scratch[COND_SCRATCH];
+	struct jval v;
+	bool found = fn(arg, c->src, c->name, &v, scratch, sizeof(scratch));
+
+	return cond_test_value(c, found ? &v : NULL);
+}
+
+bool cond_eval_all(const struct cond *cs, size_t n, cond_lookup_cb fn,
+		   void *arg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!cond_eval(&cs[i], fn, arg))
+			return false;
+	return true;
+}
+
+static bool cond_field_find(const struct event_field *fs, size_t n,
+			    const char *name, struct jval *out)
+{
+	if (!name)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (strv_eq(fs[i].name, name)) {
+			*out = fs[i].val;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool cond_slice_value(struct strv s, struct jval *out)
+{
+	if (!s.p)
+		return false;
+	*out = (struct jval){.kind = JVAL_STRING, .str = s};
+	return true;
+}
+
+bool cond_event_lookup_cb(void *arg, enum field_src src, const char *name,
+			  struct jval *out, char *scratch, size_t cap)
+{
+	const struct event *ev = arg;
+	struct strv dom;
+
+	switch (src) {
+	case FIELD_EVENT_NAME:
+		return cond_slice_value(ev->name, out);
+	case FIELD_PATH:
+		return cond_slice_value(ev->path, out);
+	case FIELD_URL:
+		return cond_slice_value(ev->url, out);
+	case FIELD_PROPERTY:
+		return cond_field_find(ev->props, ev->nprops, name, out);
+	case FIELD_TRAIT:
+		return cond_field_find(ev->traits, ev->ntraits, name, out);
+	case FIELD_EMAIL_DOMAIN:
+		if (!cond_email_domain(ev->email, scratch, cap, &dom))
+			return false;
+		return cond_slice_value(dom, out);
+	}
+	return false;
+}

@@ -1,0 +1,304 @@
+/*
+ * fit.c - a lead's traits, its fit grade, disqualification and territory.
+ *
+ * Traits are packed into the lead's ext block (after the score records) as
+ * type byte, name, NUL, value, NUL: no per-trait allocation, and a lookup
+ * is a short scan, which is fine because traits are read on the rare paths
+ * (trait changes, qualification) and by score rules that test traits the
+ * event did not carry. A merge is built in a stack buffer and written back
+ * only when the bytes differ, so an identify that repeats known traits
+ * neither allocates nor re-grades.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lead_internal.h"
+
+size_t lead_trait_next(const char *p, size_t len, size_t off, uint8_t *type,
+		       const char **name, struct strv *val)
+{
+	size_t nl;
+
+	if (!p || off >= len)
+		return 0;
+	*type = (uint8_t)p[off];
+	*name = p + off + 1;
+	nl = strlen(*name);
+	val->p = *name + nl + 1;
+	val->len = strlen(val->p);
+	return off + 1 + nl + 1 + val->len + 1;
+}
+
+static void trait_to_jval(uint8_t type, struct strv val, struct jval *out)
+{
+	out->kind = (enum jval_kind)(type & ~TRAIT_HIDDEN);
+	out->str = val;
+	out->num = 0;
+	if (out->kind == JVAL_NUMBER)
+		out->num = strtod(val.p, NULL);
+	else if (out->kind == JVAL_BOOL)
+		out->num = strv_eq(val, "true");
+}
+
+/* Offset of the entry named name (NUL-terminated), or -1. */
+static long trait_find(const char *p, size_t len, const char *name,
+		       size_t *entry_len)
+{
+	size_t off = 0, next;
+	uint8_t type;
+	const char *n;
+	struct strv v;
+
+	while ((next = lead_trait_next(p, len, off, &type, &n, &v)) != 0) {
+		if (strcmp(n, name) == 0) {
+			*entry_len = next - off;
+			return (long)off;
+		}
+		off = next;
+	}
+	return -1;
+}
+
+bool lead_trait_get(const struct lead *l, const char *name, struct jval *out)
+{
+	const char *p = lead_traits(l);
+	size_t elen;
+	long off;
+	uint8_t type;
+	const char *n;
+	struct strv v;
+
+	if (!name || (off = trait_find(p, l->traits_len, name, &elen)) < 0)
+		return false;
+	lead_trait_next(p, l->traits_len, (size_t)off, &type, &n, &v);
+	trait_to_jval(type, v, out);
+	return true;
+}
+
+bool lead_email_domain(const struct lead *l, char *buf, size_t cap,
+		       struct strv *out)
+{
+	struct jval v;
+
+	if (!lead_trait_get(l, "email", &v) || v.kind != JVAL_STRING)
+		return false;
+	return cond_email_domain(v.str, buf, cap, out);
+}
+
+bool lead_lookup_cb(void *arg, enum field_src src, const char *name,
+		    struct jval *out, char *scratch, size_t cap)
+{
+	const struct lead *l = arg;
+	struct strv dom;
+
+	switch (src) {
+	case FIELD_TRAIT:
+		return lead_trait_get(l, name, out);
+	case FIELD_EMAIL_DOMAIN:
+		if (!lead_email_domain(l, scratch, cap, &dom))
+			return false;
+		*out = (struct jval){.kind = JVAL_STRING, .str = dom};
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A merge in progress: the packed traits being rebuilt. */
+struct trait_buf {
+	char b[LEAD_TRAITS_MAX];
+	size_t len;
+};
+
+/* The stored text of a value; false for values that are not kept. */
+static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
+			     struct strv *out)
+{
+	switch (v->kind) {
+	case JVAL_STRING:
+		*out = v->str;
+		break;
+	case JVAL_NUMBER:
+		if (v->str.p) {
+			*out = v->str;
+		} else {
+			int n = snprintf(tmp, cap, "%.17g", v->num);
+			*out = (struct strv){tmp, (size_t)n};
+		}
+		break;
+	case JVAL_BOOL:
+		*out = strv_from(v->num != 0 ? "true" : "false");
+		break;
+	case JVAL_NULL:
+		*out = (struct strv){"", 0};
+		break;
+	default:
+		return false;
+	}
+	return !memchr(out->p, '\0', out->len);
+}
+
+static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
+			  struct strv val)
+{
+	char nbuf[256];
+	size_t elen = 0, need = 1 + name.len + 1 + val.len + 1;
+	long off;
+
+	if (name.len == 0 || name.len >= sizeof(nbuf) ||
+	    memchr(name.p, '\0', name.len))
+		return;
+	memcpy(nbuf, name.p, name.len);
+	nbuf[name.len] = '\0';
+	off = trait_find(tb->b, tb->len, nbuf, &elen);
+	if (off >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
+	    memcmp(tb->b + off + 2 + name.len, val.p, val.len) == 0)
+		return;
+	if (tb->len - elen + need > sizeof(tb->b))
+		return; /* over the per-lead cap: the trait is dropped */
+	if (off >= 0) {
+		memmove(tb->b + off, tb->b + off + elen,
+			tb->len - (size_t)off - elen);
+		tb->len -= elen;
+	}
+	tb->b[tb->len] = (char)type;
+	memcpy(tb->b + tb->len + 1, name.p, name.len);
+	tb->b[tb->len + 1 + name.len] = '\0';
+	memcpy(tb->b + tb->len + 2 + name.len, val.p, val.len);
+	tb->b[tb->len + need - 1] = '\0';
+	tb->len += need;
+}
+
+static void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
+			       const struct jval *v, uint8_t flags)
+{
+	char tmp[32];
+	struct strv text;
+
+	if (trait_value_text(v, tmp, sizeof(tmp), &text))
+		trait_buf_put(tb, (uint8_t)(v->kind | flags), name, text);
+}
+
+int lead_traits_replace(struct lead *l, const char *packed, size_t len)
+{
+	if (len > LEAD_TRAITS_MAX || lead_ext_resize(l, l->nrecs, len) < 0)
+		return -1;
+	if (len)
+		memcpy((char *)lead_traits(l), packed, len);
+	return 0;
+}
+
+bool lead_traits_merge(struct lead *l, const struct event *ev)
+{
+	struct trait_buf tb;
+	struct jval v;
+
+	if (ev->ntraits == 0 && !ev->email.p && !ev->group_id.p)
+		return false;
+	tb.len = l->traits_len;
+	if (tb.len)
+		memcpy(tb.b, lead_traits(l), tb.len);
+	for (size_t i = 0; i < ev->ntraits && i < EVENT_MAX_FIELDS; i++)
+		trait_buf_put_jval(&tb, ev->traits[i].name, &ev->traits[i].val,
+				   0);
+	if (ev->email.len) {
+		v = (struct jval){.kind = JVAL_STRING, .str = ev->email};
+		trait_buf_put_jval(&tb, strv_from("email"), &v, 0);
+	}
+	if (ev->group_id.len) {
+		v = (struct jval){.kind = JVAL_STRING, .str = ev->group_id};
+		trait_buf_put_jval(&tb, strv_from("group_id"), &v,
+				   TRAIT_HIDDEN);
+	}
+	if (tb.len == l->traits_len &&
+	    (tb.len == 0 || memcmp(tb.b, lead_traits(l), tb.len) == 0))
+		return false;
+	return lead_traits_replace(l, tb.b, tb.len) == 0;
+}
+
+double lead_fit_points(const struct fit_config *fc, const struct lead *l)
+{
+	double pts = 0;
+
+	for (size_t i = 0; i < fc->nrules; i++)
+		if (cond_eval(&fc->rules[i].cond, lead_lookup_cb, (void *)l))
+			pts += fc->rules[i].points;
+	return pts;
+}
+
+static char fit_grade_of(const struct fit_config *fc, double pts)
+{
+	if (pts >= fc->grade_a)
+		return 'A';
+	if (pts >= fc->grade_b)
+		return 'B';
+	if (pts >= fc->grade_c)
+		return 'C';
+	return 'D';
+}
+
+static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strv_eq_nocase(dom, list[i]))
+			return true;
+	return false;
+}
+
+static enum lead_disq fit_disq_of(const struct fit_config *fc,
+				  const struct lead *l)
+{
+	char buf[256];
+	struct strv dom;
+	struct jval title;
+
+	if (lead_email_domain(l, buf, sizeof(buf), &dom)) {
+		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom))
+			return LEAD_DISQ_FREEMAIL;
+		if (fit_domain_listed(fc->competitor_domains, fc->ncompetitor,
+				      dom))
+			return LEAD_DISQ_COMPETITOR;
+		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
+			return LEAD_DISQ_EXCLUDED;
+	}
+	if (lead_trait_get(l, "title", &title) && title.kind == JVAL_STRING)
+		for (size_t i = 0; i < fc->ndisqualify_titles; i++)
+			if (cond_contains_nocase(
+				    title.str,
+				    strv_from(fc->disqualify_titles[i])))
+				return LEAD_DISQ_TITLE;
+	return LEAD_DISQ_NONE;
+}
+
+void lead_fit_update(const struct fit_config *fc, struct lead *l)
+{
+	if (l->traits_len == 0) {
+		l->grade = GRADE_NONE;
+		l->disq = LEAD_DISQ_NONE;
+		return;
+	}
+	l->grade = fit_grade_of(fc, lead_fit_points(fc, l));
+	l->disq = (uint8_t)fit_disq_of(fc, l);
+}
+
+const struct territory *lead_territory_find(const struct routing_config *rc,
+					    const struct lead *l)
+{
+	for (size_t i = 0; i < rc->nterritories; i++) {
+		const struct territory *t = &rc->territories[i];
+		if (cond_eval_all(t->conds, t->nconds, lead_lookup_cb,
+				  (void *)l))
+			return t;
+	}
+	return NULL;
+}
+
+const char *lead_disq_name(enum lead_disq d)
+{
+	static const char *const names[LEAD_DISQ_COUNT] = {
+		"none", "freemail", "competitor", "excluded", "title"};
+
+	return d < LEAD_DISQ_COUNT ? names[d] : "unknown";
+}

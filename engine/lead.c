@@ -1,0 +1,472 @@
+/*
+ * lead.c - the lead table, the per-event pipeline of stage 1 and the
+ * lifecycle.
+ *
+ * The table is open addressing with linear probing over an array of lead
+ * pointers, plus a parallel array of 16-bit hash tags so that a probe
+ * rarely touches a lead that is not the one sought (one cache miss per
+ * lookup instead of one per probe). It doubles before the load passes 0.8
+ * and deletes by backward shift, so there are no tombstones to clean up.
+ *
+ * Lifecycle transitions (enum lead_lifecycle):
+ *
+ *   ANONYMOUS --userId or e-mail seen--> KNOWN
+ *   ANONYMOUS | KNOWN --qualifies (score, grade, required traits, not
+ *       disqualified)--> HANDED_OFF, and an assign command is built
+ *   HANDED_OFF --accepted--> ACCEPTED
+ *   HANDED_OFF | ACCEPTED --converted--> CONVERTED
+ *   HANDED_OFF | ACCEPTED --rejected--> REJECTED, then at once back to
+ *       nurture: cycle + 1, score, records and caps cleared, KNOWN
+ *   HANDED_OFF | ACCEPTED | CONVERTED --recycled--> RECYCLED, then the
+ *       same reset as rejected, KNOWN
+ *
+ * REJECTED and RECYCLED are passed through inside one feedback call; the
+ * state that stays is KNOWN (ANONYMOUS for a lead that was never
+ * identified). Feedback that does not fit the current state (a second
+ * "rejected", a stale "accepted" from an earlier cycle) changes nothing:
+ * feedback may be redelivered, and it must not start two cycles. MQL is not
+ * used by stage 1: qualifying and handing off are one step here.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "lead_internal.h"
+
+#define TABLE_MIN_CAP 1024
+
+struct lead_table {
+	struct lead **slots;
+	uint16_t *tags; /* high hash bits of slots[i] */
+	size_t cap;     /* power of two */
+	size_t count;
+};
+
+static uint64_t table_hash(struct strv key)
+{
+	return XXH3_64bits(key.p, key.len);
+}
+
+static uint16_t table_tag(uint64_t h)
+{
+	return (uint16_t)(h >> 48);
+}
+
+struct lead_table *lead_table_new(void)
+{
+	struct lead_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->slots = calloc(TABLE_MIN_CAP, sizeof(*t->slots));
+	t->tags = calloc(TABLE_MIN_CAP, sizeof(*t->tags));
+	if (!t->slots || !t->tags) {
+		free(t->slots);
+		free(t->tags);
+		free(t);
+		return NULL;
+	}
+	t->cap = TABLE_MIN_CAP;
+	return t;
+}
+
+static void lead_free(struct lead *l)
+{
+	if (l) {
+		free(l->ext);
+		free(l);
+	}
+}
+
+void lead_table_free(struct lead_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->cap; i++)
+		lead_free(t->slots[i]);
+	free(t->slots);
+	free(t->tags);
+	free(t);
+}
+
+size_t lead_table_count(const struct lead_table *t)
+{
+	return t->count;
+}
+
+static size_t lead_bytes(const struct lead *l)
+{
+	size_t n = offsetof(struct lead, key) + l->key_len + 1;
+
+	return n + l->nrecs * sizeof(struct lead_rec) + l->traits_len;
+}
+
+size_t lead_table_bytes(const struct lead_table *t)
+{
+	size_t n = sizeof(*t) + t->cap * (sizeof(*t->slots) + sizeof(*t->tags));
+
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i])
+			n += lead_bytes(t->slots[i]);
+	return n;
+}
+
+static bool lead_key_eq(const struct lead *l, struct strv key)
+{
+	return l->key_len == key.len && memcmp(l->key, key.p, key.len) == 0;
+}
+
+static size_t table_slot_of(const struct lead_table *t, struct strv key,
+			    uint64_t h)
+{
+	size_t mask = t->cap - 1, i = h & mask;
+	uint16_t tag = table_tag(h);
+
+	while (t->slots[i]) {
+		if (t->tags[i] == tag && lead_key_eq(t->slots[i], key))
+			return i;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+struct lead *lead_table_find(const struct lead_table *t, struct strv key)
+{
+	return t->slots[table_slot_of(t, key, table_hash(key))];
+}
+
+static void table_place(struct lead **slots, uint16_t *tags, size_t cap,
+			struct lead *l, uint64_t h)
+{
+	size_t mask = cap - 1, i = h & mask;
+
+	while (slots[i])
+		i = (i + 1) & mask;
+	slots[i] = l;
+	tags[i] = table_tag(h);
+}
+
+static int table_grow(struct lead_table *t)
+{
+	size_t cap = t->cap * 2;
+	struct lead **slots = calloc(cap, sizeof(*slots));
+	uint16_t *tags = calloc(cap, sizeof(*tags));
+
+	if (!slots || !tags) {
+		free(slots);
+		free(tags);
+		return -1;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
+		struct lead *l = t->slots[i];
+		if (l)
+			table_place(
+				slots, tags, cap, l,
+				table_hash((struct strv){l->key, l->key_len}));
+	}
+	free(t->slots);
+	free(t->tags);
+	t->slots = slots;
+	t->tags = tags;
+	t->cap = cap;
+	return 0;
+}
+
+static struct lead *lead_alloc(struct strv key)
+{
+	struct lead *l;
+
+	if (key.len == 0 || key.len > UINT16_MAX)
+		return NULL;
+	l = calloc(1, offsetof(struct lead, key) + key.len + 1);
+	if (!l)
+		return NULL;
+	memcpy(l->key, key.p, key.len);
+	l->key_len = (uint16_t)key.len;
+	l->cycle = 1;
+	l->lifecycle = LEAD_ANONYMOUS;
+	return l;
+}
+
+/* Insert a fresh lead under key, replacing any lead already there. */
+struct lead *lead_table_insert(struct lead_table *t, struct strv key)
+{
+	uint64_t h = table_hash(key);
+	size_t i = table_slot_of(t, key, h);
+	struct lead *l;
+
+	if (t->slots[i])
+		lead_table_remove(t, key);
+	if ((t->count + 1) * 5 > t->cap * 4 && table_grow(t) < 0)
+		return NULL;
+	l = lead_alloc(key);
+	if (!l)
+		return NULL;
+	table_place(t->slots, t->tags, t->cap, l, h);
+	t->count++;
+	return l;
+}
+
+/* Is home cyclically outside (hole, j]? Then the entry at j may move back
+ * into the hole without becoming unreachable. */
+static bool table_may_shift(size_t hole, size_t j, size_t home, size_t mask)
+{
+	return ((j - home) & mask) >= ((j - hole) & mask);
+}
+
+void lead_table_remove(struct lead_table *t, struct strv key)
+{
+	size_t mask = t->cap - 1;
+	size_t hole = table_slot_of(t, key, table_hash(key)), j = hole;
+
+	if (!t->slots[hole])
+		return;
+	lead_free(t->slots[hole]);
+	t->slots[hole] = NULL;
+	t->count--;
+	for (;;) {
+		struct lead *l;
+		j = (j + 1) & mask;
+		l = t->slots[j];
+		if (!l)
+			break;
+		size_t home =
+			table_hash((struct strv){l->key, l->key_len}) & mask;
+		if (!table_may_shift(hole, j, home, mask))
+			continue;
+		t->slots[hole] = l;
+		t->tags[hole] = t->tags[j];
+		t->slots[j] = NULL;
+		hole = j;
+	}
+}
+
+void lead_table_foreach(const struct lead_table *t,
+			void (*fn)(const struct lead *l, void *arg), void *arg)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i])
+			fn(t->slots[i], arg);
+}
+
+int lead_ext_resize(struct lead *l, size_t nrecs, size_t traits_len)
+{
+	const size_t rs = sizeof(struct lead_rec);
+	size_t old = l->nrecs * rs + l->traits_len,
+	       size = nrecs * rs + traits_len;
+	size_t keep = traits_len < l->traits_len ? traits_len : l->traits_len;
+	char *p = l->ext;
+
+	if (nrecs > UINT16_MAX || traits_len > UINT16_MAX)
+		return -1;
+	if (size > old) {
+		p = realloc(l->ext, size);
+		if (!p)
+			return -1;
+		memmove(p + nrecs * rs, p + l->nrecs * rs, keep);
+	} else if (p) {
+		memmove(p + nrecs * rs, p + l->nrecs * rs, keep);
+		if (size == 0) {
+			free(p);
+			p = NULL;
+		} else {
+			char *q = realloc(p, size);
+			p = q ? q : p; /* a failed shrink keeps the block */
+		}
+	}
+	l->ext = p;
+	l->nrecs = (uint16_t)nrecs;
+	l->traits_len = (uint16_t)traits_len;
+	return 0;
+}
+
+/* Dedupe: true when the messageId was seen; otherwise remembers it. */
+static bool lead_dedupe_check(struct lead *l, struct strv message_id)
+{
+	uint64_t h;
+
+	if (message_id.len == 0)
+		return false;
+	h = XXH3_64bits(message_id.p, message_id.len);
+	h = h ? h : 1; /* 0 marks an empty slot */
+	for (size_t i = 0; i < LEAD_RING; i++)
+		if (l->ring[i] == h)
+			return true;
+	l->ring[l->ring_pos] = h;
+	l->ring_pos = (uint8_t)((l->ring_pos + 1) % LEAD_RING);
+	return false;
+}
+
+static void lead_identity_note(struct lead *l, const struct event *ev)
+{
+	if (!ev->user_id.len && !ev->email.len)
+		return;
+	l->flags |= LEAD_F_IDENTIFIED;
+	if (l->lifecycle == LEAD_ANONYMOUS)
+		l->lifecycle = LEAD_KNOWN;
+}
+
+static bool lead_required_present(const struct qualify_config *qc,
+				  const struct lead *l)
+{
+	struct jval v;
+
+	for (size_t i = 0; i < qc->nrequired; i++) {
+		if (!strcmp(qc->required_traits[i], "email_domain")) {
+			char buf[256];
+			struct strv dom;
+			if (!lead_email_domain(l, buf, sizeof(buf), &dom))
+				return false;
+		} else if (!lead_trait_get(l, qc->required_traits[i], &v) ||
+			   v.kind == JVAL_NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool lead_qualifies(const struct engine_config *cfg,
+			   const struct lead *l)
+{
+	const struct qualify_config *qc = &cfg->qualify;
+	char min = qc->min_grade ? qc->min_grade : 'D';
+
+	if (l->lifecycle != LEAD_ANONYMOUS && l->lifecycle != LEAD_KNOWN)
+		return false;
+	if (l->disq != LEAD_DISQ_NONE || l->grade == GRADE_NONE ||
+	    l->grade > min)
+		return false;
+	if (lead_score_sum(l) < qc->threshold)
+		return false;
+	return lead_required_present(qc, l);
+}
+
+enum lead_outcome lead_event_apply(const struct engine_config *cfg,
+				   struct lead_table *t, const struct event *ev,
+				   struct lead **out, struct assign_cmd *cmd)
+{
+	struct lead *l;
+
+	if (out)
+		*out = NULL;
+	if (cmd)
+		*cmd = (struct assign_cmd){0};
+	l = lead_table_find(t, ev->lead_key);
+	if (!l)
+		l = lead_table_insert(t, ev->lead_key);
+	if (!l)
+		return LEAD_DUPLICATE; /* no key or no memory: nothing changed
+					*/
+	if (out)
+		*out = l;
+	if (l->nrecs == 0 && l->traits_len == 0 && l->last_ms == 0)
+		l->last_ms = ev->ts_ms; /* a fresh lead starts at its event */
+	if (lead_dedupe_check(l, ev->message_id))
+		return LEAD_DUPLICATE;
+	lead_identity_note(l, ev);
+	if (lead_traits_merge(l, ev))
+		lead_fit_update(&cfg->fit, l);
+	lead_score_event(&cfg->scoring, l, ev);
+	if (!cmd || !lead_qualifies(cfg, l))
+		return LEAD_UPDATED;
+	if (lead_assign_build(cfg, l, cmd) < 0)
+		return LEAD_UPDATED; /* retried on the lead's next event */
+	l->lifecycle = LEAD_HANDED_OFF;
+	return LEAD_QUALIFIED;
+}
+
+void lead_state_reset_cycle(struct lead *l)
+{
+	lead_ext_resize(l, 0, l->traits_len);
+	l->cycle++;
+	l->lifecycle =
+		(l->flags & LEAD_F_IDENTIFIED) ? LEAD_KNOWN : LEAD_ANONYMOUS;
+}
+
+static bool lead_feedback_move(struct lead *l, const char *outcome)
+{
+	enum lead_lifecycle s = l->lifecycle;
+	bool open = s == LEAD_HANDED_OFF || s == LEAD_MQL;
+
+	if (!strcmp(outcome, "accepted")) {
+		if (open)
+			l->lifecycle = LEAD_ACCEPTED;
+	} else if (!strcmp(outcome, "converted")) {
+		if (open || s == LEAD_ACCEPTED)
+			l->lifecycle = LEAD_CONVERTED;
+	} else if (!strcmp(outcome, "rejected")) {
+		if (open || s == LEAD_ACCEPTED) {
+			l->lifecycle = LEAD_REJECTED;
+			lead_state_reset_cycle(l);
+		}
+	} else if (!strcmp(outcome, "recycled")) {
+		if (open || s == LEAD_ACCEPTED || s == LEAD_CONVERTED) {
+			l->lifecycle = LEAD_RECYCLED;
+			lead_state_reset_cycle(l);
+		}
+	} else {
+		return false;
+	}
+	return true;
+}
+
+int lead_feedback_apply(const struct engine_config *cfg, struct lead_table *t,
+			struct strv key, const char *outcome, int64_t ts_ms)
+{
+	struct lead *l = lead_table_find(t, key);
+
+	if (!l || !outcome)
+		return -1;
+	if (!lead_feedback_move(l, outcome))
+		return -1;
+	lead_score_advance(&cfg->scoring, l, ts_ms);
+	return 0;
+}
+
+struct strv lead_key(const struct lead *l)
+{
+	return (struct strv){l->key, l->key_len};
+}
+
+/* The score as of ts_ms; for a time before the latest event the stored
+ * score is returned, since undoing later events is not possible. */
+double lead_score_at(const struct engine_config *cfg, const struct lead *l,
+		     int64_t ts_ms)
+{
+	return lead_score_sum(l) *
+	       lead_decay_factor(&cfg->scoring, ts_ms - l->last_ms);
+}
+
+char lead_grade(const struct lead *l)
+{
+	return l->grade;
+}
+
+enum lead_lifecycle lead_lifecycle_get(const struct lead *l)
+{
+	return (enum lead_lifecycle)l->lifecycle;
+}
+
+const char *lead_lifecycle_name(enum lead_lifecycle s)
+{
+	static const char *const names[LEAD_LIFECYCLE_COUNT] = {
+		"anonymous", "known",    "mql",       "handed_off",
+		"accepted",  "rejected", "converted", "recycled"};
+
+	return (unsigned)s < LEAD_LIFECYCLE_COUNT ? names[s] : "unknown";
+}
+
+int64_t lead_last_seen(const struct lead *l)
+{
+	return l->last_ms;
+}
+
+bool lead_is_expired(const struct engine_config *cfg, const struct lead *l,
+		     int64_t now_ms, int64_t ttl_ms, double min_score)
+{
+	if (l->last_ms >= now_ms - ttl_ms)
+		return false;
+	return fabs(lead_score_at(cfg, l, now_ms)) < min_score;
+}

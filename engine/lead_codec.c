@@ -1,0 +1,552 @@
+/*
+ * lead_codec.c - a lead as JSON: the changelog record (lead_encode /
+ * lead_decode) and the assign command sent to stage 2.
+ *
+ * Encoding is on the hot-ish path (every dirty lead at every commit), so it
+ * is written by hand into a growing buffer. Decoding runs only on restore
+ * and uses jansson. Every double is printed with 17 significant digits and
+ * always as a real ("10.0", "-0.0"), so strtod reads back the very same bit
+ * pattern and a decoded lead re-encodes to identical bytes; message hashes
+ * are hex strings because JSON numbers cannot carry 64 unsigned bits.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "lead_internal.h"
+
+#define CODEC_VERSION 1
+
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void jb_reserve(struct jbuf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->oom || b->len + n + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = true;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+static void jb_putn(struct jbuf *b, const char *s, size_t n)
+{
+	jb_reserve(b, n);
+	if (b->oom)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void jb_puts(struct jbuf *b, const char *s)
+{
+	jb_putn(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void
+jb_printf(struct jbuf *b, const char *fmt, ...)
+{
+	char tmp[64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		jb_putn(b, tmp,
+			(size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* A double that strtod restores bit for bit, always spelled as a real. */
+static void jb_double(struct jbuf *b, double x)
+{
+	char tmp[40];
+	int n = snprintf(tmp, sizeof(tmp), "%.17g", isfinite(x) ? x : 0.0);
+
+	jb_putn(b, tmp, (size_t)n);
+	if (!strpbrk(tmp, ".e"))
+		jb_puts(b, ".0");
+}
+
+static void jb_str(struct jbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	jb_putn(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+		if (c == '"' || c == '\\') {
+			jb_putn(b, "\\", 1);
+			jb_putn(b, (const char *)&s[i], 1);
+		} else if (c < 0x20) {
+			jb_putn(b, esc, sizeof(esc));
+		} else {
+			jb_putn(b, (const char *)&s[i], 1);
+		}
+	}
+	jb_putn(b, "\"", 1);
+}
+
+static char codec_type_code(uint8_t type)
+{
+	static const char codes[] = "zbns"; /* null, bool, number, string */
+	char c = codes[(type & ~TRAIT_HIDDEN) & 3];
+
+	return (type & TRAIT_HIDDEN) ? (char)(c - 'a' + 'A') : c;
+}
+
+static int codec_type_parse(const char *s, uint8_t *type)
+{
+	static const char codes[] = "zbns";
+	const char *p;
+	uint8_t hidden = 0;
+	char c;
+
+	if (!s || strlen(s) != 1)
+		return -1;
+	c = s[0];
+	if (c >= 'A' && c <= 'Z') {
+		hidden = TRAIT_HIDDEN;
+		c = (char)(c - 'A' + 'a');
+	}
+	p = strchr(codes, c);
+	if (!p || !c)
+		return -1;
+	*type = (uint8_t)((p - codes) | hidden);
+	return 0;
+}
+
+static void codec_write_recs(struct jbuf *b, const struct lead *l)
+{
+	const struct lead_rec *r = lead_recs(l);
+
+	jb_puts(b, ",\"rules\":[");
+	for (size_t i = 0; i < l->nrecs; i++) {
+		jb_printf(b, "%s[%u,%" PRId32 ",%" PRIu32 ",%" PRIu32 ",",
+			  i ? "," : "", (unsigned)r[i].rule, r[i].day,
+			  r[i].day_count, r[i].total);
+		jb_double(b, r[i].contrib);
+		jb_puts(b, "]");
+	}
+	jb_puts(b, "]");
+}
+
+static void codec_write_traits(struct jbuf *b, const struct lead *l)
+{
+	const char *p = lead_traits(l);
+	size_t off = 0, next;
+	uint8_t type;
+	const char *name;
+	struct strv v;
+	char code[2] = {0};
+
+	jb_puts(b, ",\"traits\":[");
+	while ((next = lead_trait_next(p, l->traits_len, off, &type, &name,
+				       &v)) != 0) {
+		code[0] = codec_type_code(type);
+		jb_puts(b, off ? ",[\"" : "[\"");
+		jb_puts(b, code);
+		jb_puts(b, "\",");
+		jb_str(b, name, strlen(name));
+		jb_puts(b, ",");
+		jb_str(b, v.p, v.len);
+		jb_puts(b, "]");
+		off = next;
+	}
+	jb_puts(b, "]");
+}
+
+int lead_encode(const struct lead *l, char **out, size_t *len)
+{
+	struct jbuf b = {0};
+
+	jb_printf(&b, "{\"v\":%d,\"last_ms\":%" PRId64 ",\"cycle\":%" PRIu32,
+		  CODEC_VERSION, l->last_ms, l->cycle);
+	jb_printf(&b, ",\"life\":\"%s\"",
+		  lead_lifecycle_name((enum lead_lifecycle)l->lifecycle));
+	if (l->grade)
+		jb_printf(&b, ",\"grade\":\"%c\"", l->grade);
+	else
+		jb_puts(&b, ",\"grade\":null");
+	jb_printf(&b, ",\"disq\":\"%s\",\"flags\":%u,\"ring_pos\":%u",
+		  lead_disq_name((enum lead_disq)l->disq), (unsigned)l->flags,
+		  (unsigned)l->ring_pos);
+	jb_puts(&b, ",\"ring\":[");
+	for (size_t i = 0; i < LEAD_RING; i++)
+		jb_printf(&b, "%s\"%016" PRIx64 "\"", i ? "," : "", l->ring[i]);
+	jb_puts(&b, "],\"score\":");
+	jb_double(&b, lead_score_sum(l));
+	codec_write_recs(&b, l);
+	codec_write_traits(&b, l);
+	jb_puts(&b, "}");
+	if (b.oom) {
+		free(b.p);
+		return -1;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}
+
+/* A lead being decoded, checked in full before it touches the table. */
+struct codec_state {
+	struct lead hdr; /* scalar fields only */
+	struct lead_rec *recs;
+	size_t nrecs;
+	char traits[LEAD_TRAITS_MAX];
+	size_t traits_len;
+};
+
+static int codec_name_index(const char *s, const char *(*name_of)(int),
+			    int count)
+{
+	for (int i = 0; s && i < count; i++)
+		if (!strcmp(s, name_of(i)))
+			return i;
+	return -1;
+}
+
+static const char *codec_life_name_cb(int i)
+{
+	return lead_lifecycle_name((enum lead_lifecycle)i);
+}
+
+static const char *codec_disq_name_cb(int i)
+{
+	return lead_disq_name((enum lead_disq)i);
+}
+
+static int codec_read_scalars(json_t *o, struct lead *h)
+{
+	json_t *grade = json_object_get(o, "grade");
+	int life, disq;
+
+	if (json_integer_value(json_object_get(o, "v")) != CODEC_VERSION ||
+	    !json_is_integer(json_object_get(o, "last_ms")) ||
+	    !json_is_integer(json_object_get(o, "cycle")))
+		return -1;
+	h->last_ms = json_integer_value(json_object_get(o, "last_ms"));
+	h->cycle = (uint32_t)json_integer_value(json_object_get(o, "cycle"));
+	life = codec_name_index(json_string_value(json_object_get(o, "life")),
+				codec_life_name_cb, LEAD_LIFECYCLE_COUNT);
+	disq = codec_name_index(json_string_value(json_object_get(o, "disq")),
+				codec_disq_name_cb, LEAD_DISQ_COUNT);
+	if (life < 0 || disq < 0)
+		return -1;
+	h->lifecycle = (uint8_t)life;
+	h->disq = (uint8_t)disq;
+	if (json_is_string(grade) && json_string_length(grade) == 1)
+		h->grade = json_string_value(grade)[0];
+	else if (!json_is_null(grade))
+		return -1;
+	h->flags = (uint8_t)json_integer_value(json_object_get(o, "flags"));
+	h->ring_pos =
+		(uint8_t)(json_integer_value(json_object_get(o, "ring_pos")) %
+			  LEAD_RING);
+	return 0;
+}
+
+static int codec_read_ring(json_t *o, struct lead *h)
+{
+	json_t *ring = json_object_get(o, "ring");
+
+	if (json_array_size(ring) != LEAD_RING)
+		return -1;
+	for (size_t i = 0; i < LEAD_RING; i++) {
+		const char *s = json_string_value(json_array_get(ring, i));
+		char *end;
+		if (!s)
+			return -1;
+		h->ring[i] = strtoull(s, &end, 16);
+		if (*end)
+			return -1;
+	}
+	return 0;
+}
+
+static int codec_read_rec(json_t *a, struct lead_rec *r)
+{
+	if (json_array_size(a) != 5 || !json_is_number(json_array_get(a, 4)))
+		return -1;
+	r->rule = (uint16_t)json_integer_value(json_array_get(a, 0));
+	r->day = (int32_t)json_integer_value(json_array_get(a, 1));
+	r->day_count = (uint32_t)json_integer_value(json_array_get(a, 2));
+	r->total = (uint32_t)json_integer_value(json_array_get(a, 3));
+	r->contrib = json_number_value(json_array_get(a, 4));
+	return 0;
+}
+
+static int codec_read_recs(json_t *o, struct codec_state *st)
+{
+	json_t *rules = json_object_get(o, "rules");
+	size_t n = json_array_size(rules);
+
+	if (!json_is_array(rules) || n > UINT16_MAX)
+		return -1;
+	st->recs = n ? calloc(n, sizeof(*st->recs)) : NULL;
+	if (n && !st->recs)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (codec_read_rec(json_array_get(rules, i), &st->recs[i]) < 0)
+			return -1;
+	st->nrecs = n;
+	return 0;
+}
+
+static int codec_read_trait(json_t *a, struct codec_state *st)
+{
+	json_t *jn = json_array_get(a, 1), *jv = json_array_get(a, 2);
+	uint8_t type;
+	size_t nl, vl, need;
+
+	if (json_array_size(a) != 3 || !json_is_string(jn) ||
+	    !json_is_string(jv) ||
+	    codec_type_parse(json_string_value(json_array_get(a, 0)), &type))
+		return -1;
+	nl = json_string_length(jn);
+	vl = json_string_length(jv);
+	need = 1 + nl + 1 + vl + 1;
+	if (st->traits_len + need > sizeof(st->traits) ||
+	    memchr(json_string_value(jn), '\0', nl) ||
+	    memchr(json_string_value(jv), '\0', vl))
+		return -1;
+	st->traits[st->traits_len] = (char)type;
+	memcpy(st->traits + st->traits_len + 1, json_string_value(jn), nl + 1);
+	memcpy(st->traits + st->traits_len + 2 + nl, json_string_value(jv),
+	       vl + 1);
+	st->traits_len += need;
+	return 0;
+}
+
+static int codec_read_traits(json_t *o, struct codec_state *st)
+{
+	json_t *traits = json_object_get(o, "traits");
+
+	if (!json_is_array(traits))
+		return -1;
+	for (size_t i = 0; i < json_array_size(traits); i++)
+		if (codec_read_trait(json_array_get(traits, i), st) < 0)
+			return -1;
+	return 0;
+}
+
+static int codec_install(struct lead_table *t, struct strv key,
+			 const struct codec_state *st)
+{
+	struct lead *l = lead_table_insert(t, key);
+	const struct lead *h = &st->hdr;
+
+	if (!l)
+		return -1;
+	l->last_ms = h->last_ms;
+	memcpy(l->ring, h->ring, sizeof(l->ring));
+	l->cycle = h->cycle;
+	l->ring_pos = h->ring_pos;
+	l->lifecycle = h->lifecycle;
+	l->disq = h->disq;
+	l->grade = h->grade;
+	l->flags = h->flags;
+	if (lead_ext_resize(l, st->nrecs, 0) < 0 ||
+	    lead_traits_replace(l, st->traits, st->traits_len) < 0) {
+		lead_table_remove(t, key);
+		return -1;
+	}
+	if (st->nrecs)
+		memcpy(lead_recs(l), st->recs, st->nrecs * sizeof(*st->recs));
+	return 0;
+}
+
+int lead_decode(struct lead_table *t, struct strv key, const char *val,
+		size_t len)
+{
+	struct codec_state *st = calloc(1, sizeof(*st));
+	json_t *o = json_loadb(val, len, 0, NULL);
+	int rc = -1;
+
+	if (!st || !json_is_object(o))
+		goto done;
+	if (codec_read_scalars(o, &st->hdr) < 0 ||
+	    codec_read_ring(o, &st->hdr) < 0 || codec_read_recs(o, st) < 0 ||
+	    codec_read_traits(o, st) < 0)
+		goto done;
+	rc = codec_install(t, key, st);
+done:
+	json_decref(o);
+	if (st)
+		free(st->recs);
+	free(st);
+	return rc;
+}
+
+/* Rounded to cents: the handoff explains, it does not need 17 digits. */
+static json_t *codec_real2(double x)
+{
+	return json_real(round(x * 100.0) / 100.0);
+}
+
+static void codec_iso_time(int64_t ms, char *buf, size_t cap)
+{
+	int64_t sec = ms / 1000, rem = ms % 1000;
+	struct tm tm;
+	time_t tt;
+
+	if (rem < 0) {
+		rem += 1000;
+		sec--;
+	}
+	tt = (time_t)sec;
+	gmtime_r(&tt, &tm);
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)rem);
+}
+
+static json_t *codec_trait_json(uint8_t type, struct strv v)
+{
+	struct jval jv;
+	char *end;
+	long long n;
+
+	switch (type & ~TRAIT_HIDDEN) {
+	case JVAL_NULL:
+		return json_null();
+	case JVAL_BOOL:
+		return json_boolean(strv_eq(v, "true"));
+	case JVAL_NUMBER:
+		n = strtoll(v.p, &end, 10);
+		if (*end == '\0' && v.len > 0)
+			return json_integer(n);
+		jv.num = strtod(v.p, NULL);
+		return json_real(jv.num);
+	default:
+		return json_stringn(v.p, v.len);
+	}
+}
+
+static json_t *codec_traits_json(const struct lead *l)
+{
+	json_t *o = json_object();
+	const char *p = lead_traits(l);
+	size_t off = 0;
+	uint8_t type;
+	const char *name;
+	struct strv v;
+
+	while ((off = lead_trait_next(p, l->traits_len, off, &type, &name,
+				      &v)) != 0)
+		if (!(type & TRAIT_HIDDEN))
+			json_object_set_new(o, name, codec_trait_json(type, v));
+	return o;
+}
+
+static json_t *codec_score_reasons(const struct scoring_config *sc,
+				   const struct lead *l)
+{
+	json_t *a = json_array();
+	const struct lead_rec *r = lead_recs(l);
+
+	for (size_t i = 0; i < l->nrecs; i++) {
+		if (r[i].rule >= sc->nrules || r[i].total == 0)
+			continue; /* a rule removed by a reload */
+		json_array_append_new(
+			a, json_pack("{s:s,s:o,s:I}", "rule",
+				     sc->rules[r[i].rule].name, "points",
+				     codec_real2(r[i].contrib), "matches",
+				     (json_int_t)r[i].total));
+	}
+	return a;
+}
+
+static json_t *codec_grade_reasons(const struct fit_config *fc,
+				   const struct lead *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < fc->nrules; i++) {
+		const struct fit_rule *fr = &fc->rules[i];
+		if (cond_eval(&fr->cond, lead_lookup_cb, (void *)l))
+			json_array_append_new(
+				a,
+				json_pack("{s:s,s:o}", "rule", fr->name,
+					  "points", codec_real2(fr->points)));
+	}
+	return a;
+}
+
+static json_t *codec_territory_json(const struct territory *tr)
+{
+	char reason[160];
+
+	if (!tr)
+		return json_pack("{s:s,s:s}", "rule", "fallback", "reason",
+				 "no territory matched; fallback team");
+	snprintf(reason, sizeof(reason),
+		 "first matching territory: all %zu conditions hold",
+		 tr->nconds);
+	return json_pack("{s:s,s:s}", "rule", tr->name, "reason", reason);
+}
+
+static json_t *codec_opt_string(struct strv s)
+{
+	return s.p ? json_stringn(s.p, s.len) : json_null();
+}
+
+int lead_assign_build(const struct engine_config *cfg, const struct lead *l,
+		      struct assign_cmd *cmd)
+{
+	const struct territory *tr = lead_territory_find(&cfg->routing, l);
+	const char *team = tr ? tr->team : cfg->routing.fallback_team;
+	char when[80], dbuf[256];
+	struct strv dom = STRV_NULL;
+	struct jval gid;
+	json_t *o;
+
+	if (!team)
+		return -1;
+	codec_iso_time(l->last_ms, when, sizeof(when));
+	lead_email_domain(l, dbuf, sizeof(dbuf), &dom);
+	if (!lead_trait_get(l, "group_id", &gid) || gid.kind != JVAL_STRING)
+		gid.str = STRV_NULL;
+	o = json_pack("{s:s,s:s#,s:I,s:s,s:o,s:s,s:I,s:o,s:s#,s:o,s:o,s:o,"
+		      "s:{s:o,s:o}}",
+		      "kind", "assign", "lead", l->key, (int)l->key_len,
+		      "cycle", (json_int_t)l->cycle, "team", team, "territory",
+		      codec_territory_json(tr), "qualified_at", when,
+		      "qualified_at_ms", (json_int_t)l->last_ms, "score",
+		      codec_real2(lead_score_sum(l)), "grade", &l->grade, 1,
+		      "email_domain", codec_opt_string(dom), "group_id",
+		      codec_opt_string(gid.str), "traits", codec_traits_json(l),
+		      "reasons", "score", codec_score_reasons(&cfg->scoring, l),
+		      "grade", codec_grade_reasons(&cfg->fit, l));
+	if (!o)
+		return -1;
+	cmd->json = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(o);
+	if (!cmd->json)
+		return -1;
+	cmd->len = strlen(cmd->json);
+	cmd->team = team;
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * lead_internal.h - the in-memory layout of a lead, shared by the files
+ * that implement lead.h (lead.c, score.c, fit.c, lead_codec.c) and nobody
+ * else.
+ *
+ * Memory is the constraint that shapes this file: a partition may track a
+ * million leads, most of them anonymous visitors with a rule or two fired,
+ * so the budget is about 200 bytes per lead all in. struct lead is one
+ * malloc'd block of 63 bytes plus the key; everything of variable size
+ * (per-rule records, then the packed traits) lives in a single lazily
+ * allocated "ext" block, so an anonymous lead costs two allocations and a
+ * lead without rules or traits costs one.
+ */
+#ifndef LR_LEAD_INTERNAL_H
+#define LR_LEAD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cond.h"
+#include "lead.h"
+
+/*
+ * Dedupe ring size. Duplicates come from at-least-once producers retrying
+ * a send, so the copy arrives right after the original or a handful of the
+ * same lead's events later (a retried batch). Four slots cover a retried
+ * burst of four events per lead and cost 32 bytes; eight would double that
+ * for retries that are rarer still, a poor trade at 200 bytes per lead.
+ * Replays of whole partitions are handled by exactly-once processing, not
+ * here.
+ */
+#define LEAD_RING       4
+#define LEAD_TRAITS_MAX 2048 /* packed trait bytes per lead; extras dropped */
+#define LEAD_DAY_MS     86400000LL
+
+enum lead_disq {
+	LEAD_DISQ_NONE,
+	LEAD_DISQ_FREEMAIL,
+	LEAD_DISQ_COMPETITOR,
+	LEAD_DISQ_EXCLUDED,
+	LEAD_DISQ_TITLE,
+	LEAD_DISQ_COUNT
+};
+
+/* One fired score rule in the current cycle. */
+struct lead_rec {
+	double contrib;     /* decayed contribution as of lead->last_ms */
+	uint32_t day_count; /* counted matches on UTC day `day` */
+	uint32_t total;     /* counted matches this cycle */
+	int32_t day;        /* UTC day number (days since the epoch) */
+	uint16_t rule;      /* index into scoring.rules */
+};
+
+/* Packed trait entry: one type byte, name, NUL, value text, NUL. Numbers
+ * keep their literal so that encode/decode and the handoff show what the
+ * producer sent. TRAIT_HIDDEN marks bookkeeping (group_id) kept out of the
+ * handoff's traits. */
+#define TRAIT_HIDDEN 0x80
+
+#define LEAD_F_IDENTIFIED 0x01 /* a userId or e-mail has been seen */
+
+struct lead {
+	int64_t last_ms; /* latest event time; the score is as of this time */
+	char *ext;       /* nrecs lead_rec, then traits_len packed bytes */
+	uint64_t ring[LEAD_RING]; /* messageId hashes; 0 = empty */
+	uint32_t cycle;           /* lifecycle cycle, from 1 */
+	uint16_t traits_len;
+	uint16_t key_len;
+	uint16_t nrecs;
+	uint8_t ring_pos;
+	uint8_t lifecycle; /* enum lead_lifecycle */
+	uint8_t disq;      /* enum lead_disq */
+	char grade;        /* 'A'..'D' or GRADE_NONE */
+	uint8_t flags;
+	char key[]; /* key_len bytes and a NUL */
+};
+
+static inline struct lead_rec *lead_recs(const struct lead *l)
+{
+	return (struct lead_rec *)(void *)l->ext;
+}
+
+static inline const char *lead_traits(const struct lead *l)
+{
+	return l->ext ? l->ext + (size_t)l->nrecs * sizeof(struct lead_rec)
+		      : NULL;
+}
+
+/* lead.c: resize ext to nrecs records and traits_len trait bytes, keeping
+ * the trait bytes in place (the records are not moved). */
+int lead_ext_resize(struct lead *l, size_t nrecs, size_t traits_len);
+struct lead *lead_table_insert(struct lead_table *t, struct strv key);
+void lead_state_reset_cycle(struct lead *l);
+
+/* score.c */
+void lead_score_advance(const struct scoring_config *sc, struct lead *l,
+			int64_t ts_ms);
+bool lead_score_event(const struct scoring_config *sc, struct lead *l,
+		      const struct event *ev);
+double lead_score_sum(const struct lead *l);
+double lead_decay_factor(const struct scoring_config *sc, int64_t dt_ms);
+int32_t lead_day_of(int64_t ts_ms);
+
+/* fit.c */
+bool lead_trait_get(const struct lead *l, const char *name, struct jval *out);
+bool lead_traits_merge(struct lead *l, const struct event *ev);
+int lead_traits_replace(struct lead *l, const char *packed, size_t len);
+void lead_fit_update(const struct fit_config *fc, struct lead *l);
+double lead_fit_points(const struct fit_config *fc, const struct lead *l);
+bool lead_lookup_cb(void *arg, enum field_src src, const char *name,
+		    struct jval *out, char *scratch, size_t cap);
+bool lead_email_domain(const struct lead *l, char *buf, size_t cap,
+		       struct strv *out);
+const struct territory *lead_territory_find(const struct routing_config *rc,
+					    const struct lead *l);
+const char *lead_disq_name(enum lead_disq d);
+/* Iterate packed traits: returns the offset of the next entry, or 0 at the
+ * end; fills type, name and value. */
+size_t lead_trait_next(const char *p, size_t len, size_t off, uint8_t *type,
+		       const char **name, struct strv *val);
+
+/* lead_codec.c */
+int lead_assign_build(const struct engine_config *cfg, const struct lead *l,
+		      struct assign_cmd *cmd);
+
+#endif

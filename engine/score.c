@@ -1,0 +1,168 @@
+/*
+ * score.c - the behaviour score: rule matching, caps and event-time decay.
+ *
+ * The score is kept as of the lead's latest event time (last_ms) as a set
+ * of per-rule contributions, so it can always be explained rule by rule and
+ * the total is their sum. A newer event first decays every contribution to
+ * its own time; an older, out-of-order event adds its points already
+ * decayed to last_ms. Both paths are pure arithmetic on the stored state
+ * and the event, so replaying the same events gives bit-identical results.
+ *
+ * Caps count matches, not points. A match over a cap scores nothing and is
+ * not counted. Per-day caps are tracked for the latest UTC day a rule fired
+ * on; a late event from an earlier day is charged to that latest day's
+ * allowance, which can only ever score less, never let a backdating
+ * producer past the cap.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "lead_internal.h"
+
+/* Score rules may test traits the event does not carry (track events
+ * rarely repeat traits), so a trait or e-mail domain absent from the event
+ * falls back to the lead's merged traits. */
+struct score_ctx {
+	const struct event *ev;
+	const struct lead *lead;
+};
+
+static bool score_lookup_cb(void *arg, enum field_src src, const char *name,
+			    struct jval *out, char *scratch, size_t cap)
+{
+	const struct score_ctx *ctx = arg;
+
+	if (cond_event_lookup_cb((void *)ctx->ev, src, name, out, scratch, cap))
+		return true;
+	if (src == FIELD_TRAIT || src == FIELD_EMAIL_DOMAIN)
+		return lead_lookup_cb((void *)ctx->lead, src, name, out,
+				      scratch, cap);
+	return false;
+}
+
+int32_t lead_day_of(int64_t ts_ms)
+{
+	int64_t d = ts_ms / LEAD_DAY_MS;
+
+	if (ts_ms % LEAD_DAY_MS < 0)
+		d--;
+	return (int32_t)d;
+}
+
+double lead_decay_factor(const struct scoring_config *sc, int64_t dt_ms)
+{
+	if (sc->half_life_days <= 0 || dt_ms <= 0)
+		return 1.0;
+	return exp2(-(double)dt_ms /
+		    (sc->half_life_days * (double)LEAD_DAY_MS));
+}
+
+double lead_score_sum(const struct lead *l)
+{
+	const struct lead_rec *r = lead_recs(l);
+	double s = 0;
+
+	for (size_t i = 0; i < l->nrecs; i++)
+		s += r[i].contrib;
+	return s;
+}
+
+void lead_score_advance(const struct scoring_config *sc, struct lead *l,
+			int64_t ts_ms)
+{
+	struct lead_rec *r = lead_recs(l);
+	double f;
+
+	if (ts_ms <= l->last_ms)
+		return;
+	f = lead_decay_factor(sc, ts_ms - l->last_ms);
+	if (f != 1.0)
+		for (size_t i = 0; i < l->nrecs; i++)
+			r[i].contrib *= f;
+	l->last_ms = ts_ms;
+}
+
+/* The record for rule idx, created in rule order when missing. */
+static struct lead_rec *score_rec_get(struct lead *l, uint16_t idx, bool create)
+{
+	struct lead_rec *r = lead_recs(l);
+	size_t i, n = l->nrecs;
+
+	for (i = 0; i < n && r[i].rule < idx; i++)
+		;
+	if (i < n && r[i].rule == idx)
+		return &r[i];
+	if (!create || n >= UINT16_MAX ||
+	    lead_ext_resize(l, n + 1, l->traits_len) < 0)
+		return NULL;
+	r = lead_recs(l);
+	memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
+	memset(&r[i], 0, sizeof(*r));
+	r[i].rule = idx;
+	return &r[i];
+}
+
+static bool score_rule_matches(const struct score_rule *rule,
+			       const struct score_ctx *ctx)
+{
+	if (rule->types && !(rule->types & (1u << ctx->ev->type)))
+		return false;
+	return cond_eval_all(rule->conds, rule->nconds, score_lookup_cb,
+			     (void *)ctx);
+}
+
+/* Would one more match of rule count, given its record (may be NULL)? */
+static bool score_under_caps(const struct score_rule *rule,
+			     const struct lead_rec *rec, int32_t day)
+{
+	if (!rec)
+		return true;
+	if (rule->cap_total && rec->total >= rule->cap_total)
+		return false;
+	if (rule->cap_per_day && day <= rec->day &&
+	    rec->day_count >= rule->cap_per_day)
+		return false;
+	return true;
+}
+
+static bool score_rule_apply(const struct scoring_config *sc, struct lead *l,
+			     size_t idx, int64_t ts_ms)
+{
+	const struct score_rule *rule = &sc->rules[idx];
+	int32_t day = lead_day_of(ts_ms);
+	struct lead_rec *rec = score_rec_get(l, (uint16_t)idx, false);
+
+	if (!score_under_caps(rule, rec, day))
+		return false;
+	if (!rec) {
+		rec = score_rec_get(l, (uint16_t)idx, true);
+		if (!rec)
+			return false;
+		rec->day = day;
+	}
+	if (day > rec->day) {
+		rec->day = day;
+		rec->day_count = 0;
+	}
+	rec->day_count++;
+	rec->total++;
+	rec->contrib +=
+		rule->points * lead_decay_factor(sc, l->last_ms - ts_ms);
+	return true;
+}
+
+bool lead_score_event(const struct scoring_config *sc, struct lead *l,
+		      const struct event *ev)
+{
+	struct score_ctx ctx = {ev, l};
+	bool changed = false;
+	size_t n = sc->nrules < UINT16_MAX ? sc->nrules : UINT16_MAX;
+
+	lead_score_advance(sc, l, ev->ts_ms);
+	for (size_t i = 0; i < n; i++) {
+		if (!score_rule_matches(&sc->rules[i], &ctx))
+			continue;
+		changed |= score_rule_apply(sc, l, i, ev->ts_ms);
+	}
+	return changed;
+}

@@ -1,0 +1,231 @@
+/*
+ * test_cond.c - every condition operator, against event fields and raw
+ * values: case rules, numeric strings, missing values and negation.
+ */
+#include "testutil.h"
+
+#include "../../engine/cond.h"
+#include "lead_fixture.h"
+
+static bool eval_ev(struct cond c, const struct event *ev)
+{
+	return cond_eval(&c, cond_event_lookup_cb, (void *)ev);
+}
+
+static struct jval jstr(const char *s)
+{
+	return (struct jval){.kind = JVAL_STRING, .str = strv_from(s)};
+}
+
+static struct jval jnum(const char *lit)
+{
+	return (struct jval){.kind = JVAL_NUMBER,
+			     .str = strv_from(lit),
+			     .num = strtod(lit, NULL)};
+}
+
+static void test_eq_string_nocase(void **state)
+{
+	char *s[] = {"Demo Requested"};
+	struct cond c = fx_cond(FIELD_EVENT_NAME, NULL, COND_EQ, s, 1);
+	struct event *ev = fx_event(EVENT_TRACK, "k", T0);
+	(void)state;
+
+	ev->name = strv_from("demo requested");
+	assert_true(eval_ev(c, ev));
+	ev->name = strv_from("Demo Requested!");
+	assert_false(eval_ev(c, ev));
+	ev->name = STRV_NULL;
+	assert_false(eval_ev(c, ev));
+}
+
+static void test_eq_number(void **state)
+{
+	struct cond c = fx_cond_num(FIELD_PROPERTY, "plan", COND_EQ, 3);
+	struct jval v;
+	(void)state;
+
+	v = jnum("3");
+	assert_true(cond_test_value(&c, &v));
+	v = jnum("3.0");
+	assert_true(cond_test_value(&c, &v));
+	v = jstr("3");
+	assert_true(cond_test_value(&c, &v)); /* numeric string */
+	v = jstr("three");
+	assert_false(cond_test_value(&c, &v));
+	v = jstr(" 3");
+	assert_false(cond_test_value(&c, &v));
+	v = jnum("4");
+	assert_false(cond_test_value(&c, &v));
+}
+
+static void test_in(void **state)
+{
+	char *s[] = {"DE", "fr"};
+	struct cond c = fx_cond(FIELD_TRAIT, "country", COND_IN, s, 2);
+	struct event *ev = fx_event(EVENT_IDENTIFY, "k", T0);
+	(void)state;
+
+	fx_trait_str(ev, "country", "FR");
+	assert_true(eval_ev(c, ev));
+	ev->traits[0].val.str = strv_from("de");
+	assert_true(eval_ev(c, ev));
+	ev->traits[0].val.str = strv_from("US");
+	assert_false(eval_ev(c, ev));
+}
+
+static void test_prefix_case_sensitive(void **state)
+{
+	char *s[] = {"/pricing", "/plans"};
+	struct cond c = fx_cond(FIELD_PATH, NULL, COND_PREFIX, s, 2);
+	struct event *ev = fx_event(EVENT_PAGE, "k", T0);
+	(void)state;
+
+	ev->path = strv_from("/pricing/enterprise");
+	assert_true(eval_ev(c, ev));
+	ev->path = strv_from("/plans");
+	assert_true(eval_ev(c, ev));
+	ev->path = strv_from("/Pricing");
+	assert_false(eval_ev(c, ev));
+	ev->path = strv_from("/pric");
+	assert_false(eval_ev(c, ev));
+}
+
+static void test_contains_nocase(void **state)
+{
+	char *s[] = {"vp", "director"};
+	struct cond c = fx_cond(FIELD_TRAIT, "title", COND_CONTAINS, s, 2);
+	struct jval v;
+	(void)state;
+
+	v = jstr("Senior Director of IT");
+	assert_true(cond_test_value(&c, &v));
+	v = jstr("VP Sales");
+	assert_true(cond_test_value(&c, &v));
+	v = jstr("Engineer");
+	assert_false(cond_test_value(&c, &v));
+}
+
+static void test_numeric_ops(void **state)
+{
+	struct cond lt = fx_cond_num(FIELD_TRAIT, "n", COND_LT, 10);
+	struct cond le = fx_cond_num(FIELD_TRAIT, "n", COND_LE, 10);
+	struct cond gt = fx_cond_num(FIELD_TRAIT, "n", COND_GT, 10);
+	struct cond ge = fx_cond_num(FIELD_TRAIT, "n", COND_GE, 10);
+	struct jval v9 = jnum("9"), v10 = jstr("10"), v11 = jnum("11");
+	struct jval bad = jstr("ten"), b = {.kind = JVAL_BOOL, .num = 1};
+	(void)state;
+
+	assert_true(cond_test_value(&lt, &v9));
+	assert_false(cond_test_value(&lt, &v10));
+	assert_true(cond_test_value(&le, &v10));
+	assert_false(cond_test_value(&le, &v11));
+	assert_true(cond_test_value(&gt, &v11));
+	assert_false(cond_test_value(&gt, &v10));
+	assert_true(cond_test_value(&ge, &v10));
+	assert_false(cond_test_value(&ge, &v9));
+	assert_false(cond_test_value(&ge, &bad));
+	assert_false(cond_test_value(&lt, &b)); /* booleans are not numbers */
+	assert_false(cond_test_value(&lt, NULL));
+}
+
+static void test_exists(void **state)
+{
+	struct cond c = {
+		.src = FIELD_PROPERTY, .name = "plan", .op = COND_EXISTS};
+	struct jval null = {.kind = JVAL_NULL}, s = jstr(""), n = jnum("0");
+	(void)state;
+
+	assert_true(cond_test_value(&c, &s));
+	assert_true(cond_test_value(&c, &n));
+	assert_false(cond_test_value(&c, &null));
+	assert_false(cond_test_value(&c, NULL));
+}
+
+static void test_negate(void **state)
+{
+	char *s[] = {"gmail.com"};
+	struct cond c = fx_cond(FIELD_EMAIL_DOMAIN, NULL, COND_IN, s, 1);
+	struct cond ex = {.src = FIELD_PROPERTY,
+			  .name = "x",
+			  .op = COND_EXISTS,
+			  .negate = true};
+	struct event *ev = fx_event(EVENT_IDENTIFY, "k", T0);
+	(void)state;
+
+	c.negate = true;
+	ev->email = strv_from("Someone@GMAIL.com");
+	assert_false(eval_ev(c, ev));
+	ev->email = strv_from("someone@acme.com");
+	assert_true(eval_ev(c, ev));
+	ev->email = STRV_NULL;
+	assert_true(eval_ev(c, ev)); /* absent: the test fails, not flips */
+	assert_true(eval_ev(ex, ev));
+}
+
+static void test_email_domain_lowercased(void **state)
+{
+	char *s[] = {"acme"};
+	struct cond c = fx_cond(FIELD_EMAIL_DOMAIN, NULL, COND_PREFIX, s, 1);
+	struct event *ev = fx_event(EVENT_IDENTIFY, "k", T0);
+	char buf[64];
+	struct strv d;
+	(void)state;
+
+	ev->email = strv_from("Jo@ACME.Com");
+	assert_true(eval_ev(c, ev)); /* prefix is case-sensitive: lower */
+	assert_true(cond_email_domain(ev->email, buf, sizeof(buf), &d));
+	assert_int_equal(d.len, 8);
+	assert_memory_equal(d.p, "acme.com", 8);
+	assert_false(cond_email_domain(strv_from("nobody"), buf, 64, &d));
+	assert_false(cond_email_domain(strv_from("x@"), buf, 64, &d));
+}
+
+static void test_property_url_and_all(void **state)
+{
+	char *u[] = {"utm_source=ads"}, *plan[] = {"pro"};
+	struct cond cs[2];
+	struct event *ev = fx_event(EVENT_PAGE, "k", T0);
+	(void)state;
+
+	cs[0] = fx_cond(FIELD_URL, NULL, COND_CONTAINS, u, 1);
+	cs[1] = fx_cond(FIELD_PROPERTY, "plan", COND_EQ, plan, 1);
+	ev->url = strv_from("https://x.io/?UTM_SOURCE=ads");
+	fx_prop_str(ev, "plan", "Pro");
+	assert_true(cond_eval_all(cs, 2, cond_event_lookup_cb, ev));
+	ev->props[0].val.str = strv_from("free");
+	assert_false(cond_eval_all(cs, 2, cond_event_lookup_cb, ev));
+	assert_true(cond_eval_all(cs, 0, cond_event_lookup_cb, ev));
+}
+
+static void test_number_as_string_ops(void **state)
+{
+	char *s[] = {"42"};
+	struct cond c = fx_cond(FIELD_PROPERTY, "n", COND_EQ, s, 1);
+	struct jval v = jnum("42"), b = {.kind = JVAL_BOOL, .num = 1};
+	char *t[] = {"TRUE"};
+	struct cond cb = fx_cond(FIELD_PROPERTY, "b", COND_EQ, t, 1);
+	(void)state;
+
+	assert_true(cond_test_value(&c, &v));
+	assert_true(cond_test_value(&cb, &b));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_eq_string_nocase),
+		cmocka_unit_test(test_eq_number),
+		cmocka_unit_test(test_in),
+		cmocka_unit_test(test_prefix_case_sensitive),
+		cmocka_unit_test(test_contains_nocase),
+		cmocka_unit_test(test_numeric_ops),
+		cmocka_unit_test(test_exists),
+		cmocka_unit_test(test_negate),
+		cmocka_unit_test(test_email_domain_lowercased),
+		cmocka_unit_test(test_property_url_and_all),
+		cmocka_unit_test(test_number_as_string_ops),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
