@@ -4,9 +4,12 @@
  * A test and benchmark tool (librdkafka only, no leadrouter code). Each
  * input line becomes one record. The record key is the lead key, found
  * cheaply: either the line is "KEY<TAB>JSON" (--tab-key), or the key is the
- * string value of the first "FIELD":"..." in the line (--key-field FIELD,
- * default userId; no JSON parsing, so keep the field unique in the line).
- * Lines without a key are sent without one.
+ * string value of the first "FIELD":"..." in the line for the first FIELD of
+ * a comma-separated list that is present (--key-field, default
+ * "userId,email,anonymousId": the lead key rule of DESIGN.md 3; a value of
+ * a field named email is lower-cased). There is no JSON parsing, so each
+ * field name should occur once per line. Lines without a key are sent
+ * without one.
  *
  * The producer matches what the daemon expects of its inputs: idempotent,
  * acks=all, partitioner murmur2_random (the Java clients' partitioner, so
@@ -24,6 +27,7 @@
  * Usage: lr_produce -b BOOTSTRAP -t TOPIC [--key-field F | --tab-key]
  *                   [--rate N] [--stamp] [--create P] [-X prop=value]...
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -208,7 +212,8 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	const char *bootstrap = NULL, *topic = NULL, *key_field = "userId";
+	const char *bootstrap = NULL, *topic = NULL;
+	const char *key_field = "userId,email,anonymousId";
 	bool tab_key = false, stamp = false;
 	double rate = 0;
 	int create = 0;
@@ -289,9 +294,20 @@ int main(int argc, char **argv)
 	}
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 
-	char pat[256];
-	snprintf(pat, sizeof(pat), "\"%s\"", key_field);
-	size_t patlen = strlen(pat);
+	/* The key fields as "NAME" patterns. */
+	char pats[8][128];
+	size_t patlens[8], npats = 0;
+	bool lower[8];
+	char *kf = strdup(key_field);
+	for (char *save = NULL, *tok = strtok_r(kf, ",", &save);
+	     tok && npats < 8; tok = strtok_r(NULL, ",", &save)) {
+		snprintf(pats[npats], sizeof(pats[npats]), "\"%s\"", tok);
+		patlens[npats] = strlen(pats[npats]);
+		lower[npats] = strcmp(tok, "email") == 0;
+		npats++;
+	}
+	free(kf);
+	char keybuf[512];
 
 	char *line = NULL, *buf = NULL;
 	size_t cap = 0, bufcap = 0;
@@ -334,8 +350,18 @@ int main(int argc, char **argv)
 			vlen = stamp_line(val, vlen, &buf, &bufcap);
 			val = buf;
 		}
-		if (!tab_key)
-			key = find_key(val, vlen, pat, patlen, &klen);
+		for (size_t i = 0; !tab_key && i < npats; i++) {
+			key = find_key(val, vlen, pats[i], patlens[i], &klen);
+			if (!key)
+				continue;
+			if (lower[i] && klen <= sizeof(keybuf)) {
+				for (size_t j = 0; j < klen; j++)
+					keybuf[j] = (char)tolower(
+						(unsigned char)key[j]);
+				key = keybuf;
+			}
+			break;
+		}
 		for (;;) {
 			if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA,
 					     RD_KAFKA_MSG_F_COPY, (void *)val,
