@@ -1,0 +1,208 @@
+/*
+ * test_fit.c - traits (merge, overwrite, per-lead cap), the fit grade and
+ * its bands, each disqualifier, and territory matching on lead traits.
+ */
+#include "testutil.h"
+
+#include "../../engine/lead_internal.h"
+#include "lead_fixture.h"
+
+struct ffx {
+	struct fx_config f;
+	struct lead_table *t;
+};
+
+static int setup(void **state)
+{
+	struct ffx *s = calloc(1, sizeof(*s));
+
+	fx_config_init(&s->f);
+	s->t = lead_table_new();
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ffx *s = *state;
+
+	lead_table_free(s->t);
+	free(s);
+	return 0;
+}
+
+static struct lead *apply(struct ffx *s, struct event *ev)
+{
+	struct lead *l = NULL;
+	struct assign_cmd cmd;
+
+	lead_event_apply(&s->f.cfg, s->t, ev, &l, &cmd);
+	free(cmd.json);
+	assert_non_null(l);
+	return l;
+}
+
+static struct lead *identify(struct ffx *s, const char *title,
+			     const char *employees, const char *industry)
+{
+	struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+
+	fx_identify(ev, "u1", "jo@acme.com");
+	if (title)
+		fx_trait_str(ev, "title", title);
+	if (employees)
+		fx_trait_num(ev, "employees", employees);
+	if (industry)
+		fx_trait_str(ev, "industry", industry);
+	return apply(s, ev);
+}
+
+static void test_ungraded_without_traits(void **state)
+{
+	struct ffx *s = *state;
+	struct lead *l = apply(s, fx_event(EVENT_PAGE, "anon", T0));
+
+	assert_int_equal(lead_grade(l), GRADE_NONE);
+	assert_int_equal(lead_lifecycle_get(l), LEAD_ANONYMOUS);
+}
+
+static void test_grade_bands(void **state)
+{
+	struct ffx *s = *state;
+
+	assert_int_equal(lead_grade(identify(s, "Engineer", "5", NULL)), 'D');
+	assert_int_equal(lead_grade(identify(s, "Engineer", "5", "Software")),
+			 'C');
+	assert_int_equal(lead_grade(identify(s, "VP Sales", "5", NULL)), 'B');
+	assert_int_equal(lead_grade(identify(s, "VP Sales", "250", NULL)), 'A');
+	/* a later identify overwrites: the grade follows */
+	assert_int_equal(lead_grade(identify(s, "Intern", "250", NULL)), 'B');
+}
+
+static void test_trait_merge_overwrite_and_types(void **state)
+{
+	struct ffx *s = *state;
+	struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+	struct lead *l;
+	struct jval v;
+
+	fx_identify(ev, "u1", "Jo@Acme.com");
+	fx_trait_str(ev, "plan", "free");
+	fx_trait_num(ev, "company.size", "120");
+	fx_field_kind(ev->traits, &ev->ntraits, "beta", JVAL_BOOL, 1);
+	l = apply(s, ev);
+	ev = fx_event(EVENT_GROUP, "u1", T0 + 1);
+	ev->group_id = strv_from("g-7");
+	fx_trait_str(ev, "plan", "enterprise");
+	fx_field_kind(ev->traits, &ev->ntraits, "beta", JVAL_NULL, 0);
+	l = apply(s, ev);
+	assert_true(lead_trait_get(l, "plan", &v));
+	assert_int_equal(v.kind, JVAL_STRING);
+	assert_memory_equal(v.str.p, "enterprise", 10);
+	assert_true(lead_trait_get(l, "company.size", &v));
+	assert_int_equal(v.kind, JVAL_NUMBER);
+	assert_float_equal(v.num, 120, 0);
+	assert_true(lead_trait_get(l, "beta", &v));
+	assert_int_equal(v.kind, JVAL_NULL);
+	assert_true(lead_trait_get(l, "group_id", &v));
+	assert_true(strv_eq(v.str, "g-7"));
+	assert_true(lead_trait_get(l, "email", &v));
+	assert_true(strv_eq(v.str, "Jo@Acme.com"));
+	assert_false(lead_trait_get(l, "missing", &v));
+}
+
+static void test_trait_cap(void **state)
+{
+	struct ffx *s = *state;
+	char names[40][16], val[200];
+	struct lead *l = NULL;
+	struct jval v;
+
+	memset(val, 'x', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	for (int i = 0; i < 40; i++) {
+		struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0 + i);
+		snprintf(names[i], sizeof(names[i]), "t%02d", i);
+		fx_trait_str(ev, names[i], val);
+		l = apply(s, ev);
+	}
+	assert_true(l->traits_len <= LEAD_TRAITS_MAX);
+	assert_true(lead_trait_get(l, "t00", &v));
+	assert_false(lead_trait_get(l, "t39", &v)); /* dropped: over cap */
+	/* an update that still fits is taken */
+	{
+		struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 99);
+		fx_trait_str(ev, "t00", "short");
+		l = apply(s, ev);
+	}
+	assert_true(lead_trait_get(l, "t00", &v));
+	assert_true(strv_eq(v.str, "short"));
+}
+
+static void disq_case(struct ffx *s, const char *key, const char *email,
+		      const char *title, enum lead_disq want)
+{
+	struct event *ev = fx_event(EVENT_IDENTIFY, key, T0);
+	struct lead *l;
+
+	fx_identify(ev, key, email);
+	fx_trait_str(ev, "title", title);
+	fx_trait_num(ev, "employees", "5000");
+	l = apply(s, ev);
+	assert_int_equal(l->disq, want);
+	assert_int_equal(lead_grade(l), 'A'); /* graded all the same */
+}
+
+static void test_disqualifiers(void **state)
+{
+	struct ffx *s = *state;
+
+	disq_case(s, "a", "jo@acme.com", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "b", "jo@GMail.com", "VP", LEAD_DISQ_FREEMAIL);
+	disq_case(s, "c", "jo@rival.io", "VP", LEAD_DISQ_COMPETITOR);
+	disq_case(s, "d", "jo@blocked.example", "VP", LEAD_DISQ_EXCLUDED);
+	disq_case(s, "e", "jo@acme.com", "VP and PhD Student", LEAD_DISQ_TITLE);
+	assert_string_equal(lead_disq_name(LEAD_DISQ_COMPETITOR), "competitor");
+}
+
+static const char *territory_of(struct ffx *s, const char *country,
+				const char *employees)
+{
+	struct event *ev = fx_event(EVENT_IDENTIFY, country, T0);
+	const struct territory *tr;
+
+	fx_trait_str(ev, "country", country);
+	fx_trait_num(ev, "employees", employees);
+	tr = lead_territory_find(&s->f.cfg.routing, apply(s, ev));
+	return tr ? tr->name : "fallback";
+}
+
+static void test_territory_first_match_and_fallback(void **state)
+{
+	struct ffx *s = *state;
+
+	assert_string_equal(territory_of(s, "de", "5000"), "emea");
+	assert_string_equal(territory_of(s, "US", "5000"), "enterprise");
+	assert_string_equal(territory_of(s, "US", "50"), "fallback");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ungraded_without_traits,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grade_bands, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_trait_merge_overwrite_and_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trait_cap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disqualifiers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_territory_first_match_and_fallback, setup,
+			teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
