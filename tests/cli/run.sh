@@ -1,0 +1,371 @@
+#!/bin/sh
+# run.sh - black-box scenario tests of the leadrouter command line.
+#
+# usage: sh tests/cli/run.sh build/leadrouter
+#
+# Each test runs the binary as an operator or a script would and checks exit
+# codes, stdout and stderr. Tests use their own configs (tests/cli/configs/)
+# so they do not move when the example config changes; expected handoffs are
+# golden files (tests/cli/expected/) reviewed by hand when generated. One line
+# per test, then "N passed, M failed"; the exit status is 1 on any failure.
+set -u
+
+bin=${1:?usage: run.sh path/to/leadrouter}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cfg=$here/configs/good.json
+events=$here/events.jsonl
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lr-cli.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+pass=0
+fail=0
+
+ok() {
+	pass=$((pass + 1))
+	echo "ok   $1"
+}
+
+nok() {
+	fail=$((fail + 1))
+	echo "FAIL $1: $2"
+	if [ -s "$tmp/err" ]; then
+		sed -n '1,5s/^/     stderr: /p' "$tmp/err"
+	fi
+}
+
+# run [STDIN] -- ARGS...: runs the binary, leaving out, err and rc.
+run() {
+	in=$1
+	shift 2
+	"$bin" "$@" <"$in" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# expect_rc NAME CODE: true when the last run exited with CODE.
+expect_rc() {
+	if [ "$rc" -ne "$2" ]; then
+		nok "$1" "exit status $rc, expected $2"
+		return 1
+	fi
+	return 0
+}
+
+# Rejected-line reports and summary lines are both on stderr.
+rejects() {
+	grep '^{"line":' "$tmp/err"
+}
+
+summary() {
+	grep -v '^{"line":' "$tmp/err"
+}
+
+t_version() {
+	run /dev/null -- -V
+	expect_rc version 0 || return
+	if grep -qx 'leadrouter [0-9][0-9.]*' "$tmp/out"; then
+		ok "version: -V prints 'leadrouter X.Y.Z'"
+	else
+		nok version "unexpected output: $(cat "$tmp/out")"
+	fi
+}
+
+t_help() {
+	run /dev/null -- --help
+	expect_rc help 0 || return
+	if grep -q '^usage: leadrouter' "$tmp/out" && [ ! -s "$tmp/err" ]; then
+		ok "help: --help prints usage on stdout"
+	else
+		nok help "no usage on stdout"
+	fi
+}
+
+# Usage errors: exit 2 with the usage on stderr, nothing on stdout.
+t_usage() {
+	name=$1
+	shift
+	run /dev/null -- "$@"
+	expect_rc "$name" 2 || return
+	if grep -q '^usage: leadrouter' "$tmp/err" && [ ! -s "$tmp/out" ]; then
+		ok "$name: exit 2, usage on stderr"
+	else
+		nok "$name" "no usage on stderr"
+	fi
+}
+
+t_check_good() {
+	name=$1
+	shift
+	run /dev/null -- "$@"
+	expect_rc "$name" 0 || return
+	if [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -q '^ok' "$tmp/out"; then
+		ok "$name: exit 0, one summary line"
+	else
+		nok "$name" "expected one 'ok...' line, got: $(head -c 200 "$tmp/out")"
+	fi
+}
+
+t_check_example() {
+	ex=$root/config/leadrouter.example.json
+	if [ ! -f "$ex" ]; then
+		echo "skip check-example: config/leadrouter.example.json missing"
+		return
+	fi
+	t_check_good check-example --check-config -c "$ex"
+}
+
+# A broken config: exit 1, every stderr line "FILE: $.path: message", and
+# each "PATH<TAB>WORD" of the .expect file on one of them.
+t_check_bad() {
+	f=$here/configs/$1.json
+	run /dev/null -- --check-config -c "$f"
+	expect_rc "check-$1" 1 || return
+	bad=$(grep -cv "^$f: \\$[^ ]*: ." "$tmp/err")
+	if [ "$bad" -ne 0 ] || [ ! -s "$tmp/err" ] || [ -s "$tmp/out" ]; then
+		nok "check-$1" "stderr lines not all 'FILE: \$.path: message'"
+		return
+	fi
+	missing=""
+	tab=$(printf '\t')
+	while IFS="$tab" read -r path word; do
+		grep -F -- "$f: $path: " "$tmp/err" | grep -qF -- "$word" ||
+			missing="$missing $path"
+	done <"$here/configs/$1.expect"
+	if [ -n "$missing" ]; then
+		nok "check-$1" "no error reported at:$missing"
+	else
+		ok "check-$1: exit 1, $(wc -l <"$tmp/err" | tr -d ' ') errors with paths"
+	fi
+}
+
+t_check_missing() {
+	f=$tmp/does-not-exist.json
+	run /dev/null -- -t -c "$f"
+	expect_rc check-missing-file 1 || return
+	if grep -q "^$f: \\$[^ ]*: ." "$tmp/err"; then
+		ok "check-missing-file: exit 1, 'FILE: \$: message'"
+	else
+		nok check-missing-file "no 'FILE: \$: message' line"
+	fi
+}
+
+# The daemon refuses to start on a broken config, before any Kafka work.
+t_run_bad() {
+	f=$here/configs/bad-many.json
+	run /dev/null -- -c "$f"
+	expect_rc run-bad-config 1 || return
+	if grep -qF "$f: \$.teams[0].reps[0].tz: " "$tmp/err"; then
+		ok "run-bad-config: exit 1 with the errors"
+	else
+		nok run-bad-config "errors not printed"
+	fi
+}
+
+t_simulate_bad_config() {
+	run "$events" -- simulate -c "$here/configs/bad-syntax.json"
+	expect_rc simulate-bad-config 1 || return
+	if [ ! -s "$tmp/out" ] && grep -q 'bad-syntax.json: \$: ' "$tmp/err"; then
+		ok "simulate-bad-config: exit 1, errors, no output"
+	else
+		nok simulate-bad-config "unexpected output"
+	fi
+}
+
+# The scenario: handoffs, rejects and summary equal the reviewed files.
+t_simulate_golden() {
+	run "$events" -- simulate -c "$cfg"
+	expect_rc simulate-golden 0 || return
+	rejects >"$tmp/rejects"
+	summary >"$tmp/summary"
+	for k in handoffs rejects summary; do
+		f=$tmp/$k
+		[ "$k" = handoffs ] && f=$tmp/out
+		if ! cmp -s "$f" "$here/expected/$k.jsonl" 2>/dev/null &&
+			! cmp -s "$f" "$here/expected/$k.txt" 2>/dev/null; then
+			nok simulate-golden "$k differ from tests/cli/expected"
+			diff "$here/expected/$k".* "$f" | cut -c1-160 | sed -n "1,6s/^/     /p"
+			return
+		fi
+	done
+	ok "simulate-golden: 3 handoffs, 7 rejects, summary as reviewed"
+}
+
+# Line numbers count every line, blank ones included.
+t_simulate_reject_lines() {
+	run "$events" -- simulate -c "$cfg"
+	expect_rc simulate-rejects 0 || return
+	got=$(rejects | sed 's/^{"line":\([0-9]*\),"reason":"\([a-z_]*\)".*/\1:\2/' |
+		tr '\n' ' ')
+	want="2:not_json 8:not_object 9:no_identity 10:missing_type 11:unknown_type 20:bad_timestamp 21:wrong_field_type "
+	if [ "$got" = "$want" ]; then
+		ok "simulate-rejects: line numbers and reasons"
+	else
+		nok simulate-rejects "got '$got'"
+	fi
+}
+
+# m05 is sent twice: once scored (30), so u1 qualifies only with the demo
+# request (line 7), at 90 points, and the second copy counts as a duplicate.
+t_simulate_duplicate() {
+	run "$events" -- simulate -c "$cfg" --summary-json
+	expect_rc simulate-duplicate 0 || return
+	last=$(tail -n 1 "$tmp/err")
+	u1=$(grep -c '"lead":"u1"' "$tmp/out")
+	if echo "$last" | grep -qF '"duplicates":1' && [ "$u1" -eq 1 ] &&
+		grep -F '"lead":"u1"' "$tmp/out" |
+		grep -qF '"qualified_at":"2026-03-02T09:03:00.000Z","qualified_at_ms":1772442180000,"score":90.0'; then
+		ok "simulate-duplicate: messageId m05 scored once"
+	else
+		nok simulate-duplicate "duplicate scored or not counted"
+	fi
+}
+
+t_simulate_summary_json() {
+	run "$events" -- simulate -c "$cfg" --summary-json
+	expect_rc simulate-summary-json 0 || return
+	last=$(tail -n 1 "$tmp/err")
+	n=0
+	for kv in '"events":20' '"accepted":13' '"rejected":7' '"leads":5' \
+		'"mqls":3' '"handoffs":3' '"emea":{"handoffs":2,"reps":{"emea-1":1,"emea-2":1}}' \
+		'"na":{"handoffs":1,"reps":{"na-1":1}}' '"not_json":1'; do
+		echo "$last" | grep -qF "$kv" || n=$((n + 1))
+	done
+	if [ "$n" -eq 0 ] && [ "$(summary | wc -l)" -eq 1 ]; then
+		ok "simulate-summary-json: one JSON object with the counts"
+	else
+		nok simulate-summary-json "$n fields missing: $last"
+	fi
+}
+
+# Lines over EVENT_MAX_BYTES (32768) are too_large, whether they fit the read
+# buffer or not, and the line after each one is read normally. A line of
+# exactly 32768 bytes is accepted.
+t_simulate_too_long() {
+	f=$tmp/long.jsonl
+	id='{"type":"identify","messageId":"L1","userId":"u7","timestamp":"2026-03-03T09:00:00Z","traits":{"email":"lead7@umbrella.example","title":"VP IT","country":"GB","company":{"size":300}}}'
+	head='{"type":"page","messageId":"L3","userId":"u7","timestamp":"2026-03-03T09:01:00Z","properties":{"path":"/docs","pad":"'
+	pad=$((32768 - ${#head} - 3))
+	{
+		echo "$id"
+		head -c 40000 /dev/zero | tr '\0' x
+		echo
+		printf '%s' "$head"
+		head -c "$pad" /dev/zero | tr '\0' p
+		echo '"}}'
+		printf '%s' "$head"
+		head -c "$((pad + 1))" /dev/zero | tr '\0' p
+		echo '"}}'
+		head -c 6000000 /dev/zero | tr '\0' y
+		echo
+		echo '{"type":"track","messageId":"L6","userId":"u7","timestamp":"2026-03-03T09:02:00Z","event":"Demo Requested"}'
+	} >"$f"
+	run "$f" -- simulate -c "$cfg" --summary-json
+	expect_rc simulate-too-long 0 || return
+	got=$(rejects | sed 's/^{"line":\([0-9]*\),"reason":"\([a-z_]*\)".*/\1:\2/' |
+		tr '\n' ' ')
+	if [ "$got" = "2:too_large 4:too_large 5:too_large " ] &&
+		grep -qF '"lead":"u7"' "$tmp/out" &&
+		tail -n 1 "$tmp/err" | grep -qF '"accepted":3'; then
+		ok "simulate-too-long: 3 too_large, 32768-byte line accepted, next line read"
+	else
+		nok simulate-too-long "rejects '$got'"
+	fi
+}
+
+# CRLF line ends and a last line without a newline read like plain lines.
+t_simulate_crlf() {
+	sed 's/$/\r/' "$events" >"$tmp/crlf.jsonl"
+	run "$tmp/crlf.jsonl" -- simulate -c "$cfg"
+	if expect_rc simulate-crlf 0 && cmp -s "$tmp/out" "$here/expected/handoffs.jsonl"; then
+		ok "simulate-crlf: same handoffs with CRLF line ends"
+	else
+		nok simulate-crlf "handoffs differ"
+	fi
+	printf '%s' "$(cat "$events")" >"$tmp/nonl.jsonl"
+	run "$tmp/nonl.jsonl" -- simulate -c "$cfg"
+	if expect_rc simulate-no-final-newline 0 && cmp -s "$tmp/out" "$here/expected/handoffs.jsonl" &&
+		grep -q '^{"line":21,' "$tmp/err"; then
+		ok "simulate-no-final-newline: last line still read"
+	else
+		nok simulate-no-final-newline "last line lost"
+	fi
+}
+
+t_simulate_empty() {
+	run /dev/null -- simulate -c "$cfg"
+	expect_rc simulate-empty 0 || return
+	if [ ! -s "$tmp/out" ] && grep -qx 'events read: 0' "$tmp/err"; then
+		ok "simulate-empty: no input, no handoffs, exit 0"
+	else
+		nok simulate-empty "unexpected output"
+	fi
+}
+
+# Same input, same bytes: stdout and stderr of two runs are identical.
+t_simulate_deterministic() {
+	"$bin" simulate -c "$cfg" <"$events" >"$tmp/o1" 2>"$tmp/e1"
+	"$bin" simulate -c "$cfg" <"$events" >"$tmp/o2" 2>"$tmp/e2"
+	if cmp -s "$tmp/o1" "$tmp/o2" && cmp -s "$tmp/e1" "$tmp/e2" && [ -s "$tmp/o1" ]; then
+		ok "simulate-deterministic: two runs byte-identical"
+	else
+		nok simulate-deterministic "runs differ"
+	fi
+}
+
+t_simulate_write_error() {
+	if [ ! -w /dev/full ]; then
+		echo "skip simulate-write-error: no /dev/full"
+		return
+	fi
+	"$bin" simulate -c "$cfg" <"$events" >/dev/full 2>"$tmp/err"
+	rc=$?
+	expect_rc simulate-write-error 1 && ok "simulate-write-error: exit 1 when stdout fails"
+}
+
+t_sample() {
+	ex=$root/config/leadrouter.example.json
+	sample=$root/config/sample-events.jsonl
+	if [ ! -f "$ex" ] || [ ! -f "$sample" ]; then
+		echo "skip simulate-sample: example config or sample events missing"
+		return
+	fi
+	run "$sample" -- simulate -c "$ex"
+	expect_rc simulate-sample 0 || return
+	cp "$tmp/out" "$tmp/sample1"
+	run "$sample" -- simulate -c "$ex"
+	if cmp -s "$tmp/out" "$tmp/sample1" && grep -q '^handoffs: ' "$tmp/err"; then
+		ok "simulate-sample: example config on sample events, exit 0, stable"
+	else
+		nok simulate-sample "unstable or no summary"
+	fi
+}
+
+t_version
+t_help
+t_usage bad-option --bogus
+t_usage no-config --check-config
+t_usage extra-argument -c "$cfg" stray
+t_usage simulate-no-config simulate
+t_usage summary-json-outside-simulate --summary-json -c "$cfg"
+t_check_good check-config --check-config -c "$cfg"
+t_check_good check-config-short -t -c "$cfg"
+t_check_example
+t_check_bad bad-many
+t_check_bad bad-missing
+t_check_bad bad-syntax
+t_check_missing
+t_run_bad
+t_simulate_bad_config
+t_simulate_golden
+t_simulate_reject_lines
+t_simulate_duplicate
+t_simulate_summary_json
+t_simulate_too_long
+t_simulate_crlf
+t_simulate_empty
+t_simulate_deterministic
+t_simulate_write_error
+t_sample
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
