@@ -1,0 +1,468 @@
+/*
+ * test_lead.c - the lead as a whole: lifecycle and qualification, the
+ * assign command, feedback and new cycles, dedupe, the changelog round
+ * trip, expiry and the table itself.
+ */
+#include <jansson.h>
+#include <math.h>
+
+#include "testutil.h"
+
+#include "lead_fixture.h"
+
+struct lfx {
+	struct fx_config f;
+	struct lead_table *t;
+	struct assign_cmd cmd;
+};
+
+static int setup(void **state)
+{
+	struct lfx *s = calloc(1, sizeof(*s));
+
+	fx_config_init(&s->f);
+	s->t = lead_table_new();
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct lfx *s = *state;
+
+	free(s->cmd.json);
+	lead_table_free(s->t);
+	free(s);
+	return 0;
+}
+
+static enum lead_outcome apply_t(struct lfx *s, struct lead_table *t,
+				 struct event *ev)
+{
+	free(s->cmd.json);
+	s->cmd.json = NULL;
+	return lead_event_apply(&s->f.cfg, t, ev, NULL, &s->cmd);
+}
+
+static enum lead_outcome apply(struct lfx *s, struct event *ev)
+{
+	return apply_t(s, s->t, ev);
+}
+
+static struct lead *get(struct lfx *s, const char *key)
+{
+	struct lead *l = lead_table_find(s->t, strv_from(key));
+
+	assert_non_null(l);
+	return l;
+}
+
+/* identify u1 as a grade-A lead in EMEA (1 point from rule "any") */
+static enum lead_outcome identify_good(struct lfx *s, const char *key,
+				       const char *email, int64_t ts)
+{
+	struct event *ev = fx_event(EVENT_IDENTIFY, key, ts);
+
+	fx_identify(ev, key, email);
+	fx_trait_str(ev, "title", "VP Marketing");
+	fx_trait_num(ev, "employees", "250");
+	fx_trait_str(ev, "country", "DE");
+	fx_trait_str(ev, "company.name", "Acme \"Rockets\"\n");
+	return apply(s, ev);
+}
+
+static enum lead_outcome demo(struct lfx *s, const char *key, int64_t ts)
+{
+	struct event *ev = fx_event(EVENT_TRACK, key, ts);
+
+	ev->name = strv_from("Demo Requested");
+	return apply(s, ev);
+}
+
+static enum lead_outcome pricing(struct lfx *s, const char *key, int64_t ts,
+				 const char *msg_id)
+{
+	struct event *ev = fx_event(EVENT_PAGE, key, ts);
+
+	ev->path = strv_from("/pricing");
+	ev->message_id = strv_from(msg_id);
+	return apply(s, ev);
+}
+
+/* identify (1) + demo (41) + pricing (11) = 53 >= 50 at T0 */
+static void qualify_u1(struct lfx *s, int64_t ts)
+{
+	assert_int_equal(identify_good(s, "u1", "jo@Acme.com", ts),
+			 LEAD_UPDATED);
+	assert_int_equal(demo(s, "u1", ts), LEAD_UPDATED);
+	assert_int_equal(pricing(s, "u1", ts, NULL), LEAD_QUALIFIED);
+}
+
+static void test_lifecycle_anonymous_to_known(void **state)
+{
+	struct lfx *s = *state;
+	struct event *ev = fx_event(EVENT_PAGE, "anon-1", T0);
+
+	apply(s, ev);
+	assert_int_equal(lead_lifecycle_get(get(s, "anon-1")), LEAD_ANONYMOUS);
+	ev = fx_event(EVENT_TRACK, "anon-1", T0);
+	ev->user_id = strv_from("u9");
+	apply(s, ev);
+	assert_int_equal(lead_lifecycle_get(get(s, "anon-1")), LEAD_KNOWN);
+	assert_string_equal(lead_lifecycle_name(LEAD_HANDED_OFF), "handed_off");
+}
+
+static void test_qualifies_once_per_cycle(void **state)
+{
+	struct lfx *s = *state;
+
+	qualify_u1(s, T0);
+	assert_non_null(s->cmd.json);
+	assert_string_equal(s->cmd.team, "team-emea");
+	assert_int_equal(lead_lifecycle_get(get(s, "u1")), LEAD_HANDED_OFF);
+	assert_int_equal(pricing(s, "u1", T0 + 1, NULL), LEAD_UPDATED);
+	assert_null(s->cmd.json);
+	assert_int_equal(lead_lifecycle_get(get(s, "u1")), LEAD_HANDED_OFF);
+}
+
+static void test_assign_json(void **state)
+{
+	struct lfx *s = *state;
+	json_t *o, *r, *tr;
+	json_error_t err;
+
+	qualify_u1(s, T0);
+	o = json_loadb(s->cmd.json, s->cmd.len, 0, &err);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "kind")),
+			    "assign");
+	assert_string_equal(json_string_value(json_object_get(o, "lead")),
+			    "u1");
+	assert_int_equal(json_integer_value(json_object_get(o, "cycle")), 1);
+	assert_string_equal(json_string_value(json_object_get(o, "team")),
+			    "team-emea");
+	tr = json_object_get(o, "territory");
+	assert_string_equal(json_string_value(json_object_get(tr, "rule")),
+			    "emea");
+	assert_non_null(json_string_value(json_object_get(tr, "reason")));
+	assert_string_equal(
+		json_string_value(json_object_get(o, "qualified_at")),
+		"2026-03-02T10:00:00.000Z");
+	assert_int_equal(
+		json_integer_value(json_object_get(o, "qualified_at_ms")), T0);
+	assert_float_equal(json_number_value(json_object_get(o, "score")), 53,
+			   1e-9);
+	assert_string_equal(json_string_value(json_object_get(o, "grade")),
+			    "A");
+	assert_string_equal(
+		json_string_value(json_object_get(o, "email_domain")),
+		"acme.com");
+	assert_true(json_is_null(json_object_get(o, "group_id")));
+	tr = json_object_get(o, "traits");
+	assert_string_equal(json_string_value(json_object_get(tr, "email")),
+			    "jo@Acme.com");
+	assert_string_equal(
+		json_string_value(json_object_get(tr, "company.name")),
+		"Acme \"Rockets\"\n");
+	assert_int_equal(json_integer_value(json_object_get(tr, "employees")),
+			 250);
+	r = json_object_get(json_object_get(o, "reasons"), "score");
+	assert_int_equal(json_array_size(r), 3); /* pricing, demo, any */
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(r, 1), "rule")),
+			    "demo");
+	assert_float_equal(json_number_value(json_object_get(
+				   json_array_get(r, 1), "points")),
+			   40, 1e-9);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(r, 2), "matches")),
+			 3);
+	r = json_object_get(json_object_get(o, "reasons"), "grade");
+	assert_int_equal(json_array_size(r), 2); /* senior, size */
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(r, 0), "rule")),
+			    "senior");
+	json_decref(o);
+}
+
+static void test_fallback_territory_and_group(void **state)
+{
+	struct lfx *s = *state;
+	struct event *ev = fx_event(EVENT_GROUP, "u2", T0);
+	json_t *o;
+
+	ev->user_id = strv_from("u2");
+	ev->group_id = strv_from("acct-42");
+	fx_trait_str(ev, "title", "Director");
+	fx_trait_num(ev, "employees", "300");
+	fx_trait_str(ev, "email", "x@corp.example");
+	ev->email = strv_from("x@corp.example");
+	apply(s, ev);
+	demo(s, "u2", T0);
+	assert_int_equal(pricing(s, "u2", T0, NULL), LEAD_QUALIFIED);
+	assert_string_equal(s->cmd.team, "smb");
+	o = json_loads(s->cmd.json, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(o, "territory"), "rule")),
+			    "fallback");
+	assert_string_equal(json_string_value(json_object_get(o, "group_id")),
+			    "acct-42");
+	assert_null(json_object_get(json_object_get(o, "traits"), "group_id"));
+	json_decref(o);
+}
+
+static void test_not_qualified(void **state)
+{
+	struct lfx *s = *state;
+	struct event *ev;
+
+	/* required trait e-mail missing */
+	ev = fx_event(EVENT_IDENTIFY, "k1", T0);
+	ev->user_id = strv_from("k1");
+	fx_trait_str(ev, "title", "VP");
+	fx_trait_num(ev, "employees", "900");
+	apply(s, ev);
+	demo(s, "k1", T0);
+	assert_int_equal(pricing(s, "k1", T0, NULL), LEAD_UPDATED);
+	assert_int_equal(lead_lifecycle_get(get(s, "k1")), LEAD_KNOWN);
+	/* grade C below min grade B */
+	ev = fx_event(EVENT_IDENTIFY, "k2", T0);
+	fx_identify(ev, "k2", "k2@corp.example");
+	fx_trait_str(ev, "industry", "software");
+	apply(s, ev);
+	demo(s, "k2", T0);
+	assert_int_equal(pricing(s, "k2", T0, NULL), LEAD_UPDATED);
+	assert_int_equal(lead_grade(get(s, "k2")), 'C');
+	/* disqualified: freemail */
+	assert_int_equal(identify_good(s, "k3", "k3@gmail.com", T0),
+			 LEAD_UPDATED);
+	demo(s, "k3", T0);
+	assert_int_equal(pricing(s, "k3", T0, NULL), LEAD_UPDATED);
+	/* score below threshold */
+	identify_good(s, "k4", "k4@corp.example", T0);
+	assert_int_equal(pricing(s, "k4", T0, NULL), LEAD_UPDATED);
+	/* ... until it reaches it */
+	assert_int_equal(demo(s, "k4", T0), LEAD_QUALIFIED);
+}
+
+static void test_rejected_requalifies_in_new_cycle(void **state)
+{
+	struct lfx *s = *state;
+	struct event *ev;
+	json_t *o;
+
+	qualify_u1(s, T0);
+	assert_int_equal(lead_feedback_apply(&s->f.cfg, s->t, strv_from("u1"),
+					     "accepted", T0 + HOUR),
+			 0);
+	assert_int_equal(lead_lifecycle_get(get(s, "u1")), LEAD_ACCEPTED);
+	assert_int_equal(lead_feedback_apply(&s->f.cfg, s->t, strv_from("u1"),
+					     "rejected", T0 + HOUR),
+			 0);
+	assert_int_equal(lead_lifecycle_get(get(s, "u1")), LEAD_KNOWN);
+	assert_float_equal(lead_score_at(&s->f.cfg, get(s, "u1"), T0 + HOUR), 0,
+			   0);
+	/* redelivered feedback does not start another cycle */
+	assert_int_equal(lead_feedback_apply(&s->f.cfg, s->t, strv_from("u1"),
+					     "rejected", T0 + HOUR),
+			 0);
+	/* caps were reset: the demo counts again */
+	ev = fx_event(EVENT_TRACK, "u1", T0 + HOUR);
+	ev->name = strv_from("Demo Requested");
+	assert_int_equal(apply(s, ev), LEAD_UPDATED);
+	assert_int_equal(pricing(s, "u1", T0 + HOUR, "m1"), LEAD_QUALIFIED);
+	o = json_loads(s->cmd.json, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(o, "cycle")), 2);
+	json_decref(o);
+}
+
+static void test_recycled_and_converted(void **state)
+{
+	struct lfx *s = *state;
+	struct strv k = strv_from("u1");
+
+	qualify_u1(s, T0);
+	assert_int_equal(
+		lead_feedback_apply(&s->f.cfg, s->t, k, "converted", T0), 0);
+	assert_int_equal(lead_lifecycle_get(get(s, "u1")), LEAD_CONVERTED);
+	assert_int_equal(
+		lead_feedback_apply(&s->f.cfg, s->t, k, "accepted", T0), 0);
+	assert_int_equal(lead_lifecycle_get(get(s, "u1")), LEAD_CONVERTED);
+	assert_int_equal(
+		lead_feedback_apply(&s->f.cfg, s->t, k, "recycled", T0), 0);
+	assert_int_equal(lead_lifecycle_get(get(s, "u1")), LEAD_KNOWN);
+	assert_int_equal(lead_feedback_apply(&s->f.cfg, s->t, k, "bogus", T0),
+			 -1);
+	assert_int_equal(lead_feedback_apply(&s->f.cfg, s->t,
+					     strv_from("nobody"), "accepted",
+					     T0),
+			 -1);
+	demo(s, "u1", T0 + 1);
+	assert_int_equal(pricing(s, "u1", T0 + 1, NULL), LEAD_QUALIFIED);
+}
+
+static void test_dedupe_and_ring_eviction(void **state)
+{
+	struct lfx *s = *state;
+	char id[16];
+
+	s->f.cfg.scoring.half_life_days = 0;
+	assert_int_equal(pricing(s, "a", T0, "m0"), LEAD_UPDATED);
+	assert_int_equal(pricing(s, "a", T0, "m0"), LEAD_DUPLICATE);
+	assert_float_equal(lead_score_at(&s->f.cfg, get(s, "a"), T0), 11, 0);
+	/* no messageId: never a duplicate */
+	assert_int_equal(pricing(s, "a", T0, NULL), LEAD_UPDATED);
+	assert_int_equal(pricing(s, "a", T0, NULL), LEAD_UPDATED);
+	/* the same id on another lead is not a duplicate */
+	assert_int_equal(pricing(s, "b", T0, "m0"), LEAD_UPDATED);
+	for (int i = 1; i <= 3; i++) {
+		snprintf(id, sizeof(id), "m%d", i);
+		assert_int_equal(pricing(s, "a", T0 + i, id), LEAD_UPDATED);
+	}
+	assert_int_equal(pricing(s, "a", T0, "m0"), LEAD_DUPLICATE);
+	assert_int_equal(pricing(s, "a", T0 + 5, "m4"), LEAD_UPDATED);
+	/* m0 fell out of the four-slot ring */
+	assert_int_equal(pricing(s, "a", T0 + 6, "m0"), LEAD_UPDATED);
+	assert_int_equal(pricing(s, "a", T0 + 6, "m2"), LEAD_DUPLICATE);
+}
+
+static char *encode(const struct lead *l, size_t *len)
+{
+	char *out = NULL;
+
+	assert_int_equal(lead_encode(l, &out, len), 0);
+	return out;
+}
+
+static void test_encode_decode_round_trip(void **state)
+{
+	struct lfx *s = *state;
+	struct lead_table *t2 = lead_table_new();
+	struct event *ev;
+	char *a, *b;
+	size_t alen, blen;
+	json_t *o;
+
+	identify_good(s, "u1", "jo@acme.com", T0);
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 1);
+	fx_trait_str(ev, "quote\\\"\t", "\x01 caf\xc3\xa9");
+	fx_field_kind(ev->traits, &ev->ntraits, "opt_in", JVAL_BOOL, 1);
+	fx_field_kind(ev->traits, &ev->ntraits, "fax", JVAL_NULL, 0);
+	fx_trait_num(ev, "arr", "1.5e3");
+	ev->group_id = strv_from("g1");
+	apply(s, ev);
+	pricing(s, "u1", T0 + 5 * DAY_MS, "m1");
+	pricing(s, "u1", T0 + 2 * DAY_MS, "m2"); /* late, decayed */
+	a = encode(get(s, "u1"), &alen);
+	o = json_loadb(a, alen, 0, NULL);
+	assert_non_null(o); /* valid JSON despite the escapes */
+	json_decref(o);
+	assert_int_equal(lead_decode(t2, strv_from("u1"), a, alen), 0);
+	b = encode(lead_table_find(t2, strv_from("u1")), &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(b);
+	/* both continue identically: dedupe ring, caps, decay, handoff */
+	ev = fx_event(EVENT_PAGE, "u1", T0 + 5 * DAY_MS);
+	ev->path = strv_from("/pricing");
+	ev->message_id = strv_from("m2");
+	assert_int_equal(apply(s, ev), LEAD_DUPLICATE);
+	assert_int_equal(apply_t(s, t2, ev), LEAD_DUPLICATE);
+	ev->message_id = strv_from("m3");
+	assert_int_equal(apply(s, ev), apply_t(s, t2, ev));
+	ev = fx_event(EVENT_TRACK, "u1", T0 + 6 * DAY_MS);
+	ev->name = strv_from("Demo Requested");
+	assert_int_equal(apply(s, ev), LEAD_QUALIFIED);
+	assert_int_equal(apply_t(s, t2, ev), LEAD_QUALIFIED);
+	free(a);
+	a = encode(get(s, "u1"), &alen);
+	b = encode(lead_table_find(t2, strv_from("u1")), &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(a);
+	free(b);
+	/* bad records are refused and leave the table alone */
+	assert_int_equal(lead_decode(t2, strv_from("x"), "{\"v\":1}", 7), -1);
+	assert_int_equal(lead_decode(t2, strv_from("x"), "nope", 4), -1);
+	assert_null(lead_table_find(t2, strv_from("x")));
+	assert_int_equal(lead_table_count(t2), 1);
+	lead_table_free(t2);
+}
+
+static void test_expiry(void **state)
+{
+	struct lfx *s = *state;
+	const struct lead *l;
+
+	pricing(s, "a", T0, NULL); /* 11 points, half-life 7 days */
+	l = get(s, "a");
+	assert_false(
+		lead_is_expired(&s->f.cfg, l, T0 + DAY_MS, 30 * DAY_MS, 0.5));
+	/* idle long enough, but 11 * 2^-(31/7) = 0.51 is still too much */
+	assert_false(lead_is_expired(&s->f.cfg, l, T0 + 31 * DAY_MS,
+				     30 * DAY_MS, 0.5));
+	assert_true(lead_is_expired(&s->f.cfg, l, T0 + 35 * DAY_MS, 30 * DAY_MS,
+				    0.5));
+}
+
+static void count_cb(const struct lead *l, void *arg)
+{
+	(void)l;
+	(*(size_t *)arg)++;
+}
+
+static void test_table_ops(void **state)
+{
+	struct lfx *s = *state;
+	char key[32];
+	size_t n = 0;
+
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "lead-%d", i);
+		lead_event_apply(&s->f.cfg, s->t,
+				 fx_event(EVENT_PAGE, key, T0 + i), NULL, NULL);
+	}
+	assert_int_equal(lead_table_count(s->t), 5000);
+	for (int i = 0; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "lead-%d", i);
+		lead_table_remove(s->t, strv_from(key));
+	}
+	lead_table_remove(s->t, strv_from("absent"));
+	assert_int_equal(lead_table_count(s->t), 2500);
+	for (int i = 0; i < 5000; i++) {
+		struct lead *l;
+		snprintf(key, sizeof(key), "lead-%d", i);
+		l = lead_table_find(s->t, strv_from(key));
+		if (i % 2 == 0) {
+			assert_null(l);
+		} else {
+			assert_non_null(l);
+			assert_true(strv_eq(lead_key(l), key));
+			assert_int_equal(lead_last_seen(l), T0 + i);
+		}
+	}
+	lead_table_foreach(s->t, count_cb, &n);
+	assert_int_equal(n, 2500);
+	assert_true(lead_table_bytes(s->t) > 2500 * 64);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_lifecycle_anonymous_to_known),
+		T(test_qualifies_once_per_cycle),
+		T(test_assign_json),
+		T(test_fallback_territory_and_group),
+		T(test_not_qualified),
+		T(test_rejected_requalifies_in_new_cycle),
+		T(test_recycled_and_converted),
+		T(test_dedupe_and_ring_eviction),
+		T(test_encode_decode_round_trip),
+		T(test_expiry),
+		T(test_table_ops),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
