@@ -9,7 +9,8 @@
  * group, with analytics.js-style context so events weigh 300-400 bytes, and
  * event time walks forward through a few weeks. Four leads in ten are known
  * (userId and traits); the rest stay anonymous. Titles, company sizes and
- * countries vary so that some known leads qualify under bench/bench.json.
+ * countries vary so that some known leads qualify under bench/bench.json
+ * (the example config's rules).
  * A small share of events is sent twice, as at-least-once producers do.
  *
  * The same arguments always give the same bytes: everything derives from
@@ -65,16 +66,25 @@ static const char *const gen_pages[][2] = {
 	{"/demo", "Book a Demo"},
 };
 
+/* Track events, with weights per mille: cheap signals are common. The
+ * names follow the example config's scoring rules, so the benchmark runs
+ * real rule matching and caps. */
 static const char *const gen_tracks[] = {
-	"Pricing Viewed",        "Whitepaper Downloaded",
-	"Webinar Registered",    "Email Opened",
-	"Email Link Clicked",    "Trial Started",
-	"Demo Requested",        "Product Tour Completed",
-	"Newsletter Subscribed", "Contact Sales Clicked",
+	"Email Opened",
+	"Email Link Clicked",
+	"Product Tour Completed",
+	"Ebook Downloaded",
+	"Newsletter Subscribed",
+	"Webinar Attended",
+	"Video Playback Completed",
+	"Contact Sales Clicked",
+	"Trial Started",
+	"Demo Requested",
+	"Email Unsubscribed",
 };
-/* Weights per mille for gen_tracks, in order: cheap signals are common. */
-static const unsigned gen_track_w[] = {180, 90, 60, 250, 180,
-				       40,  20, 60, 80,  40};
+static const unsigned gen_track_w[] = {250, 180, 160, 90, 80, 60,
+				       60,  40,  40,  20, 20};
+static const char *const gen_plans[] = {"free", "team", "business"};
 
 static const char *const gen_titles[] = {
 	"VP Marketing",
@@ -230,9 +240,9 @@ static void gen_track(struct gen *g, uint64_t i, uint64_t lead, int64_t ms)
 	gen_head(g, "track", i, lead, ms);
 	gen_printf(g,
 		   ",\"event\":\"%s\",\"properties\":{"
-		   "\"label\":\"cta-%u\",\"value\":%u}}\n",
+		   "\"campaign\":\"spring-%u\",\"plan\":\"%s\"}}\n",
 		   gen_tracks[t], (unsigned)(gen_next(g) % 20),
-		   (unsigned)(gen_next(g) % 100));
+		   gen_plans[gen_next(g) % GEN_LEN(gen_plans)]);
 }
 
 /* Traits come from the lead id, so every identify of a lead agrees. */
@@ -249,13 +259,13 @@ static void gen_identify(struct gen *g, uint64_t i, uint64_t lead, int64_t ms)
 			   lead);
 	else
 		gen_printf(g,
-			   ",\"traits\":{\"email\":\"u%" PRIu64 "@co%" PRIu64
-			   ".example.com\",",
+			   ",\"traits\":{\"email\":\"u%" PRIu64 "@c%" PRIu64
+			   ".example.net\",",
 			   lead, company);
 	gen_printf(g,
-		   "\"title\":\"%s\",\"country\":\"%s\",\"company\":{\"name\":"
-		   "\"Company %" PRIu64
-		   "\",\"size\":%u,\"industry\":\"%s\"}}}\n",
+		   "\"title\":\"%s\",\"address\":{\"country\":\"%s\"},"
+		   "\"company\":{\"name\":\"Company %" PRIu64
+		   "\",\"employees\":%u,\"industry\":\"%s\"}}}\n",
 		   gen_titles[(h >> 8) % GEN_LEN(gen_titles)],
 		   gen_countries[(h >> 16) % GEN_LEN(gen_countries)], company,
 		   gen_sizes[(h >> 24) % GEN_LEN(gen_sizes)],
