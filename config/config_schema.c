@@ -1,0 +1,476 @@
+/*
+ * config_schema.c - the table-driven part of the config loader: error
+ * collection, JSON paths, and cfg_object_apply, which checks one JSON object
+ * against a cfg_field table (types, ranges, defaults, required and unknown
+ * keys). Errors are collected, never fatal, so one run reports them all.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+
+static struct config_error *cfg_error_slot(struct config_errors *errs)
+{
+	if (errs->n == errs->cap) {
+		size_t cap = errs->cap ? errs->cap * 2 : 16;
+		struct config_error *v = realloc(errs->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		errs->v = v;
+		errs->cap = cap;
+	}
+	return &errs->v[errs->n++];
+}
+
+void cfg_error(struct config_errors *errs, const char *path, const char *fmt,
+	       ...)
+{
+	struct config_error *e;
+	va_list ap;
+
+	/* A hostile or badly broken file must not grow the list forever. */
+	if (errs->n > CFG_ERRORS_MAX)
+		return;
+	e = cfg_error_slot(errs);
+	if (!e)
+		return;
+	if (errs->n > CFG_ERRORS_MAX) {
+		snprintf(e->path, sizeof(e->path), "$");
+		snprintf(e->msg, sizeof(e->msg),
+			 "too many errors; stopped reporting after %d",
+			 CFG_ERRORS_MAX);
+		return;
+	}
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+const char *cfg_json_type(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "value";
+}
+
+static bool cfg_key_is_ident(const char *key)
+{
+	if (!*key || isdigit((unsigned char)*key))
+		return false;
+	for (; *key; key++)
+		if (!isalnum((unsigned char)*key) && *key != '_')
+			return false;
+	return true;
+}
+
+void cfg_path_key(char *out, size_t size, const char *base, const char *key)
+{
+	int n;
+
+	/* Keys such as "bootstrap.servers" need the bracket form to stay
+	 * unambiguous. */
+	if (cfg_key_is_ident(key))
+		n = snprintf(out, size, "%s.%s", base, key);
+	else
+		n = snprintf(out, size, "%s['%s']", base, key);
+	if (n < 0 || (size_t)n >= size)
+		out[size - 1] = '\0';
+}
+
+void cfg_path_index(char *out, size_t size, const char *base, size_t i)
+{
+	int n = snprintf(out, size, "%s[%zu]", base, i);
+	if (n < 0 || (size_t)n >= size)
+		out[size - 1] = '\0';
+}
+
+bool cfg_key_is_comment(const char *key)
+{
+	/* "_comment", "_note": JSON has no comments, so these stand in. */
+	return key[0] == '_';
+}
+
+char *cfg_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+void cfg_str_lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+bool cfg_name_is_id(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return false;
+	return true;
+}
+
+bool cfg_expect_object(struct config_errors *errs, const json_t *v,
+		       const char *path)
+{
+	if (json_is_object(v))
+		return true;
+	cfg_error(errs, path, "expected an object, got %s", cfg_json_type(v));
+	return false;
+}
+
+bool cfg_expect_array(struct config_errors *errs, const json_t *v,
+		      const char *path)
+{
+	if (json_is_array(v))
+		return true;
+	cfg_error(errs, path, "expected an array, got %s", cfg_json_type(v));
+	return false;
+}
+
+void cfg_strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char *cfg_string_take(struct config_errors *errs, const json_t *v,
+			     const char *path, bool lower)
+{
+	char *s;
+
+	if (!json_is_string(v)) {
+		cfg_error(errs, path, "expected a string, got %s",
+			  cfg_json_type(v));
+		return NULL;
+	}
+	if (json_string_length(v) == 0) {
+		cfg_error(errs, path, "expected a non-empty string");
+		return NULL;
+	}
+	s = cfg_strdup(json_string_value(v));
+	if (s && lower)
+		cfg_str_lower(s);
+	return s;
+}
+
+int cfg_strings_parse(struct config_errors *errs, const json_t *v,
+		      const char *path, bool one, bool lower, char ***out,
+		      size_t *n)
+{
+	char sub[CFG_PATH_MAX];
+	size_t cnt, i;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (one && json_is_string(v)) {
+		char *s = cfg_string_take(errs, v, path, lower);
+		if (!s)
+			return -1;
+		*out = calloc(1, sizeof(char *));
+		if (!*out) {
+			free(s);
+			return -1;
+		}
+		(*out)[0] = s;
+		*n = 1;
+		return 0;
+	}
+	if (!json_is_array(v)) {
+		cfg_error(errs, path, "expected %s, got %s",
+			  one ? "a string or an array of strings"
+			      : "an array of strings",
+			  cfg_json_type(v));
+		return -1;
+	}
+	cnt = json_array_size(v);
+	if (cnt == 0)
+		return 0;
+	*out = calloc(cnt, sizeof(char *));
+	if (!*out)
+		return -1;
+	*n = cnt;
+	for (i = 0; i < cnt; i++) {
+		cfg_path_index(sub, sizeof(sub), path, i);
+		(*out)[i] =
+			cfg_string_take(errs, json_array_get(v, i), sub, lower);
+		if (!(*out)[i])
+			rc = -1;
+	}
+	return rc;
+}
+
+int cfg_keys_check(struct config_errors *errs, const json_t *obj,
+		   const char *path, const char *const *names, size_t nnames)
+{
+	const char *key;
+	json_t *val;
+	int rc = 0;
+
+	json_object_foreach((json_t *)obj, key, val)
+	{
+		char list[200];
+		size_t i, used = 0;
+		bool known = cfg_key_is_comment(key);
+
+		for (i = 0; i < nnames && !known; i++)
+			known = strcmp(key, names[i]) == 0;
+		if (known)
+			continue;
+		list[0] = '\0';
+		for (i = 0; i < nnames && used < sizeof(list); i++) {
+			int w = snprintf(list + used, sizeof(list) - used,
+					 "%s%s", i ? ", " : "", names[i]);
+			if (w < 0)
+				break;
+			used += (size_t)w;
+		}
+		cfg_error(errs, path,
+			  "unknown key \"%.64s\"; expected one of: %s", key,
+			  list);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* "an integer between 1 and 60000", "a number > 0", "a non-zero number". */
+static void cfg_field_expect(const struct cfg_field *f, char *buf, size_t size)
+{
+	bool integer = f->type != CFG_DOUBLE;
+	const char *what = integer ? "an integer" : "a number";
+
+	if (f->flags & CFG_F_NONZERO)
+		what = integer ? "a non-zero integer" : "a non-zero number";
+	if ((f->flags & CFG_F_MIN) && (f->flags & CFG_F_MAX))
+		snprintf(buf, size, "%s between %g and %g", what, f->min,
+			 f->max);
+	else if (f->flags & CFG_F_MIN)
+		snprintf(buf, size, "%s %s %g", what,
+			 (f->flags & CFG_F_MIN_EXCL) ? ">" : ">=", f->min);
+	else if (f->flags & CFG_F_MAX)
+		snprintf(buf, size, "%s <= %g", what, f->max);
+	else
+		snprintf(buf, size, "%s", what);
+}
+
+static bool cfg_number_in_range(const struct cfg_field *f, double d)
+{
+	if ((f->flags & CFG_F_NONZERO) && d == 0)
+		return false;
+	if (f->flags & CFG_F_MIN) {
+		if ((f->flags & CFG_F_MIN_EXCL) ? d <= f->min : d < f->min)
+			return false;
+	}
+	if ((f->flags & CFG_F_MAX) && d > f->max)
+		return false;
+	return isfinite(d);
+}
+
+static void cfg_number_store(const struct cfg_field *f, void *dst, double d)
+{
+	switch (f->type) {
+	case CFG_INT:
+		*(int *)dst = (int)d;
+		break;
+	case CFG_U32:
+		*(uint32_t *)dst = (uint32_t)d;
+		break;
+	case CFG_UNSIGNED:
+		*(unsigned *)dst = (unsigned)d;
+		break;
+	case CFG_DOUBLE:
+		*(double *)dst = d;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Integer types also need bounds that fit the C type, even without limits
+ * in the table. */
+static bool cfg_integer_fits(const struct cfg_field *f, double d)
+{
+	if (d != floor(d))
+		return false;
+	if (f->type == CFG_INT)
+		return d >= INT32_MIN && d <= INT32_MAX;
+	return d >= 0 && d <= UINT32_MAX;
+}
+
+static int cfg_number_apply(struct config_errors *errs, const json_t *v,
+			    const char *path, const struct cfg_field *f,
+			    void *dst)
+{
+	char expect[96];
+	double d;
+
+	cfg_field_expect(f, expect, sizeof(expect));
+	if (!json_is_number(v)) {
+		cfg_error(errs, path, "expected %s, got %s", expect,
+			  cfg_json_type(v));
+		return -1;
+	}
+	d = json_number_value(v);
+	if (!cfg_number_in_range(f, d) ||
+	    (f->type != CFG_DOUBLE && !cfg_integer_fits(f, d))) {
+		cfg_error(errs, path, "expected %s, got %g", expect, d);
+		return -1;
+	}
+	cfg_number_store(f, dst, d);
+	return 0;
+}
+
+static int cfg_string_apply(struct config_errors *errs, const json_t *v,
+			    const char *path, const struct cfg_field *f,
+			    void *dst)
+{
+	char **sp = dst;
+
+	if (!json_is_string(v)) {
+		cfg_error(errs, path, "expected a %sstring, got %s",
+			  (f->flags & CFG_F_NONEMPTY) ? "non-empty " : "",
+			  cfg_json_type(v));
+		return -1;
+	}
+	if ((f->flags & CFG_F_NONEMPTY) && json_string_length(v) == 0) {
+		cfg_error(errs, path, "expected a non-empty string");
+		return -1;
+	}
+	free(*sp);
+	*sp = cfg_strdup(json_string_value(v));
+	return 0;
+}
+
+static int cfg_field_default(struct config_errors *errs, const char *path,
+			     const struct cfg_field *f, void *base)
+{
+	void *dst = (char *)base + f->off;
+
+	if (f->type == CFG_CUSTOM)
+		return f->custom(errs, NULL, path, base);
+	switch (f->type) {
+	case CFG_STR:
+		*(char **)dst = f->def_str ? cfg_strdup(f->def_str) : NULL;
+		break;
+	case CFG_BOOL:
+		*(bool *)dst = f->def_num != 0;
+		break;
+	default:
+		cfg_number_store(f, dst, f->def_num);
+		break;
+	}
+	return 0;
+}
+
+static int cfg_field_apply(struct config_errors *errs, const json_t *v,
+			   const char *path, const struct cfg_field *f,
+			   void *base)
+{
+	void *dst = (char *)base + f->off;
+
+	switch (f->type) {
+	case CFG_STR:
+		return cfg_string_apply(errs, v, path, f, dst);
+	case CFG_BOOL:
+		if (!json_is_boolean(v)) {
+			cfg_error(errs, path, "expected true or false, got %s",
+				  cfg_json_type(v));
+			return -1;
+		}
+		*(bool *)dst = json_is_true(v);
+		return 0;
+	case CFG_CUSTOM:
+		return f->custom(errs, v, path, base);
+	default:
+		return cfg_number_apply(errs, v, path, f, dst);
+	}
+}
+
+int cfg_object_apply(struct config_errors *errs, const json_t *obj,
+		     const char *path, const struct cfg_field *fields,
+		     size_t nfields, void *base)
+{
+	const char *names[32];
+	char sub[CFG_PATH_MAX];
+	size_t i, nn = 0;
+	int rc = 0;
+
+	if (obj && !cfg_expect_object(errs, obj, path))
+		return -1;
+	for (i = 0; i < nfields && nn < 32; i++)
+		names[nn++] = fields[i].key;
+	if (obj && cfg_keys_check(errs, obj, path, names, nn) < 0)
+		rc = -1;
+	for (i = 0; i < nfields; i++) {
+		const struct cfg_field *f = &fields[i];
+		const json_t *v = obj ? json_object_get(obj, f->key) : NULL;
+
+		cfg_path_key(sub, sizeof(sub), path, f->key);
+		if (v) {
+			if (cfg_field_apply(errs, v, sub, f, base) < 0)
+				rc = -1;
+			continue;
+		}
+		if (f->flags & CFG_F_REQUIRED) {
+			/* Absent sections are reported once by their parent. */
+			if (obj)
+				cfg_error(errs, path,
+					  "missing required key \"%s\"",
+					  f->key);
+			rc = -1;
+			continue;
+		}
+		if (cfg_field_default(errs, sub, f, base) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* Reports a name already used by an earlier element of the same array. */
+void cfg_names_unique(struct config_errors *errs, const char *path,
+		      const char *what, const char *const *names, size_t n)
+{
+	char sub[CFG_PATH_MAX], first[CFG_PATH_MAX], elem[CFG_PATH_MAX];
+
+	for (size_t i = 1; i < n; i++) {
+		for (size_t j = 0; j < i && names[i]; j++) {
+			if (!names[j] || strcmp(names[i], names[j]) != 0)
+				continue;
+			cfg_path_index(elem, sizeof(elem), path, i);
+			cfg_path_key(sub, sizeof(sub), elem, "name");
+			cfg_path_index(first, sizeof(first), path, j);
+			cfg_error(errs, sub,
+				  "duplicate %s name \"%.64s\"; first used at "
+				  "%s",
+				  what, names[i], first);
+			break;
+		}
+	}
+}

@@ -1,0 +1,733 @@
+/*
+ * test_config.c - the config loader: the shipped example loads cleanly with
+ * the values it states, defaults fill what is left out, and every kind of
+ * mistake is reported at its exact JSON path, all of them in one pass.
+ *
+ * JSON is written with single quotes (turned into double quotes by q()) so
+ * the test cases stay readable.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#include "../../config/config.h"
+#include "../../engine/event.h"
+
+#define EXAMPLE "../../config/leadrouter.example.json"
+
+#define KAFKA   "'kafka':{'bootstrap.servers':'k:9092'}"
+#define SCORING "'scoring':{'rules':[]}"
+#define QUAL    "'qualification':{'score_threshold':50}"
+#define TEAMS   "'teams':[{'name':'t','overflow_queue':'t-of'}]"
+#define ROUTING "'routing':{'fallback_team':'t'}"
+#define BASE    KAFKA "," SCORING "," QUAL
+#define MINI    "{" BASE "," TEAMS "," ROUTING "}"
+
+static char *q(const char *s)
+{
+	char *out = strdup(s);
+
+	for (char *p = out; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return out;
+}
+
+/* Loads single-quoted JSON; errs is left for the test to inspect. */
+static struct config *load(const char *sq, struct config_errors *errs)
+{
+	char *json = q(sq);
+	struct config *cfg = config_load_string(json, strlen(json), errs);
+
+	free(json);
+	return cfg;
+}
+
+static void errors_print(const struct config_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		fprintf(stderr, "  %s: %s\n", e->v[i].path, e->v[i].msg);
+}
+
+/* True when an error at exactly path has a message containing msg. */
+static bool has_error(const struct config_errors *e, const char *path,
+		      const char *msg)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->v[i].path, path) == 0 && strstr(e->v[i].msg, msg))
+			return true;
+	errors_print(e);
+	fprintf(stderr, "  (wanted %s: %s)\n", path, msg);
+	return false;
+}
+
+/* The config must fail with an error at path containing msg. */
+static void expect_error(const char *sq, const char *path, const char *msg)
+{
+	struct config_errors e = {0};
+	struct config *cfg = load(sq, &e);
+
+	assert_null(cfg);
+	assert_true(has_error(&e, path, msg));
+	config_errors_free(&e);
+}
+
+static struct config *load_ok(const char *sq)
+{
+	struct config_errors e = {0};
+	struct config *cfg = load(sq, &e);
+
+	if (!cfg)
+		errors_print(&e);
+	assert_non_null(cfg);
+	assert_int_equal(e.n, 0);
+	config_errors_free(&e);
+	return cfg;
+}
+
+static const struct score_rule *rule_find(const struct config *cfg,
+					  const char *name)
+{
+	for (size_t i = 0; i < cfg->engine.scoring.nrules; i++)
+		if (!strcmp(cfg->engine.scoring.rules[i].name, name))
+			return &cfg->engine.scoring.rules[i];
+	return NULL;
+}
+
+static const char *kafka_get(const struct config *cfg, const char *key)
+{
+	for (size_t i = 0; i < cfg->nkafka; i++)
+		if (!strcmp(cfg->kafka[i].key, key))
+			return cfg->kafka[i].value;
+	return NULL;
+}
+
+static const struct rep *rep_find(const struct config *cfg, const char *id)
+{
+	const struct routing_config *rc = &cfg->engine.routing;
+
+	for (size_t t = 0; t < rc->nteams; t++)
+		for (size_t r = 0; r < rc->teams[t].nreps; r++)
+			if (!strcmp(rc->teams[t].reps[r].id, id))
+				return &rc->teams[t].reps[r];
+	return NULL;
+}
+
+/* ---- the example ---- */
+
+static void test_example_loads(void **state)
+{
+	struct config_errors e = {0};
+	struct config *cfg;
+	char buf[160];
+
+	(void)state;
+	cfg = config_load(EXAMPLE, &e);
+	if (!cfg)
+		errors_print(&e);
+	assert_non_null(cfg);
+	assert_int_equal(e.n, 0);
+	assert_string_equal(cfg->path, EXAMPLE);
+	config_summary(cfg, buf, sizeof(buf));
+	assert_string_equal(buf, "ok: 12 scoring rules, 7 fit rules, 3 "
+				 "territories, 4 teams, 10 reps");
+	assert_string_equal(kafka_get(cfg, "bootstrap.servers"),
+			    "127.0.0.1:9092");
+	assert_string_equal(kafka_get(cfg, "session.timeout.ms"), "45000");
+	assert_string_equal(kafka_get(cfg, "socket.keepalive.enable"), "true");
+	assert_null(kafka_get(cfg, "_comment"));
+	assert_string_equal(cfg->topics.handoff, "sales.handoffs.{team}");
+	assert_int_equal(cfg->process.log_level, LOG_INFO);
+	config_free(cfg);
+	config_errors_free(&e);
+}
+
+static void test_example_rules(void **state)
+{
+	struct config *cfg = config_load(EXAMPLE, NULL);
+	const struct score_rule *r;
+	const struct fit_config *fit;
+
+	(void)state;
+	assert_non_null(cfg);
+	r = rule_find(cfg, "demo-requested");
+	assert_non_null(r);
+	assert_true(r->points == 40);
+	assert_int_equal(r->cap_total, 1);
+	assert_int_equal(r->types, 1u << EVENT_TRACK);
+	assert_int_equal(r->nconds, 1);
+	assert_int_equal(r->conds[0].src, FIELD_EVENT_NAME);
+	assert_int_equal(r->conds[0].op, COND_EQ);
+	assert_string_equal(r->conds[0].strs[0], "Demo Requested");
+	r = rule_find(cfg, "trial-started");
+	assert_int_equal(r->conds[1].src, FIELD_PROPERTY);
+	assert_string_equal(r->conds[1].name, "plan");
+	assert_int_equal(r->conds[1].op, COND_IN);
+	assert_int_equal(r->conds[1].nstrs, 3);
+	r = rule_find(cfg, "docs-reading");
+	assert_int_equal(r->types, (1u << EVENT_PAGE) | (1u << EVENT_SCREEN));
+	assert_int_equal(r->cap_per_day, 3);
+	assert_true(rule_find(cfg, "email-unsubscribed")->points == -25);
+	fit = &cfg->engine.fit;
+	assert_int_equal(fit->rules[2].cond.src, FIELD_TRAIT);
+	assert_string_equal(fit->rules[2].cond.name, "company.employees");
+	assert_int_equal(fit->rules[2].cond.op, COND_GE);
+	assert_true(fit->rules[2].cond.num == 200);
+	assert_true(fit->grade_a == 60 && fit->grade_b == 40 &&
+		    fit->grade_c == 20);
+	assert_int_equal(fit->nfreemail, 4);
+	assert_string_equal(fit->freemail_domains[0], "gmail.com");
+	assert_int_equal(fit->ndisqualify_titles, 2);
+	assert_true(cfg->engine.qualify.threshold == 50);
+	assert_int_equal(cfg->engine.qualify.min_grade, 'B');
+	assert_int_equal(cfg->engine.qualify.nrequired, 2);
+	config_free(cfg);
+}
+
+static void test_example_teams(void **state)
+{
+	struct config *cfg = config_load(EXAMPLE, NULL);
+	const struct routing_config *rc;
+	const struct rep *r;
+
+	(void)state;
+	assert_non_null(cfg);
+	rc = &cfg->engine.routing;
+	assert_string_equal(rc->territories[0].name, "enterprise");
+	assert_int_equal(rc->territories[0].team_idx, 2);
+	assert_int_equal(rc->territories[1].team_idx, 0);
+	assert_int_equal(rc->territories[2].team_idx, 1);
+	assert_int_equal(rc->fallback_idx, 3);
+	assert_int_equal(rc->teams[0].sla_ms, 240 * 60 * 1000);
+	assert_string_equal(rc->teams[0].overflow_queue, "emea-overflow");
+	r = rep_find(cfg, "anna.schmidt");
+	assert_non_null(r);
+	assert_int_equal(r->weight, 2);
+	assert_int_equal(r->daily_cap, 12);
+	assert_int_equal(r->max_open, 25);
+	assert_string_equal(r->tz_name, "Europe/Berlin");
+	assert_non_null(r->tz);
+	assert_true(r->has_hours);
+	assert_int_equal(r->hours[0].start_min, 9 * 60);
+	assert_int_equal(r->hours[0].end_min, 17 * 60 + 30);
+	assert_int_equal(r->hours[4].end_min, 15 * 60); /* fri overrides */
+	assert_int_equal(r->hours[5].end_min, 0);       /* sat off */
+	assert_string_equal(r->accounts[0], "northwind-logistik.de");
+	r = rep_find(cfg, "james.taylor");
+	assert_int_equal(r->nooo, 1);
+	/* Bare dates: London midnight (GMT in March), "to" through the 13th. */
+	assert_int_equal(r->ooo[0].from_ms, 1773014400000LL);
+	assert_int_equal(r->ooo[0].to_ms, 1773446400000LL);
+	assert_int_equal(rep_find(cfg, "nina.kowalski")->hours[5].start_min,
+			 600);
+	assert_ptr_equal(config_team_find(&cfg->engine, "amer"), &rc->teams[1]);
+	assert_null(config_team_find(&cfg->engine, "apac"));
+	config_free(cfg);
+}
+
+/* ---- defaults ---- */
+
+static void test_defaults(void **state)
+{
+	struct config *cfg;
+	const struct rep *r;
+
+	(void)state;
+	cfg = load_ok("{" BASE "," ROUTING ",'teams':[{'name':'t','overflow_"
+		      "queue':'t-of','reps':[{'id':'r1'}]}]}");
+	assert_string_equal(cfg->topics.events, "marketing.events");
+	assert_string_equal(cfg->topics.feedback, "sales.feedback");
+	assert_string_equal(cfg->topics.assign, "leadrouter.assign");
+	assert_string_equal(cfg->topics.leads_changelog, "leadrouter.leads");
+	assert_string_equal(cfg->topics.teams_changelog, "leadrouter.teams");
+	assert_string_equal(cfg->topics.dlq, "leadrouter.dlq");
+	assert_string_equal(cfg->topics.handoff, "sales.handoffs.{team}");
+	assert_true(cfg->topics.create_internal);
+	assert_int_equal(cfg->topics.partitions, 0);
+	assert_int_equal(cfg->topics.replication_factor, 1);
+	assert_string_equal(cfg->process.instance_id, "0");
+	assert_string_equal(cfg->process.transactional_id_prefix,
+			    "leadrouter-");
+	assert_string_equal(cfg->process.group_id, "leadrouter");
+	assert_int_equal(cfg->process.commit_interval_ms, 100);
+	assert_int_equal(cfg->process.commit_max_records, 1000);
+	assert_string_equal(cfg->process.http_listen, "127.0.0.1:9464");
+	assert_int_equal(cfg->process.log_level, LOG_INFO);
+	assert_int_equal(cfg->process.lead_idle_ttl_ms, 90LL * 86400 * 1000);
+	assert_true(cfg->process.lead_min_score == 0.5);
+	assert_true(cfg->engine.scoring.half_life_days == 30);
+	assert_true(cfg->engine.fit.grade_a == 60);
+	assert_int_equal(cfg->engine.fit.nrules, 0);
+	assert_int_equal(cfg->engine.qualify.min_grade, 'B');
+	assert_int_equal(cfg->engine.qualify.nrequired, 0);
+	assert_int_equal(cfg->engine.routing.teams[0].sla_ms, 0);
+	r = &cfg->engine.routing.teams[0].reps[0];
+	assert_int_equal(r->weight, 1);
+	assert_int_equal(r->daily_cap, 0);
+	assert_string_equal(r->tz_name, "UTC");
+	assert_non_null(r->tz);
+	assert_false(r->has_hours);
+	assert_false(r->paused);
+	assert_null(r->name);
+	config_free(cfg);
+}
+
+static void test_values(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("{" BASE "," TEAMS "," ROUTING
+		      ",'process':{'log_level':'debug','http_listen':'',"
+		      "'lead_idle_ttl_days':1.5,'commit_interval_ms':5},"
+		      "'topics':{'handoff':'q.{team}.{rep}','partitions':12}}");
+	assert_int_equal(cfg->process.log_level, LOG_DEBUG);
+	assert_string_equal(cfg->process.http_listen, "");
+	assert_int_equal(cfg->process.lead_idle_ttl_ms, 129600000LL);
+	assert_int_equal(cfg->process.commit_interval_ms, 5);
+	assert_string_equal(cfg->topics.handoff, "q.{team}.{rep}");
+	assert_int_equal(cfg->topics.partitions, 12);
+	config_free(cfg);
+	cfg = load_ok("{" BASE "," TEAMS "," ROUTING
+		      ",'process':{'log_level':'warning','http_listen':"
+		      "'[::1]:9000'}}");
+	assert_int_equal(cfg->process.log_level, LOG_WARNING);
+	config_free(cfg);
+}
+
+/* ---- error kinds ---- */
+
+static void test_wrong_type(void **state)
+{
+	(void)state;
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'commit_interval_ms':'100'}}",
+		     "$.process.commit_interval_ms",
+		     "expected an integer between 1 and 60000, got string");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'commit_interval_ms':0}}",
+		     "$.process.commit_interval_ms",
+		     "expected an integer between 1 and 60000, got 0");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'lead_min_score':-1}}",
+		     "$.process.lead_min_score",
+		     "expected a number >= 0, got -1");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':{}}}",
+		     "$.scoring.rules", "expected an array, got object");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'log_level':'verbose'}}",
+		     "$.process.log_level", "expected one of \"error\"");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'http_listen':'localhost'}}",
+		     "$.process.http_listen", "expected \"host:port\"");
+	expect_error("[1,2]", "$", "expected an object, got array");
+}
+
+static void test_missing_required(void **state)
+{
+	(void)state;
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING "}", "$",
+		     "missing required section \"kafka\"");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{}}",
+		     "$.qualification",
+		     "missing required key \"score_threshold\"");
+	expect_error("{" BASE "," TEAMS ",'routing':{}}", "$.routing",
+		     "missing required key \"fallback_team\"");
+	expect_error("{" BASE "," ROUTING ",'teams':[{'name':'t'}]}",
+		     "$.teams[0]", "missing required key \"overflow_queue\"");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x'}]}}",
+		     "$.scoring.rules[0]", "missing required key \"points\"");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':0}}",
+		     "$.qualification.score_threshold",
+		     "expected a number > 0, got 0");
+}
+
+static void test_unknown_key(void **state)
+{
+	(void)state;
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','pionts':5}]}}",
+		     "$.scoring.rules[0]",
+		     "unknown key \"pionts\"; expected one of: name, type, "
+		     "when, points, cap_per_day, cap_total");
+	expect_error("{" BASE "," TEAMS "," ROUTING ",'scorring':{}}", "$",
+		     "unknown key \"scorring\"");
+	expect_error("{" BASE "," ROUTING
+		     ",'teams':[{'name':'t','overflow_queue':'q','reps':[{'id':"
+		     "'a','wieght':2}]}]}",
+		     "$.teams[0].reps[0]", "unknown key \"wieght\"");
+}
+
+static void test_duplicates(void **state)
+{
+	(void)state;
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1},{'name':'y',"
+		     "'points':1},{'name':'x','points':2}]}}",
+		     "$.scoring.rules[2].name",
+		     "duplicate rule name \"x\"; first used at "
+		     "$.scoring.rules[0]");
+	expect_error("{" BASE "," ROUTING
+		     ",'teams':[{'name':'t','overflow_queue':'a'},{'name':'t',"
+		     "'overflow_queue':'b'}]}",
+		     "$.teams[1].name", "duplicate team name");
+	expect_error(
+		"{" BASE "," ROUTING
+		",'teams':[{'name':'t','overflow_queue':'q1','reps':[{'id':"
+		"'r1'}]},{'name':'u','overflow_queue':'q2','reps':[{'id':"
+		"'r2'},{'id':'r1'}]}]}",
+		"$.teams[1].reps[1].id",
+		"duplicate rep id; first used at $.teams[0].reps[0]");
+	expect_error(
+		"{" BASE "," ROUTING
+		",'teams':[{'name':'t','overflow_queue':'q1','reps':[{'id':"
+		"'q1'}]}]}",
+		"$.teams[0].reps[0].id",
+		"first used at $.teams[0].overflow_queue");
+	expect_error("{" BASE "," TEAMS
+		     ",'routing':{'fallback_team':'t','territories':[{'name':"
+		     "'a','team':'t'},{'name':'a','team':'t'}]}}",
+		     "$.routing.territories[1].name",
+		     "duplicate territory name");
+}
+
+static void test_unknown_team(void **state)
+{
+	(void)state;
+	expect_error("{" BASE "," TEAMS
+		     ",'routing':{'fallback_team':'t','territories':[{'name':"
+		     "'apac','when':[{'field':'traits.region','eq':'APAC'}],"
+		     "'team':'apac'}]}}",
+		     "$.routing.territories[0].team",
+		     "unknown team \"apac\"; expected one of: t");
+	expect_error("{" BASE "," TEAMS ",'routing':{'fallback_team':'x'}}",
+		     "$.routing.fallback_team", "unknown team \"x\"");
+}
+
+#define REP_WITH(x)                                                            \
+	"{" BASE "," ROUTING                                                   \
+	",'teams':[{'name':'t','overflow_queue':'q','reps':[{'id':'r'," x      \
+	"}]}]}"
+
+static void test_bad_tz(void **state)
+{
+	(void)state;
+	expect_error(REP_WITH("'tz':'Europe/Atlantis'"),
+		     "$.teams[0].reps[0].tz", "unknown time zone");
+	expect_error(REP_WITH("'tz':'/etc/localtime'"), "$.teams[0].reps[0].tz",
+		     "unknown time zone");
+	expect_error(REP_WITH("'tz':'../zoneinfo/UTC'"),
+		     "$.teams[0].reps[0].tz", "unknown time zone");
+	expect_error(REP_WITH("'tz':5"), "$.teams[0].reps[0].tz",
+		     "expected a string");
+}
+
+static void test_bad_hours(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error(REP_WITH("'hours':{'mon':'9:00-17:00'}"),
+		     "$.teams[0].reps[0].hours.mon",
+		     "expected \"HH:MM-HH:MM\"");
+	expect_error(REP_WITH("'hours':{'tue':'18:00-09:00'}"),
+		     "$.teams[0].reps[0].hours.tue",
+		     "expected the start before the end");
+	expect_error(REP_WITH("'hours':{'wed':'09:00-24:01'}"),
+		     "$.teams[0].reps[0].hours.wed",
+		     "expected \"HH:MM-HH:MM\"");
+	expect_error(REP_WITH("'hours':{'monday':'09:00-17:00'}"),
+		     "$.teams[0].reps[0].hours", "unknown key \"monday\"");
+	expect_error(REP_WITH("'hours':{}"), "$.teams[0].reps[0].hours",
+		     "expected at least one day");
+	cfg = load_ok(REP_WITH("'hours':{'weekend':'10:00-24:00'}"));
+	assert_int_equal(cfg->engine.routing.teams[0].reps[0].hours[6].end_min,
+			 1440);
+	assert_int_equal(cfg->engine.routing.teams[0].reps[0].hours[0].end_min,
+			 0);
+	config_free(cfg);
+}
+
+static void test_bad_ooo(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error(REP_WITH("'out_of_office':[{'from':'2026-13-01','to':"
+			      "'2026-12-01'}]"),
+		     "$.teams[0].reps[0].out_of_office[0].from",
+		     "expected an ISO 8601 time");
+	expect_error(REP_WITH("'out_of_office':[{'from':'2026-03-10T10:00:00Z',"
+			      "'to':'2026-03-10T09:00:00Z'}]"),
+		     "$.teams[0].reps[0].out_of_office[0].to",
+		     "expected a time after \"from\"");
+	expect_error(REP_WITH("'out_of_office':[{'from':'2026-03-10'}]"),
+		     "$.teams[0].reps[0].out_of_office[0]",
+		     "missing required key \"to\"");
+	/* Without an offset the time is local to the rep's zone. */
+	cfg = load_ok(REP_WITH("'tz':'Europe/Berlin','out_of_office':[{'from':"
+			       "'2026-03-16T09:00:00','to':'2026-03-16T10:00:"
+			       "00.500Z'}]"));
+	assert_int_equal(cfg->engine.routing.teams[0].reps[0].ooo[0].from_ms,
+			 1773648000000LL);
+	assert_int_equal(cfg->engine.routing.teams[0].reps[0].ooo[0].to_ms,
+			 1773655200500LL);
+	config_free(cfg);
+}
+
+static void test_grades(void **state)
+{
+	(void)state;
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'fit':{'grades':{'A':40,'B':40,'C':20}}}",
+		     "$.fit.grades",
+		     "grades must be descending (A > B > C), got A=40, B=40, "
+		     "C=20");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'fit':{'grades':{'A':60,'D':10}}}",
+		     "$.fit.grades", "unknown key \"D\"");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':5,'min_grade':'E'}}",
+		     "$.qualification.min_grade", "expected one of \"A\"");
+}
+
+static void test_conditions(void **state)
+{
+	struct config *cfg;
+	const struct cond *c;
+
+	(void)state;
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'fit':{'rules':[{'name':'x','points':5,'when':{'field':"
+		     "'path','prefix':'/p'}}]}}",
+		     "$.fit.rules[0].when.field",
+		     "field \"path\" is not allowed here");
+	expect_error(
+		"{" BASE "," TEAMS
+		",'routing':{'fallback_team':'t','territories':[{'name':"
+		"'a','team':'t','when':[{'field':'properties.x','eq':1}]}]}}",
+		"$.routing.territories[0].when[0].field",
+		"is not allowed here");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,'when':[{"
+		     "'field':'event','eq':'a','in':['b']}]}]}}",
+		     "$.scoring.rules[0].when[0]", "more than one operator");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,'when':[{"
+		     "'field':'event'}]}]}}",
+		     "$.scoring.rules[0].when[0]", "missing operator");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,'when':[{"
+		     "'field':'traits.a.b.c','exists':true}]}]}}",
+		     "$.scoring.rules[0].when[0].field", "one level at most");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,'when':[{"
+		     "'field':'event','exists':false}]}]}}",
+		     "$.scoring.rules[0].when[0].exists", "expected true");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,'when':[{"
+		     "'field':'event','in':[]}]}]}}",
+		     "$.scoring.rules[0].when[0].in", "at least one string");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,'when':[{"
+		     "'field':'properties.n','lt':'5'}]}]}}",
+		     "$.scoring.rules[0].when[0].lt",
+		     "expected a number, got string");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,'type':["
+		     "'page','click']}]}}",
+		     "$.scoring.rules[0].type[1]",
+		     "unknown event type \"click\"");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':0}]}}",
+		     "$.scoring.rules[0].points", "expected a non-zero number");
+	cfg = load_ok("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		      ",'scoring':{'rules':[{'name':'x','points':1,'when':{"
+		      "'field':'email_domain','eq':'Acme.COM','not':true}},"
+		      "{'name':'y','points':-2,'when':[{'field':'properties."
+		      "amount','eq':10}]}]}}");
+	c = &cfg->engine.scoring.rules[0].conds[0];
+	assert_int_equal(c->src, FIELD_EMAIL_DOMAIN);
+	assert_string_equal(c->strs[0], "acme.com");
+	assert_true(c->negate);
+	assert_int_equal(cfg->engine.scoring.rules[0].types, 0);
+	c = &cfg->engine.scoring.rules[1].conds[0];
+	assert_true(c->is_num);
+	assert_true(c->num == 10);
+	config_free(cfg);
+}
+
+static void test_kafka_owned_keys(void **state)
+{
+	(void)state;
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
+		     ",'kafka':{'bootstrap.servers':'k','group.id':'g'}}",
+		     "$.kafka['group.id']", "use process.group_id");
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
+		     ",'kafka':{'bootstrap.servers':'k','enable.auto.commit':"
+		     "true}}",
+		     "$.kafka['enable.auto.commit']", "set by the daemon");
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
+		     ",'kafka':{'bootstrap.servers':'k','transactional.id':'x',"
+		     "'isolation.level':'read_uncommitted'}}",
+		     "$.kafka['transactional.id']", "transactional_id_prefix");
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
+		     ",'kafka':{'client.id':'x'}}",
+		     "$.kafka", "missing required key \"bootstrap.servers\"");
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
+		     ",'kafka':{'bootstrap.servers':'k','x':[1]}}",
+		     "$.kafka.x", "expected a string, number or boolean");
+}
+
+static void test_kafka_secret_file(void **state)
+{
+	char tmpl[] = "/tmp/lr_secretXXXXXX", json[512];
+	struct config_errors e = {0};
+	struct config *cfg;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(tmpl);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3cr3t\n", 7), 7);
+	close(fd);
+	snprintf(json, sizeof(json),
+		 "{" SCORING "," QUAL "," TEAMS "," ROUTING
+		 ",'kafka':{'bootstrap.servers':'k','sasl.password':'@file:%s'"
+		 ",'sasl.username':'lr'}}",
+		 tmpl);
+	cfg = load_ok(json);
+	assert_string_equal(kafka_get(cfg, "sasl.password"), "s3cr3t");
+	assert_string_equal(kafka_get(cfg, "sasl.username"), "lr");
+	config_free(cfg);
+	unlink(tmpl);
+	cfg = load(json, &e);
+	assert_null(cfg);
+	assert_true(has_error(&e, "$.kafka['sasl.password']",
+			      "cannot read secret file"));
+	assert_non_null(strstr(e.v[0].msg, "No such file"));
+	config_errors_free(&e);
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
+		     ",'kafka':{'bootstrap.servers':'k','ssl.key.password':"
+		     "'@file:/tmp'}}",
+		     "$.kafka['ssl.key.password']", "not a regular file");
+}
+
+static void test_topics(void **state)
+{
+	(void)state;
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'topics':{'handoff':'sales.{region}'}}",
+		     "$.topics.handoff", "placeholders: {team}, {rep}");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'topics':{'dlq':'dead letters'}}",
+		     "$.topics.dlq", "expected a topic name");
+	expect_error("{" BASE "," ROUTING
+		     ",'topics':{'handoff':'q.{rep}'},'teams':[{'name':'t',"
+		     "'overflow_queue':'q','reps':[{'id':'a b'}]}]}",
+		     "$.teams[0].reps[0].id", "as topics.handoff uses {rep}");
+	expect_error(
+		"{" BASE "," ROUTING
+		",'teams':[{'name':'t','overflow_queue':'emea overflow'}]}",
+		"$.teams[0].overflow_queue", "expected a queue id");
+}
+
+static void test_many_errors_one_pass(void **state)
+{
+	struct config_errors e = {0};
+	struct config *cfg;
+
+	(void)state;
+	cfg = load(
+		"{'kafka':{'group.id':'g'},'scoring':{'half_life_days':-1},"
+		"'qualification':{'score_threshold':'high'},"
+		"'teams':[{'name':'t','overflow_queue':'q','reps':[{'id':'r',"
+		"'tz':'Mars/Olympus','weight':0}]}],"
+		"'routing':{'fallback_team':'nope'},'extra':1}",
+		&e);
+	assert_null(cfg);
+	assert_true(has_error(&e, "$", "unknown key \"extra\""));
+	assert_true(has_error(&e, "$.kafka['group.id']", "group_id"));
+	assert_true(has_error(&e, "$.kafka", "bootstrap.servers"));
+	assert_true(has_error(&e, "$.scoring.half_life_days", "got -1"));
+	assert_true(
+		has_error(&e, "$.qualification.score_threshold", "got string"));
+	assert_true(has_error(&e, "$.teams[0].reps[0].tz", "unknown time"));
+	assert_true(has_error(&e, "$.teams[0].reps[0].weight",
+			      "between 1 and 1000, got 0"));
+	assert_true(has_error(&e, "$.routing.fallback_team", "unknown team"));
+	assert_int_equal(e.n, 8);
+	config_errors_free(&e);
+}
+
+static void test_syntax_error(void **state)
+{
+	(void)state;
+	expect_error("{\n  'kafka': {,\n}", "$",
+		     "invalid JSON at line 2, column");
+	expect_error("{'kafka':{'bootstrap.servers':'a'},\n'kafka':{}}", "$",
+		     "duplicate object key");
+	expect_error("", "$", "invalid JSON at line 1");
+}
+
+static void test_missing_file(void **state)
+{
+	struct config_errors e = {0};
+
+	(void)state;
+	assert_null(config_load("/nonexistent/leadrouter.json", &e));
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.v[0].path, "$");
+	assert_non_null(strstr(e.v[0].msg, "unable to open"));
+	config_errors_free(&e);
+	config_free(NULL);
+	config_errors_free(NULL);
+}
+
+static void test_comment_keys(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("{'_comment':'x'," BASE "," TEAMS "," ROUTING
+		      ",'process':{'_why':'defaults are fine'}}");
+	config_free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_example_rules),
+		cmocka_unit_test(test_example_teams),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_unknown_team),
+		cmocka_unit_test(test_bad_tz),
+		cmocka_unit_test(test_bad_hours),
+		cmocka_unit_test(test_bad_ooo),
+		cmocka_unit_test(test_grades),
+		cmocka_unit_test(test_conditions),
+		cmocka_unit_test(test_kafka_owned_keys),
+		cmocka_unit_test(test_kafka_secret_file),
+		cmocka_unit_test(test_topics),
+		cmocka_unit_test(test_many_errors_one_pass),
+		cmocka_unit_test(test_syntax_error),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_comment_keys),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
