@@ -1,0 +1,71 @@
+/*
+ * consumer.h - the group consumer (subscription and rebalances) and the
+ * restore consumer that replays changelog partitions into memory.
+ *
+ * The rebalance callback speaks both protocols: incremental for
+ * cooperative-sticky (the default), eager for range / roundrobin if an
+ * operator picks one in the kafka properties. Either way the pipeline's
+ * hooks run before partitions are assigned (restore their state) and before
+ * they are revoked (finish the transaction, drop their state).
+ */
+#ifndef LR_CONSUMER_H
+#define LR_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config;
+
+struct consumer_hooks {
+	/* Partitions about to be assigned; returns -1 on a fatal error. */
+	int (*assign)(const rd_kafka_topic_partition_list_t *parts, void *arg);
+	/* Partitions about to be revoked (lost: owned by others already). */
+	void (*revoke)(const rd_kafka_topic_partition_list_t *parts, bool lost,
+		       void *arg);
+	void *arg;
+};
+
+struct consumer {
+	rd_kafka_t *rk;         /* the group consumer */
+	rd_kafka_t *restore_rk; /* assign()-only consumer for changelogs */
+	rd_kafka_queue_t *queue;
+	struct consumer_hooks hooks;
+	bool failed; /* a hook failed: the pipeline stops */
+};
+
+/*
+ * Create both handles from base (callbacks, opaque; not consumed) and the
+ * user's properties, and subscribe to the events, feedback and assign
+ * topics. The group consumer's queue (c->queue) carries its messages,
+ * rebalances and errors: the pipeline wakes on it.
+ */
+struct consumer *consumer_new(const struct config *cfg,
+			      const rd_kafka_conf_t *base,
+			      const struct consumer_hooks *hooks, char *errstr,
+			      size_t errsize);
+/* Leave the group, waiting at most timeout_ms, then destroy. */
+void consumer_free(struct consumer *c, int timeout_ms);
+
+/* Called for each changelog record during a restore. */
+typedef void(consumer_restore_fn)(int32_t partition,
+				  const rd_kafka_message_t *msg, void *arg);
+
+/*
+ * Replay partitions parts[0..n) of topic from the beginning to the end
+ * (read_committed: committed records only). Returns the number of records,
+ * or -1 when the end was not reached within timeout_ms.
+ */
+long consumer_restore(struct consumer *c, const char *topic,
+		      const int32_t *parts, int n, consumer_restore_fn *fn,
+		      void *arg, int timeout_ms);
+
+/*
+ * Rewind partitions to their committed offsets (the beginning where none
+ * is committed). Returns 0 or -1.
+ */
+int consumer_rewind(struct consumer *c,
+		    const rd_kafka_topic_partition_list_t *parts,
+		    int timeout_ms);
+
+#endif

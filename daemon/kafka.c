@@ -1,0 +1,409 @@
+/*
+ * kafka.c - shared Kafka configuration and the start-up topic check.
+ *
+ * The check runs once, before the consumer joins the group, so a wrong
+ * topic layout stops the daemon with one clear line instead of corrupting
+ * state later: changelog partition p must hold the state of input partition
+ * p, which only works when the counts agree. Metadata is requested for all
+ * topics, because asking for a named topic can auto-create it on brokers
+ * with auto.create.topics.enable.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/config.h"
+#include "kafka.h"
+#include "log.h"
+
+#define KAFKA_META_TIMEOUT_MS   10000
+#define KAFKA_CREATE_TIMEOUT_MS 30000
+#define KAFKA_META_TRIES        6
+
+/* Process-wide: one daemon, and broker reachability is not per handle. */
+static bool kafka_down;
+static bool kafka_fatal_seen;
+static rd_kafka_resp_err_t kafka_last_err;
+
+static void kafka_error_fatal(rd_kafka_t *rk)
+{
+	char reason[512];
+	rd_kafka_resp_err_t err =
+		rd_kafka_fatal_error(rk, reason, sizeof(reason));
+
+	if (!kafka_fatal_seen)
+		log_warnx("kafka: fatal error on %s: %s: %s", rd_kafka_name(rk),
+			  rd_kafka_err2name(err), reason);
+	kafka_fatal_seen = true;
+}
+
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
+			   void *opaque)
+{
+	(void)opaque;
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__FATAL:
+		kafka_error_fatal(rk);
+		break;
+	case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+		if (!kafka_down)
+			log_warnx("kafka: all brokers down (%s); retrying",
+				  reason);
+		kafka_down = true;
+		break;
+	case RD_KAFKA_RESP_ERR__TRANSPORT:
+	case RD_KAFKA_RESP_ERR__RESOLVE:
+		/* Idle disconnects and reconnects: noisy, seldom news. */
+		log_debug("kafka: %s: %s", rd_kafka_name(rk), reason);
+		break;
+	default:
+		if (kafka_last_err != err)
+			log_warnx("kafka: %s: %s", rd_kafka_err2name(err),
+				  reason);
+		kafka_last_err = err;
+		break;
+	}
+}
+
+rd_kafka_conf_t *kafka_conf_base(void)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	return conf;
+}
+
+bool kafka_fatal(void)
+{
+	return kafka_fatal_seen;
+}
+
+void kafka_brokers_up(void)
+{
+	if (kafka_down)
+		log_info("kafka: brokers reachable again");
+	kafka_down = false;
+	kafka_last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static int kafka_conf_list(rd_kafka_conf_t *conf, const char *const *kv,
+			   char *errstr, size_t errsize)
+{
+	for (; kv && kv[0]; kv += 2)
+		if (rd_kafka_conf_set(conf, kv[0], kv[1], errstr, errsize) !=
+		    RD_KAFKA_CONF_OK)
+			return -1;
+	return 0;
+}
+
+rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
+				 const struct config *cfg,
+				 const char *const *defaults,
+				 const char *const *forced, char *errstr,
+				 size_t errsize)
+{
+	rd_kafka_conf_t *conf =
+		base ? rd_kafka_conf_dup(base) : rd_kafka_conf_new();
+
+	if (kafka_conf_list(conf, defaults, errstr, errsize) < 0)
+		goto err;
+	for (size_t i = 0; i < cfg->nkafka; i++)
+		if (rd_kafka_conf_set(conf, cfg->kafka[i].key,
+				      cfg->kafka[i].value, errstr,
+				      errsize) != RD_KAFKA_CONF_OK)
+			goto err;
+	if (kafka_conf_list(conf, forced, errstr, errsize) < 0)
+		goto err;
+	return conf;
+err:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+int kafka_handoff_topic(const char *tmpl, const char *team, const char *rep,
+			char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *s = tmpl; *s; s++) {
+		const char *sub = NULL;
+
+		if (strncmp(s, "{team}", 6) == 0)
+			sub = team;
+		else if (strncmp(s, "{rep}", 5) == 0)
+			sub = rep;
+		if (sub) {
+			size_t l = strlen(sub);
+
+			if (n + l >= size)
+				return -1;
+			memcpy(buf + n, sub, l);
+			n += l;
+			s += (s[1] == 't') ? 5 : 4;
+			continue;
+		}
+		if (n + 1 >= size)
+			return -1;
+		buf[n++] = *s;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Partition count of topic in md, or -1 when absent. */
+static int kafka_topic_parts(const rd_kafka_metadata_t *md, const char *topic)
+{
+	for (int i = 0; i < md->topic_cnt; i++)
+		if (strcmp(md->topics[i].topic, topic) == 0)
+			return md->topics[i].err ? -1
+						 : md->topics[i].partition_cnt;
+	return -1;
+}
+
+static const rd_kafka_metadata_t *kafka_metadata_get(rd_kafka_t *rk)
+{
+	const rd_kafka_metadata_t *md = NULL;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+	for (int i = 0; i < KAFKA_META_TRIES; i++) {
+		err = rd_kafka_metadata(rk, 1, NULL, &md,
+					KAFKA_META_TIMEOUT_MS);
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return md;
+		log_info("%s: metadata request failed: %s; retrying", __func__,
+			 rd_kafka_err2str(err));
+	}
+	log_warnx("%s: cannot read cluster metadata: %s", __func__,
+		  rd_kafka_err2str(err));
+	return NULL;
+}
+
+/* Topics to create, collected so one CreateTopics request does them all. */
+struct kafka_create {
+	rd_kafka_NewTopic_t *v[256];
+	char *names[256]; /* to queue a shared handoff topic once */
+	int n;
+	bool failed;
+};
+
+static void kafka_create_add(struct kafka_create *kc, const struct config *cfg,
+			     const char *topic, int parts, bool compact)
+{
+	char errstr[256];
+	rd_kafka_NewTopic_t *nt;
+	int rf = cfg->topics.replication_factor > 0
+			 ? cfg->topics.replication_factor
+			 : -1;
+
+	if (kc->n >= (int)(sizeof(kc->v) / sizeof(kc->v[0]))) {
+		log_warnx("%s: too many topics to create", __func__);
+		kc->failed = true;
+		return;
+	}
+	nt = rd_kafka_NewTopic_new(topic, parts, rf, errstr, sizeof(errstr));
+	if (nt == NULL) {
+		log_warnx("%s: %s: %s", __func__, topic, errstr);
+		kc->failed = true;
+		return;
+	}
+	if (compact)
+		rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+	kc->names[kc->n] = strdup(topic);
+	kc->v[kc->n++] = nt;
+	log_info("%s: creating topic %s (%d partitions%s)", __func__, topic,
+		 parts, compact ? ", compacted" : "");
+}
+
+static bool kafka_create_has(const struct kafka_create *kc, const char *topic)
+{
+	for (int i = 0; i < kc->n; i++)
+		if (kc->names[i] && strcmp(kc->names[i], topic) == 0)
+			return true;
+	return false;
+}
+
+static int kafka_create_run(rd_kafka_t *rk, struct kafka_create *kc)
+{
+	rd_kafka_queue_t *q;
+	rd_kafka_event_t *ev;
+	const rd_kafka_CreateTopics_result_t *res;
+	const rd_kafka_topic_result_t **tr;
+	size_t ntr = 0;
+	int rc = 0;
+
+	if (kc->n == 0)
+		return 0;
+	q = rd_kafka_queue_new(rk);
+	rd_kafka_CreateTopics(rk, kc->v, (size_t)kc->n, NULL, q);
+	ev = rd_kafka_queue_poll(q, KAFKA_CREATE_TIMEOUT_MS + 5000);
+	res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+	if (res == NULL) {
+		log_warnx("%s: creating topics failed: %s", __func__,
+			  ev ? rd_kafka_event_error_string(ev) : "timed out");
+		rc = -1;
+		goto done;
+	}
+	tr = rd_kafka_CreateTopics_result_topics(res, &ntr);
+	for (size_t i = 0; i < ntr; i++) {
+		rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[i]);
+
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+			continue;
+		log_warnx("%s: cannot create topic %s: %s", __func__,
+			  rd_kafka_topic_result_name(tr[i]),
+			  rd_kafka_topic_result_error_string(tr[i]));
+		rc = -1;
+	}
+done:
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	return rc;
+}
+
+/*
+ * An internal topic: must exist with want partitions (want 0: any count),
+ * or is queued for creation. Returns its partition count, or -1.
+ */
+static int kafka_topic_ensure(const rd_kafka_metadata_t *md,
+			      const struct config *cfg, struct kafka_create *kc,
+			      const char *topic, int want, int create_parts,
+			      bool compact)
+{
+	int have = kafka_topic_parts(md, topic);
+
+	if (have > 0) {
+		if (want > 0 && have != want) {
+			log_warnx("%s: topic %s has %d partitions, needs %d "
+				  "(it must match its input topic)",
+				  __func__, topic, have, want);
+			return -1;
+		}
+		return have;
+	}
+	if (!cfg->topics.create_internal) {
+		log_warnx("%s: topic %s does not exist and "
+			  "topics.create_internal is off",
+			  __func__, topic);
+		return -1;
+	}
+	kafka_create_add(kc, cfg, topic, want > 0 ? want : create_parts,
+			 compact);
+	return want > 0 ? want : create_parts;
+}
+
+static int kafka_handoffs_ensure(const rd_kafka_metadata_t *md,
+				 const struct config *cfg,
+				 struct kafka_create *kc)
+{
+	const struct routing_config *rc = &cfg->engine.routing;
+	const char *tmpl = cfg->topics.handoff;
+	bool per_rep = strstr(tmpl, "{rep}") != NULL;
+	int parts = cfg->topics.partitions > 0 ? cfg->topics.partitions : 1;
+	char name[512];
+	int bad = 0;
+
+	for (size_t t = 0; t < rc->nteams; t++) {
+		const struct team *team = &rc->teams[t];
+		size_t nrep = per_rep ? team->nreps + 1 : 1;
+
+		for (size_t r = 0; r < nrep; r++) {
+			const char *rep = r < team->nreps
+						  ? team->reps[r].id
+						  : team->overflow_queue;
+
+			if (rep == NULL)
+				rep = "";
+			if (kafka_handoff_topic(tmpl, team->name, rep, name,
+						sizeof(name)) < 0) {
+				log_warnx("%s: handoff topic name too long",
+					  __func__);
+				return -1;
+			}
+			if (kafka_topic_parts(md, name) > 0 ||
+			    kafka_create_has(kc, name))
+				continue;
+			if (kafka_topic_ensure(md, cfg, kc, name, 0, parts,
+					       false) < 0)
+				bad++;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+static int kafka_inputs_check(const rd_kafka_metadata_t *md,
+			      const struct config *cfg)
+{
+	int ne = kafka_topic_parts(md, cfg->topics.events);
+	int nf = kafka_topic_parts(md, cfg->topics.feedback);
+
+	if (ne < 0 || nf < 0) {
+		log_warnx("%s: input topic %s does not exist", __func__,
+			  ne < 0 ? cfg->topics.events : cfg->topics.feedback);
+		return -1;
+	}
+	if (ne != nf) {
+		log_warnx("%s: %s has %d partitions but %s has %d: the inputs "
+			  "must be co-partitioned",
+			  __func__, cfg->topics.events, ne,
+			  cfg->topics.feedback, nf);
+		return -1;
+	}
+	return ne;
+}
+
+static int kafka_layout_make(const rd_kafka_metadata_t *md,
+			     const struct config *cfg, struct kafka_create *kc,
+			     struct kafka_layout *layout)
+{
+	const struct topics_config *tc = &cfg->topics;
+	int ne = kafka_inputs_check(md, cfg);
+	int na;
+
+	if (ne < 0)
+		return -1;
+	na = kafka_topic_ensure(md, cfg, kc, tc->assign, 0,
+				tc->partitions > 0 ? tc->partitions : ne,
+				false);
+	if (na < 0)
+		return -1;
+	if (kafka_topic_ensure(md, cfg, kc, tc->leads_changelog, ne, ne, true) <
+		    0 ||
+	    kafka_topic_ensure(md, cfg, kc, tc->teams_changelog, na, na, true) <
+		    0 ||
+	    kafka_topic_ensure(md, cfg, kc, tc->dlq, 0,
+			       tc->partitions > 0 ? tc->partitions : ne,
+			       false) < 0 ||
+	    kafka_handoffs_ensure(md, cfg, kc) < 0)
+		return -1;
+	layout->nleads = ne;
+	layout->nteams = na;
+	return 0;
+}
+
+int kafka_topics_prepare(rd_kafka_t *rk, const struct config *cfg,
+			 struct kafka_layout *layout)
+{
+	const rd_kafka_metadata_t *md = kafka_metadata_get(rk);
+	struct kafka_create kc = {.n = 0};
+	int rc;
+
+	if (md == NULL)
+		return -1;
+	rc = kafka_layout_make(md, cfg, &kc, layout);
+	if (rc == 0 && kc.failed)
+		rc = -1;
+	if (rc == 0)
+		rc = kafka_create_run(rk, &kc);
+	rd_kafka_NewTopic_destroy_array(kc.v, (size_t)kc.n);
+	for (int i = 0; i < kc.n; i++)
+		free(kc.names[i]);
+	rd_kafka_metadata_destroy(md);
+	if (rc == 0)
+		log_info("%s: topics ready: %d lead partitions, %d team "
+			 "partitions",
+			 __func__, layout->nleads, layout->nteams);
+	return rc;
+}

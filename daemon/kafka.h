@@ -1,0 +1,54 @@
+/*
+ * kafka.h - what the daemon's Kafka handles share: the configuration every
+ * handle starts from, and the topic layout checked (and completed) at start.
+ */
+#ifndef LR_KAFKA_H
+#define LR_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+
+/* Partition counts the state is laid out by. */
+struct kafka_layout {
+	int nleads; /* events = feedback = leads changelog */
+	int nteams; /* assign = teams changelog */
+};
+
+/*
+ * The conf every handle starts from: an error callback that logs each
+ * change of broker reachability once (not once per retry) and records a
+ * fatal error for kafka_fatal().
+ */
+rd_kafka_conf_t *kafka_conf_base(void);
+/* True once librdkafka raised a fatal error on any handle. */
+bool kafka_fatal(void);
+/* Note that a request succeeded: clears the "brokers down" state. */
+void kafka_brokers_up(void);
+
+/*
+ * A copy of base (callbacks, opaque) with, in this order: defaults, the
+ * user's kafka properties, forced. defaults and forced are NULL-terminated
+ * key, value lists (may be NULL). Returns NULL with errstr set.
+ */
+rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
+				 const struct config *cfg,
+				 const char *const *defaults,
+				 const char *const *forced, char *errstr,
+				 size_t errsize);
+
+/*
+ * Check that the input topics exist and are co-partitioned, create the
+ * internal and handoff topics when topics.create_internal allows it, and
+ * fill in the layout. Logs each problem; returns 0 or -1.
+ */
+int kafka_topics_prepare(rd_kafka_t *rk, const struct config *cfg,
+			 struct kafka_layout *layout);
+
+/* The handoff topic for a team and rep (template with {team} / {rep}). */
+int kafka_handoff_topic(const char *tmpl, const char *team, const char *rep,
+			char *buf, size_t size);
+
+#endif

@@ -1,0 +1,482 @@
+/*
+ * pipeline.c - the Kafka daemon's life cycle on one libevent loop.
+ *
+ * librdkafka never runs our code on its own threads here: the consumer queue
+ * and the producer's main queue write a byte to a non-blocking pipe when
+ * they go from empty to non-empty, the loop wakes, and the callbacks drain
+ * them with zero-timeout polls up to a batch cap. A periodic timer polls
+ * anyway (the wake-up is edge-triggered, and an idle consumer must still be
+ * polled to stay in its group), drives commits, expiry, the systemd
+ * watchdog and a stats line. Signals are loop events: SIGTERM/SIGINT stop
+ * gracefully, SIGHUP reloads the config between transactions.
+ *
+ * Exit status: 0 after a graceful stop, 1 when the daemon cannot start or
+ * hits a fatal error (fenced producer, failed restore, ...).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../config/config.h"
+#include "log.h"
+#include "pipeline.h"
+#include "pipeline_internal.h"
+#include "state.h"
+
+#define POLL_BATCH       500   /* records per wake-up before yielding */
+#define STATS_PERIOD_MS  60000 /* info line with counters */
+#define EXPIRE_PERIOD_MS 10000 /* a full scan of the lead tables */
+#define CLOSE_TIMEOUT_MS 10000
+#define FLUSH_TIMEOUT_MS 10000
+
+int64_t pipeline_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pipeline_fatal(struct pipeline *pl, const char *why)
+{
+	if (pl->status == 0)
+		log_warnx("pipeline: fatal: %s; exiting", why);
+	pl->status = 1;
+	pl->stopping = true;
+	if (pl->base)
+		event_base_loopbreak(pl->base);
+}
+
+static void pipeline_pipe_drain(int fd)
+{
+	char buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static bool pipeline_can_consume(const struct pipeline *pl)
+{
+	return !pl->stopping && pl->txn_open && pl->retry_op == TXN_OP_NONE;
+}
+
+static void pipeline_message(struct pipeline *pl, rd_kafka_message_t *m)
+{
+	if (m->err) {
+		/* Consumer errors are informational; librdkafka retries. */
+		log_info("pipeline: consumer: %s", rd_kafka_message_errstr(m));
+		return;
+	}
+	pl->txn_records++;
+	pl->consumed++;
+	if (stage_record(&pl->stage, m) < 0)
+		pipeline_fatal(pl, "a record arrived for a partition without "
+				   "state");
+}
+
+/* Process up to POLL_BATCH records; re-arm ourselves when there may be
+ * more, since the wake-up pipe fires only on empty -> non-empty. */
+static void pipeline_consume(struct pipeline *pl)
+{
+	for (int n = 0; n < POLL_BATCH; n++) {
+		rd_kafka_message_t *m;
+
+		if (!pipeline_can_consume(pl))
+			return;
+		m = rd_kafka_consumer_poll(pl->cons->rk, 0);
+		if (pl->cons->failed) {
+			if (m)
+				rd_kafka_message_destroy(m);
+			pipeline_fatal(pl, "rebalance failed");
+			return;
+		}
+		if (m == NULL)
+			return;
+		pipeline_message(pl, m);
+		rd_kafka_message_destroy(m);
+		if (pl->txn_records >=
+		    (uint64_t)pl->cfg->process.commit_max_records)
+			txn_step(pl);
+	}
+	event_active(pl->ev_cons, EV_READ, 0);
+}
+
+static void pipeline_consumer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	pipeline_pipe_drain(fd);
+	pipeline_consume(arg);
+}
+
+static void pipeline_producer_poll(struct pipeline *pl)
+{
+	for (int n = 0; n < POLL_BATCH; n++)
+		if (rd_kafka_poll(pl->prod->rk, 0) == 0)
+			return;
+	event_active(pl->ev_prod, EV_READ, 0);
+}
+
+static void pipeline_producer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	pipeline_pipe_drain(fd);
+	pipeline_producer_poll(arg);
+}
+
+static void pipeline_stats_log(struct pipeline *pl)
+{
+	const struct stage_stats *s = &pl->stage.stats;
+
+	log_info("pipeline: stats: consumed %llu (events %llu, feedback %llu, "
+		 "commands %llu), qualified %llu, handoffs %llu, dlq %llu, "
+		 "commits %llu, aborts %llu, leads %zu, teams %zu, "
+		 "expired %llu",
+		 (unsigned long long)pl->consumed,
+		 (unsigned long long)s->events, (unsigned long long)s->feedback,
+		 (unsigned long long)s->commands,
+		 (unsigned long long)s->qualified,
+		 (unsigned long long)s->handoffs, (unsigned long long)s->dlq,
+		 (unsigned long long)pl->commits,
+		 (unsigned long long)pl->aborts, state_leads_total(pl->st),
+		 state_teams_total(pl->st), (unsigned long long)pl->expired);
+}
+
+/* Sub-jobs of the timer at their own rates (Redis' run_with_period). */
+static void pipeline_timer_jobs(struct pipeline *pl, int64_t now)
+{
+	if (pl->watchdog_usec &&
+	    (now - pl->last_watchdog_ms) * 2000 >= (int64_t)pl->watchdog_usec) {
+		sd_notify(0, "WATCHDOG=1");
+		pl->last_watchdog_ms = now;
+	}
+	if (now - pl->last_expire_ms >= EXPIRE_PERIOD_MS) {
+		txn_expire(pl);
+		pl->last_expire_ms = now;
+	}
+	if (now - pl->last_stats_ms >= STATS_PERIOD_MS) {
+		pipeline_stats_log(pl);
+		pl->last_stats_ms = now;
+	}
+}
+
+static void pipeline_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *pl = arg;
+
+	(void)fd;
+	(void)what;
+	if (kafka_fatal()) {
+		pipeline_fatal(pl, "librdkafka raised a fatal error");
+		return;
+	}
+	pipeline_producer_poll(pl);
+	pipeline_consume(pl);
+	pipeline_timer_jobs(pl, pipeline_now_ms());
+	if (!pl->stopping && pl->retry_op == TXN_OP_NONE)
+		txn_step(pl);
+}
+
+static bool pipeline_str_differs(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+static bool pipeline_kafka_differs(const struct config *a,
+				   const struct config *b)
+{
+	if (a->nkafka != b->nkafka)
+		return true;
+	for (size_t i = 0; i < a->nkafka; i++)
+		if (pipeline_str_differs(a->kafka[i].key, b->kafka[i].key) ||
+		    pipeline_str_differs(a->kafka[i].value, b->kafka[i].value))
+			return true;
+	return false;
+}
+
+static bool pipeline_topics_differ(const struct topics_config *a,
+				   const struct topics_config *b)
+{
+	return pipeline_str_differs(a->events, b->events) ||
+	       pipeline_str_differs(a->feedback, b->feedback) ||
+	       pipeline_str_differs(a->assign, b->assign) ||
+	       pipeline_str_differs(a->leads_changelog, b->leads_changelog) ||
+	       pipeline_str_differs(a->teams_changelog, b->teams_changelog) ||
+	       pipeline_str_differs(a->dlq, b->dlq) ||
+	       pipeline_str_differs(a->handoff, b->handoff);
+}
+
+static void pipeline_reload_warn(const struct config *old,
+				 const struct config *neu)
+{
+	if (pipeline_kafka_differs(old, neu))
+		log_warnx("pipeline: reload: kafka properties changed; they "
+			  "take effect after a restart");
+	if (pipeline_topics_differ(&old->topics, &neu->topics))
+		log_warnx("pipeline: reload: topics changed; they take effect "
+			  "after a restart");
+	if (pipeline_str_differs(old->process.group_id,
+				 neu->process.group_id) ||
+	    pipeline_str_differs(old->process.instance_id,
+				 neu->process.instance_id) ||
+	    pipeline_str_differs(old->process.transactional_id_prefix,
+				 neu->process.transactional_id_prefix))
+		log_warnx("pipeline: reload: process.group_id, instance_id or "
+			  "transactional_id_prefix changed; they take effect "
+			  "after a restart");
+}
+
+static void pipeline_reload(struct pipeline *pl)
+{
+	struct config_errors errs = {0};
+	struct config *neu = config_load(pl->config_path, &errs);
+
+	if (neu == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_warnx("pipeline: reload: %s: %s", errs.v[i].path,
+				  errs.v[i].msg);
+		log_warnx("pipeline: reload failed; keeping the running "
+			  "configuration");
+		config_errors_free(&errs);
+		return;
+	}
+	config_errors_free(&errs);
+	pipeline_reload_warn(pl->cfg, neu);
+	config_free(pl->pending_cfg);
+	pl->pending_cfg = neu;
+	log_info("pipeline: reload: configuration valid; applying after the "
+		 "current transaction");
+}
+
+static void pipeline_timer_arm(struct pipeline *pl)
+{
+	int ms = pl->cfg->process.commit_interval_ms;
+	struct timeval tv;
+
+	if (ms < 10)
+		ms = 10;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	event_del(pl->ev_timer);
+	event_add(pl->ev_timer, &tv);
+}
+
+void pipeline_reload_apply(struct pipeline *pl)
+{
+	struct config *old = pl->cfg;
+
+	if (pl->pending_cfg == NULL)
+		return;
+	pl->cfg = pl->pending_cfg;
+	pl->pending_cfg = NULL;
+	pl->stage.cfg = pl->cfg;
+	config_free(old);
+	log_setlevel(pl->cfg->process.log_level);
+	pipeline_timer_arm(pl);
+	log_info("pipeline: configuration reloaded");
+}
+
+static void pipeline_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct pipeline *pl = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGHUP:
+		pipeline_reload(pl);
+		break;
+	default:
+		log_info("pipeline: %s received; stopping",
+			 sig == SIGINT ? "SIGINT" : "SIGTERM");
+		pl->stopping = true;
+		event_base_loopbreak(pl->base);
+		break;
+	}
+}
+
+/* A non-blocking pipe librdkafka writes to when queue wakes up. */
+static int pipeline_wakeup(struct pipeline *pl, rd_kafka_queue_t *q, int fds[2],
+			   event_callback_fn cb, struct event **ev)
+{
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+		log_warn("pipeline: pipe2");
+		return -1;
+	}
+	*ev = event_new(pl->base, fds[0], EV_READ | EV_PERSIST, cb, pl);
+	if (*ev == NULL || event_add(*ev, NULL) < 0)
+		return -1;
+	rd_kafka_queue_io_event_enable(q, fds[1], "1", 1);
+	return 0;
+}
+
+static int pipeline_events_new(struct pipeline *pl)
+{
+	pl->base = event_base_new();
+	if (pl->base == NULL)
+		return -1;
+	pl->ev_term = evsignal_new(pl->base, SIGTERM, pipeline_signal_cb, pl);
+	pl->ev_int = evsignal_new(pl->base, SIGINT, pipeline_signal_cb, pl);
+	pl->ev_hup = evsignal_new(pl->base, SIGHUP, pipeline_signal_cb, pl);
+	pl->ev_timer =
+		event_new(pl->base, -1, EV_PERSIST, pipeline_timer_cb, pl);
+	pl->ev_retry = evtimer_new(pl->base, txn_retry_cb, pl);
+	if (!pl->ev_term || !pl->ev_int || !pl->ev_hup || !pl->ev_timer ||
+	    !pl->ev_retry)
+		return -1;
+	event_add(pl->ev_term, NULL);
+	event_add(pl->ev_int, NULL);
+	event_add(pl->ev_hup, NULL);
+	return 0;
+}
+
+static int pipeline_kafka_new(struct pipeline *pl)
+{
+	rd_kafka_conf_t *base = kafka_conf_base();
+	struct consumer_hooks hooks = {txn_assign_hook, txn_revoke_hook, pl};
+	char errstr[512];
+	int rc = -1;
+
+	pl->prod = producer_new(pl->cfg, base, errstr, sizeof(errstr));
+	if (pl->prod == NULL) {
+		log_warnx("pipeline: producer: %s", errstr);
+		goto done;
+	}
+	pl->stage.prod = pl->prod;
+	if (kafka_topics_prepare(pl->prod->rk, pl->cfg, &pl->layout) < 0)
+		goto done;
+	pl->st = state_new(pl->layout.nleads, pl->layout.nteams);
+	pl->stage.st = pl->st;
+	if (pl->st == NULL)
+		goto done;
+	if (producer_txn_init(pl->prod, 60000) != TXN_OK) {
+		log_warnx("pipeline: cannot initialise transactions");
+		goto done;
+	}
+	log_info("pipeline: transactional producer ready");
+	pl->cons = consumer_new(pl->cfg, base, &hooks, errstr, sizeof(errstr));
+	if (pl->cons == NULL) {
+		log_warnx("pipeline: consumer: %s", errstr);
+		goto done;
+	}
+	rc = 0;
+done:
+	rd_kafka_conf_destroy(base);
+	return rc;
+}
+
+static int pipeline_start(struct pipeline *pl)
+{
+	if (stage_topics_init(&pl->stage.topics, pl->cfg) < 0 ||
+	    pipeline_events_new(pl) < 0 || pipeline_kafka_new(pl) < 0)
+		return -1;
+	pl->prod_queue = rd_kafka_queue_get_main(pl->prod->rk);
+	if (pipeline_wakeup(pl, pl->cons->queue, pl->cons_pipe,
+			    pipeline_consumer_cb, &pl->ev_cons) < 0 ||
+	    pipeline_wakeup(pl, pl->prod_queue, pl->prod_pipe,
+			    pipeline_producer_cb, &pl->ev_prod) < 0)
+		return -1;
+	if (txn_begin(pl) != TXN_OK)
+		return -1;
+	if (sd_watchdog_enabled(0, &pl->watchdog_usec) <= 0)
+		pl->watchdog_usec = 0;
+	pl->last_stats_ms = pl->last_expire_ms = pipeline_now_ms();
+	pipeline_timer_arm(pl);
+	return 0;
+}
+
+/* Finish the open transaction: commit on a graceful stop, else abort. */
+static void pipeline_txn_finish(struct pipeline *pl)
+{
+	if (!pl->txn_open || pl->status != 0)
+		return;
+	if (txn_commit_sync(pl) == 0)
+		log_info("pipeline: final transaction committed");
+}
+
+static void pipeline_event_free(struct event *ev)
+{
+	if (ev)
+		event_free(ev);
+}
+
+static void pipeline_close_fds(int fds[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void pipeline_kafka_free(struct pipeline *pl)
+{
+	/* Stop the wake-ups before the pipes close. */
+	if (pl->cons && pl->cons->queue)
+		rd_kafka_queue_io_event_enable(pl->cons->queue, -1, NULL, 0);
+	consumer_free(pl->cons, CLOSE_TIMEOUT_MS);
+	pl->cons = NULL;
+	if (pl->prod_queue) {
+		rd_kafka_queue_io_event_enable(pl->prod_queue, -1, NULL, 0);
+		rd_kafka_queue_destroy(pl->prod_queue);
+	}
+	if (pl->prod && pl->status == 0)
+		rd_kafka_flush(pl->prod->rk, FLUSH_TIMEOUT_MS);
+	else if (pl->prod)
+		rd_kafka_purge(pl->prod->rk, RD_KAFKA_PURGE_F_QUEUE |
+						     RD_KAFKA_PURGE_F_INFLIGHT);
+	producer_free(pl->prod);
+	pl->prod = NULL;
+}
+
+static void pipeline_free(struct pipeline *pl)
+{
+	pipeline_kafka_free(pl);
+	pipeline_event_free(pl->ev_cons);
+	pipeline_event_free(pl->ev_prod);
+	pipeline_event_free(pl->ev_term);
+	pipeline_event_free(pl->ev_int);
+	pipeline_event_free(pl->ev_hup);
+	pipeline_event_free(pl->ev_timer);
+	pipeline_event_free(pl->ev_retry);
+	pipeline_close_fds(pl->cons_pipe);
+	pipeline_close_fds(pl->prod_pipe);
+	if (pl->base)
+		event_base_free(pl->base);
+	state_free(pl->st);
+	stage_topics_free(&pl->stage.topics);
+	config_free(pl->pending_cfg);
+	config_free(pl->cfg);
+}
+
+int pipeline_run(struct config *cfg, const char *config_path)
+{
+	struct pipeline *pl = calloc(1, sizeof(*pl));
+	int status;
+
+	if (pl == NULL) {
+		config_free(cfg);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	pl->cfg = cfg;
+	pl->stage.cfg = cfg;
+	pl->config_path = config_path;
+	pl->cons_pipe[0] = pl->cons_pipe[1] = -1;
+	pl->prod_pipe[0] = pl->prod_pipe[1] = -1;
+	if (pipeline_start(pl) < 0) {
+		log_warnx("pipeline: cannot start");
+		pl->status = 1;
+	} else {
+		event_base_dispatch(pl->base);
+	}
+	sd_notify(0, "STOPPING=1");
+	pipeline_txn_finish(pl);
+	pipeline_stats_log(pl);
+	pipeline_free(pl);
+	status = pl->status;
+	log_info("pipeline: stopped (exit status %d)", status);
+	free(pl);
+	return status;
+}

@@ -1,0 +1,80 @@
+/*
+ * pipeline_internal.h - the pipeline's shared state, for pipeline.c (loop,
+ * signals, start and stop) and txn.c (transactions, rebalances, restore).
+ */
+#ifndef LR_PIPELINE_INTERNAL_H
+#define LR_PIPELINE_INTERNAL_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../consumers/consumer.h"
+#include "../producers/producer.h"
+#include "kafka.h"
+#include "stage.h"
+
+#define TXN_TIMEOUT_MS     10000 /* bound on each blocking txn call */
+#define RESTORE_TIMEOUT_MS 120000
+#define COMMIT_RETRIES     10 /* then abort */
+#define ABORT_RETRIES      30 /* then give up: exit, systemd restarts */
+
+enum txn_op { TXN_OP_NONE, TXN_OP_COMMIT, TXN_OP_ABORT };
+
+struct pipeline {
+	struct config *cfg;
+	struct config *pending_cfg; /* SIGHUP: applied between transactions */
+	const char *config_path;
+	struct kafka_layout layout;
+	struct state *st;
+	struct producer *prod;
+	struct consumer *cons;
+	struct stage stage;
+
+	struct event_base *base;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_timer, *ev_retry;
+	struct event *ev_cons, *ev_prod;
+	int cons_pipe[2], prod_pipe[2];
+	rd_kafka_queue_t *prod_queue;
+
+	/* Transaction. */
+	bool txn_open;
+	bool flushed;      /* changelog written for this commit attempt */
+	bool offsets_sent; /* offsets added for this commit attempt */
+	uint64_t txn_records;
+	uint64_t txn_sent0; /* producer->sent at begin */
+	enum txn_op retry_op;
+	int retries;
+	int64_t last_commit_ms;
+
+	/* Life cycle. */
+	bool ready, stopping, in_rebalance;
+	int status;
+	uint64_t watchdog_usec;
+	int64_t last_watchdog_ms, last_expire_ms, last_stats_ms;
+	uint64_t commits, aborts, consumed, expired;
+};
+
+int64_t pipeline_now_ms(void);
+void pipeline_fatal(struct pipeline *pl, const char *why);
+/* Swap in a config loaded on SIGHUP; call between transactions only. */
+void pipeline_reload_apply(struct pipeline *pl);
+
+/* txn.c */
+enum txn_result txn_begin(struct pipeline *pl);
+/* One commit (or the pending retry) from the loop; schedules retries. */
+void txn_step(struct pipeline *pl);
+/* Commit now, retrying inline (rebalance, shutdown); aborts on failure.
+ * Returns 0 when committed, -1 otherwise. */
+int txn_commit_sync(struct pipeline *pl);
+/* Abort now and roll back; returns 0 or -1 (fatal). */
+int txn_abort_sync(struct pipeline *pl);
+bool txn_has_work(const struct pipeline *pl);
+void txn_retry_cb(evutil_socket_t fd, short what, void *arg);
+int txn_assign_hook(const rd_kafka_topic_partition_list_t *parts, void *arg);
+void txn_revoke_hook(const rd_kafka_topic_partition_list_t *parts, bool lost,
+		     void *arg);
+void txn_expire(struct pipeline *pl);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * stage.c - the per-record work of both stages.
+ *
+ * Stage 1 parses an event into a reused scratch struct, applies it to the
+ * partition's lead table and, when the lead qualifies, hands the engine's
+ * assign command to the producer without copying (RD_KAFKA_MSG_F_FREE).
+ * Feedback updates the lead here and is forwarded unchanged, keyed by team,
+ * to stage 2, which frees the rep's slot. Anything that cannot be processed
+ * goes to the DLQ with its original bytes and the reason in headers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/config.h"
+#include "../engine/lead.h"
+#include "../engine/route.h"
+#include "../producers/producer.h"
+#include "feedback.h"
+#include "kafka.h"
+#include "log.h"
+#include "stage.h"
+#include "state.h"
+
+#define STAGE_CMD_HDR "leadrouter.cmd"
+
+int stage_topics_init(struct stage_topics *t, const struct config *cfg)
+{
+	const struct topics_config *c = &cfg->topics;
+
+	t->events = strdup(c->events);
+	t->feedback = strdup(c->feedback);
+	t->assign = strdup(c->assign);
+	t->leads_changelog = strdup(c->leads_changelog);
+	t->teams_changelog = strdup(c->teams_changelog);
+	t->dlq = strdup(c->dlq);
+	t->handoff = strdup(c->handoff);
+	if (!t->events || !t->feedback || !t->assign || !t->leads_changelog ||
+	    !t->teams_changelog || !t->dlq || !t->handoff) {
+		stage_topics_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+void stage_topics_free(struct stage_topics *t)
+{
+	free(t->events);
+	free(t->feedback);
+	free(t->assign);
+	free(t->leads_changelog);
+	free(t->teams_changelog);
+	free(t->dlq);
+	free(t->handoff);
+	memset(t, 0, sizeof(*t));
+}
+
+static void stage_dlq(struct stage *sg, const rd_kafka_message_t *m,
+		      const char *code, const char *msg)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	char part[16], off[24];
+	struct producer_hdr h[5] = {
+		{"reason", code, strlen(code)},
+		{"message", msg, strlen(msg)},
+		{"source.topic", topic, strlen(topic)},
+		{"source.partition", part, 0},
+		{"source.offset", off, 0},
+	};
+
+	h[3].len =
+		(size_t)snprintf(part, sizeof(part), "%d", (int)m->partition);
+	h[4].len = (size_t)snprintf(off, sizeof(off), "%lld",
+				    (long long)m->offset);
+	sg->stats.dlq++;
+	log_debug("stage: %s [%d] offset %lld to the DLQ: %s", topic,
+		  (int)m->partition, (long long)m->offset, code);
+	producer_send(sg->prod, sg->topics.dlq, RD_KAFKA_PARTITION_UA, m->key,
+		      m->key_len, m->payload, m->len, false, h, 5);
+}
+
+static void stage_assign_send(struct stage *sg, struct assign_cmd *cmd)
+{
+	static const struct producer_hdr h = {STAGE_CMD_HDR, "assign", 6};
+
+	sg->stats.qualified++;
+	/* The producer takes cmd->json (freed on every path). */
+	producer_send(sg->prod, sg->topics.assign, RD_KAFKA_PARTITION_UA,
+		      cmd->team, strlen(cmd->team), cmd->json, cmd->len, true,
+		      &h, 1);
+	cmd->json = NULL;
+}
+
+static void stage_event(struct stage *sg, const rd_kafka_message_t *m,
+			struct lead_table *t)
+{
+	struct event_error err;
+	struct assign_cmd cmd = {0};
+	struct lead *lead = NULL;
+	enum lead_outcome out;
+
+	sg->stats.events++;
+	if (event_parse(m->payload, m->len, &sg->ev, &err) < 0) {
+		stage_dlq(sg, m, event_reason_code(err.reason), err.msg);
+		return;
+	}
+	out = lead_event_apply(&sg->cfg->engine, t, &sg->ev, &lead, &cmd);
+	state_leads_advance(sg->st, m->partition, sg->ev.ts_ms);
+	if (out == LEAD_DUPLICATE) {
+		sg->stats.duplicates++;
+		return;
+	}
+	state_lead_dirty(sg->st, m->partition,
+			 lead ? lead_key(lead) : sg->ev.lead_key);
+	if (out == LEAD_QUALIFIED && cmd.json)
+		stage_assign_send(sg, &cmd);
+}
+
+/* Forward feedback to the team's stage 2 (the original bytes). */
+static void stage_feedback_forward(struct stage *sg,
+				   const rd_kafka_message_t *m,
+				   const struct feedback *fb)
+{
+	static const struct producer_hdr h = {STAGE_CMD_HDR, "feedback", 8};
+
+	producer_send(sg->prod, sg->topics.assign, RD_KAFKA_PARTITION_UA,
+		      fb->team.p, fb->team.len, m->payload, m->len, false, &h,
+		      1);
+}
+
+static bool stage_team_known(const struct stage *sg, struct strv team)
+{
+	char name[256];
+
+	if (team.len >= sizeof(name))
+		return false;
+	memcpy(name, team.p, team.len);
+	name[team.len] = '\0';
+	return config_team_find(&sg->cfg->engine, name) != NULL;
+}
+
+static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
+			   struct lead_table *t)
+{
+	struct feedback fb;
+	const char *code;
+	char msg[160];
+	int64_t ts;
+
+	sg->stats.feedback++;
+	if (feedback_parse(m->payload, m->len, &fb, &code, msg, sizeof(msg)) <
+	    0) {
+		stage_dlq(sg, m, code, msg);
+		return;
+	}
+	if (!strv_empty(fb.team) && !stage_team_known(sg, fb.team)) {
+		stage_dlq(sg, m, "unknown_team",
+			  "feedback names an unknown "
+			  "team");
+		return;
+	}
+	/* Without a timestamp the record's own time keeps replays exact. */
+	ts = fb.ts_ms ? fb.ts_ms : rd_kafka_message_timestamp(m, NULL);
+	if (lead_feedback_apply(&sg->cfg->engine, t, fb.lead, fb.outcome, ts) ==
+	    0)
+		state_lead_dirty(sg->st, m->partition, fb.lead);
+	else
+		log_debug("stage: feedback for an unknown lead on %s [%d]",
+			  sg->topics.feedback, (int)m->partition);
+	if (!strv_empty(fb.team) && !strv_empty(fb.rep))
+		stage_feedback_forward(sg, m, &fb);
+}
+
+static bool stage_is_feedback_cmd(const rd_kafka_message_t *m)
+{
+	rd_kafka_headers_t *hdrs = NULL;
+	const void *val;
+	size_t len;
+
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return false;
+	if (rd_kafka_header_get_last(hdrs, STAGE_CMD_HDR, &val, &len) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return false;
+	return len == 8 && memcmp(val, "feedback", 8) == 0;
+}
+
+static void stage_handoff_send(struct stage *sg, struct handoff *ho)
+{
+	char topic[512];
+	struct producer_hdr h[3] = {
+		{"content-type", "application/json", 16},
+		{"event-type", "leadrouter.handoff", 18},
+		{"handoff-id", ho->handoff_id, strlen(ho->handoff_id)},
+	};
+
+	if (kafka_handoff_topic(sg->topics.handoff, ho->team, ho->rep_id, topic,
+				sizeof(topic)) < 0) {
+		free(ho->json);
+		log_warnx("stage: handoff topic name too long");
+		return;
+	}
+	sg->stats.handoffs++;
+	producer_send(sg->prod, topic, RD_KAFKA_PARTITION_UA, ho->rep_id,
+		      strlen(ho->rep_id), ho->json, ho->len, true, h, 3);
+	ho->json = NULL;
+}
+
+static void stage_team_feedback(struct stage *sg, const rd_kafka_message_t *m,
+				struct team_state *ts, const char *team)
+{
+	struct feedback fb;
+	const char *code;
+	char msg[160], rep[256];
+
+	if (feedback_parse(m->payload, m->len, &fb, &code, msg, sizeof(msg)) <
+		    0 ||
+	    fb.rep.len >= sizeof(rep)) {
+		stage_dlq(sg, m, "bad_command", "malformed feedback command");
+		return;
+	}
+	memcpy(rep, fb.rep.p, fb.rep.len);
+	rep[fb.rep.len] = '\0';
+	if (team_state_feedback(ts, rep, fb.outcome) == 0)
+		state_team_dirty(sg->st, m->partition, team);
+	else
+		log_debug("stage: feedback for an unknown rep of a team");
+}
+
+static void stage_command(struct stage *sg, const rd_kafka_message_t *m)
+{
+	char team[256], err[256];
+	struct team_state *ts;
+	struct handoff ho;
+
+	sg->stats.commands++;
+	if (m->key == NULL || m->key_len == 0 || m->key_len >= sizeof(team)) {
+		stage_dlq(sg, m, "bad_command", "command without a team key");
+		return;
+	}
+	memcpy(team, m->key, m->key_len);
+	team[m->key_len] = '\0';
+	ts = state_team_get(sg->st, m->partition, &sg->cfg->engine, team);
+	if (ts == NULL) {
+		stage_dlq(sg, m, "unknown_team", "command for an unknown team");
+		return;
+	}
+	if (stage_is_feedback_cmd(m)) {
+		stage_team_feedback(sg, m, ts, team);
+		return;
+	}
+	memset(&ho, 0, sizeof(ho));
+	if (route_assign_apply(&sg->cfg->engine, ts, m->payload, m->len, &ho,
+			       err, sizeof(err)) < 0) {
+		stage_dlq(sg, m, "bad_command", err);
+		return;
+	}
+	state_team_dirty(sg->st, m->partition, team);
+	stage_handoff_send(sg, &ho);
+}
+
+static struct lead_table *stage_leads(struct stage *sg,
+				      const rd_kafka_message_t *m)
+{
+	if (!state_leads_open(sg->st, m->partition)) {
+		log_warnx("stage: %s [%d] has no lead state",
+			  rd_kafka_topic_name(m->rkt), (int)m->partition);
+		return NULL;
+	}
+	return state_leads_table(sg->st, m->partition);
+}
+
+int stage_record(struct stage *sg, const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct lead_table *t;
+
+	if (strcmp(topic, sg->topics.assign) == 0) {
+		if (!state_teams_is_open(sg->st, m->partition)) {
+			log_warnx("stage: %s [%d] has no team state", topic,
+				  (int)m->partition);
+			return -1;
+		}
+		stage_command(sg, m);
+		return 0;
+	}
+	if ((t = stage_leads(sg, m)) == NULL)
+		return -1;
+	if (strcmp(topic, sg->topics.feedback) == 0)
+		stage_feedback(sg, m, t);
+	else
+		stage_event(sg, m, t);
+	return 0;
+}
