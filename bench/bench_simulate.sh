@@ -5,9 +5,11 @@
 #
 # Generates the inputs once with bench/gen_events.c (cached next to the
 # binary, in BUILD/bench/), then for each input runs simulate RUNS times and
-# reports the median: events per second (wall clock, input from the page
-# cache, handoffs to /dev/null) and peak RSS per tracked lead, net of the RSS
-# of a run with zero events (the config, the buffers, the libraries).
+# reports the median: events per second (input from the page cache, handoffs
+# to /dev/null) by wall clock and by CPU time (user + system: the fairer
+# figure on a shared machine, where wall clock also counts waiting for a
+# core), and peak RSS per tracked lead, net of the RSS of a run with zero
+# events (the config, the buffers, the libraries).
 # Targets: >= 1,000,000 events/s and <= 200 bytes of RSS per lead at 1M
 # leads. Environment: RUNS (5), EVENTS (5000000), LEADS (1000000),
 # BENCH_CONFIG (bench/bench.json).
@@ -39,15 +41,16 @@ input() {
 	echo "$f"
 }
 
-# Peak RSS in KiB of one run: GNU time when present, else VmHWM polled from
-# /proc (which can miss growth in the last poll interval).
+# One run: prints "peak-RSS-KiB cpu-seconds". GNU time when present; else
+# VmHWM polled from /proc (which can miss growth in the last poll interval)
+# and no CPU time (0: the table then shows wall-clock figures only).
 run_once() {
 	in=$1
 	err=$2
 	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f '%M' -o "$err.rss" "$bin" simulate -c "$cfg" \
-			--summary-json <"$in" >/dev/null 2>"$err"
-		cat "$err.rss"
+		/usr/bin/time -f '%M %U %S' -o "$err.rss" "$bin" simulate \
+			-c "$cfg" --summary-json <"$in" >/dev/null 2>"$err"
+		awk '{print $1, $2 + $3}' "$err.rss"
 		return
 	fi
 	"$bin" simulate -c "$cfg" --summary-json <"$in" >/dev/null 2>"$err" &
@@ -59,7 +62,7 @@ run_once() {
 		sleep 0.05
 	done
 	wait "$pid"
-	echo "$hwm"
+	echo "$hwm 0"
 }
 
 now_ns() {
@@ -80,40 +83,43 @@ bench() {
 	in=$2
 	err=$dir/last.err
 	: >"$dir/times"
-	: >"$dir/rss"
+	: >"$dir/stats"
 	i=0
 	while [ "$i" -lt "$runs" ]; do
 		t0=$(now_ns)
-		run_once "$in" "$err" >>"$dir/rss"
+		run_once "$in" "$err" >>"$dir/stats"
 		t1=$(now_ns)
 		echo $((t1 - t0)) >>"$dir/times"
 		i=$((i + 1))
 	done
 	ns=$(median <"$dir/times")
-	rss=$(median <"$dir/rss")
+	rss=$(awk '{print $1}' "$dir/stats" | median)
+	cpu=$(awk '{print $2}' "$dir/stats" | median)
 	n=$(json_num events "$err")
 	l=$(json_num leads "$err")
 	tb=$(json_num lead_table_bytes "$err")
 	h=$(json_num handoffs "$err")
 	awk -v name="$name" -v n="$n" -v l="$l" -v ns="$ns" -v rss="$rss" \
-		-v base="$base_rss" -v tb="${tb:-0}" -v h="$h" 'BEGIN {
+		-v base="$base_rss" -v tb="${tb:-0}" -v h="$h" -v cpu="$cpu" 'BEGIN {
 		eps = n / (ns / 1e9)
+		ceps = cpu > 0 ? n / cpu : 0
 		per = l > 0 ? (rss - base) * 1024 / l : 0
 		tpl = l > 0 ? tb / l : 0
-		printf "%-16s %9d %9d %8d %8.3f %12.0f %9.1f %11.0f %11.0f\n",
-			name, n, l, h, ns / 1e9, eps, rss / 1024, per, tpl
+		printf "%-11s %8d %8d %8d %7.2f %7.2f %10.0f %10.0f %8.1f %8.0f %8.0f\n",
+			name, n, l, h, ns / 1e9, cpu, eps, ceps, rss / 1024, per, tpl
 	}'
 }
 
 skewed=$(input "n$events-l$leads-s1" "-n $events -l $leads -s 1")
 touched=$(input "n$((leads * 2))-l$leads-s2-a" "-n $((leads * 2)) -l $leads -s 2 -a")
 
-base_rss=$(run_once /dev/null "$dir/empty.err")
+base_rss=$(run_once /dev/null "$dir/empty.err" | awk '{print $1}')
 
 echo "leadrouter simulate benchmark: median of $runs runs, config $cfg"
 echo "baseline (zero events) peak RSS: $((base_rss / 1024)) MiB"
-printf "%-16s %9s %9s %8s %8s %12s %9s %11s %11s\n" run events leads \
-	handoffs seconds events/s "RSS MiB" "RSS B/lead" "table B/ld"
+printf "%-11s %8s %8s %8s %7s %7s %10s %10s %8s %8s %8s\n" run events leads \
+	handoffs wall-s cpu-s "ev/s wall" "ev/s cpu" "RSS MiB" "B/lead" "tbl B/ld"
 bench "skewed" "$skewed"
 bench "every-lead" "$touched"
+echo "B/lead: (peak RSS - baseline) / leads; tbl B/ld: lead_table_bytes / leads"
 echo "targets: >= 1000000 events/s; <= 200 RSS bytes/lead at 1M leads"

@@ -153,7 +153,7 @@ static int gen_lead_known(uint64_t lead)
 
 static uint64_t gen_lead_make_known(uint64_t lead)
 {
-	return lead - lead % 10 + lead % 4;
+	return lead - lead % 10 + (lead % 10) % 4;
 }
 
 static void gen_flush(struct gen *g)
@@ -294,6 +294,11 @@ static void gen_event(struct gen *g, uint64_t i)
 	int64_t ms = GEN_START_MS + (int64_t)i * g->us_per_event / 1000;
 	unsigned kind = (unsigned)(gen_next(g) % 100);
 
+	/* The -a pass must touch this very lead: an anonymous one views a page
+	 * where a known one would identify or join a group. */
+	if (kind >= 85 && g->o.all_leads && i < g->o.leads &&
+	    !gen_lead_known(lead))
+		kind = 0;
 	if (kind < 60)
 		gen_page(g, i, lead, ms);
 	else if (kind < 85)
