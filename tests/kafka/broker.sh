@@ -77,6 +77,10 @@ pid_alive() {
 }
 
 log_tail() {
+	if grep -qE ' (ERROR|FATAL) ' "$1/broker.log" 2>/dev/null; then
+		echo "---- first errors in $1/broker.log ----" >&2
+		grep -E ' (ERROR|FATAL) ' "$1/broker.log" | head -n 5 >&2
+	fi
 	echo "---- last lines of $1/broker.log ----" >&2
 	tail -n "${2:-40}" "$1/broker.log" >&2 2>/dev/null || true
 	echo "----" >&2
@@ -163,13 +167,11 @@ cluster_uuid() {
 	done
 }
 
-# Is the broker answering metadata requests on its PLAINTEXT port?
+# Is our broker answering metadata requests on its port? The cluster id
+# tells it apart from another process that might hold a given KAFKA_PORT.
 answers() {
-	if command -v kcat >/dev/null 2>&1; then
-		kcat -L -b "127.0.0.1:$PORT" -m 2 >/dev/null 2>&1
-	else
-		"$(lr_admin)" -b "127.0.0.1:$PORT" ping >/dev/null 2>&1
-	fi
+	"$(lr_admin)" -b "127.0.0.1:$PORT" ping 2>/dev/null |
+		grep -q "^cluster $cluster_id,"
 }
 
 cmd_start() {
@@ -211,6 +213,7 @@ cmd_start() {
 	while ! answers; do
 		if ! pid_alive "$DIR"; then
 			log_tail "$DIR"
+			rm -f "$DIR/broker.pid"
 			die "the broker exited during start"
 		fi
 		i=$((i + 1))

@@ -7,7 +7,8 @@
  *   lr_admin freeport
  *       print a free loopback TCP port (binds port 0, reports the choice)
  *   lr_admin -b BOOTSTRAP ping
- *       succeed when the broker answers a metadata request
+ *       succeed when the broker answers a metadata request; prints
+ *       "cluster ID, N broker(s)"
  *   lr_admin -b BOOTSTRAP create TOPIC PARTITIONS [compact] [key=value...]
  *       create a topic with replication factor 1; an existing topic is
  *       accepted (the message says so)
@@ -119,13 +120,18 @@ static int ping(rd_kafka_t *rk)
 {
 	const struct rd_kafka_metadata *md;
 	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, 2000);
+	char *cid;
 
 	if (e) {
 		fprintf(stderr, "lr_admin: metadata: %s\n",
 			rd_kafka_err2str(e));
 		return 1;
 	}
-	printf("%d broker(s)\n", md->broker_cnt);
+	cid = rd_kafka_clusterid(rk, 2000);
+	printf("cluster %s, %d broker(s)\n", cid ? cid : "(unknown)",
+	       md->broker_cnt);
+	if (cid)
+		rd_kafka_mem_free(rk, cid);
 	rd_kafka_metadata_destroy(md);
 	return 0;
 }

@@ -538,6 +538,9 @@ static void fencing(rd_kafka_t *old)
 	rd_kafka_resp_err_t fatal;
 	int is_fatal = 0;
 
+	printf("smoke_txn: librdkafka will now log errors about a fenced "
+	       "producer and purged messages: they are expected\n");
+	fflush(stdout);
 	txn_ok("init_transactions (fencing instance)",
 	       rd_kafka_init_transactions(fresh, TXN_TIMEOUT));
 	error = rd_kafka_begin_transaction(old);
