@@ -1,0 +1,1395 @@
+/*
+ * event.c - the Segment Spec event parser on the per-event hot path.
+ *
+ * One message is checked and read in a few linear passes and no allocation:
+ * a word-at-a-time scan for non-ASCII and control bytes (full UTF-8
+ * validation only when a non-ASCII byte is present), jsmn into a token
+ * array on the stack, one pass over the tokens that closes the holes jsmn
+ * leaves even in strict mode (stray or missing commas and colons, keys
+ * without values, invalid number literals) and measures nesting depth, and
+ * finally one walk over the top-level keys that remembers where the wanted
+ * values are and skips every other subtree by its end offset.
+ *
+ * Strings are handed out as slices of the caller's buffer; only strings
+ * that carry escapes, flattened "parent.child" names and the lower-cased
+ * e-mail lead key are written to ev->scratch.
+ */
+#include "event.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jsmn.h>
+
+/* Where the top-level values the parser reads were found; -1 if absent. */
+struct event_slots {
+	int type;
+	int event;
+	int message_id;
+	int user_id;
+	int anonymous_id;
+	int timestamp;
+	int original_timestamp;
+	int name;
+	int group_id;
+	int traits;
+	int properties;
+	int context;
+};
+
+/* Where the context values the parser reads were found; -1 if absent. */
+struct event_context {
+	int traits;
+	int page_path;
+	int page_url;
+	int group_id;
+};
+
+struct event_ctx {
+	const char *buf;
+	size_t len;
+	const jsmntok_t *tok;
+	int ntok;
+	bool has_ctl; /* the buffer holds bytes below 0x20 */
+	bool has_esc; /* the buffer holds a backslash */
+	struct event *ev;
+	struct event_error *err;
+};
+
+enum event_gap { GAP_OPEN, GAP_COLON, GAP_COMMA, GAP_END };
+
+static const char *const event_reason_codes[EVENT_REASON_COUNT] = {
+	[EVENT_OK] = "ok",
+	[EVENT_ERR_NOT_JSON] = "not_json",
+	[EVENT_ERR_NOT_OBJECT] = "not_object",
+	[EVENT_ERR_TOO_LARGE] = "too_large",
+	[EVENT_ERR_TOO_DEEP] = "too_deep",
+	[EVENT_ERR_NO_IDENTITY] = "no_identity",
+	[EVENT_ERR_MISSING_TYPE] = "missing_type",
+	[EVENT_ERR_UNKNOWN_TYPE] = "unknown_type",
+	[EVENT_ERR_FIELD_TYPE] = "wrong_field_type",
+	[EVENT_ERR_BAD_TIMESTAMP] = "bad_timestamp",
+	[EVENT_ERR_BAD_UTF8] = "invalid_utf8",
+};
+
+static const char *const event_type_names[EVENT_TYPE_COUNT] = {
+	[EVENT_IDENTIFY] = "identify", [EVENT_TRACK] = "track",
+	[EVENT_PAGE] = "page",         [EVENT_SCREEN] = "screen",
+	[EVENT_GROUP] = "group",
+};
+
+const char *event_reason_code(enum event_reason r)
+{
+	if ((unsigned)r >= EVENT_REASON_COUNT)
+		return "unknown";
+	return event_reason_codes[r];
+}
+
+const char *event_type_name(enum event_type t)
+{
+	if ((unsigned)t >= EVENT_TYPE_COUNT)
+		return "unknown";
+	return event_type_names[t];
+}
+
+int event_type_parse(const char *s, size_t len)
+{
+	int t;
+
+	switch (len) {
+	case 4:
+		t = EVENT_PAGE;
+		break;
+	case 5:
+		t = s[0] == 't' ? EVENT_TRACK : EVENT_GROUP;
+		break;
+	case 6:
+		t = EVENT_SCREEN;
+		break;
+	case 8:
+		t = EVENT_IDENTIFY;
+		break;
+	default:
+		return -1;
+	}
+	return memcmp(s, event_type_names[t], len) == 0 ? t : -1;
+}
+
+__attribute__((format(printf, 3, 4))) static int
+event_fail(struct event_ctx *c, enum event_reason r, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* A rejected event must not look half-filled to a careless caller. */
+	c->ev->nprops = 0;
+	c->ev->ntraits = 0;
+	c->ev->lead_key = STRV_NULL;
+	if (c->err == NULL)
+		return -1;
+	c->err->reason = r;
+	va_start(ap, fmt);
+	vsnprintf(c->err->msg, sizeof(c->err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- byte level: ASCII fast path, UTF-8 validation ---- */
+
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static inline uint64_t event_word_load(const char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* Length of a valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t event_utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		/* E0 needs A0.. (no overlongs), ED needs ..9F (no surrogates)
+		 */
+		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
+		unsigned char hi = c == 0xed ? 0x9f : 0xbf;
+		if (n < 3 || p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80)
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		/* F0 needs 90.. (no overlongs), F4 needs ..8F (<= U+10FFFF) */
+		unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
+		unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
+		if (n < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static bool event_utf8_valid(const char *buf, size_t len, size_t from)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t i = from;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n = event_utf8_seq(p + i, len - i);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/*
+ * One pass over the raw bytes, eight at a time: most events are plain
+ * ASCII on one line, and then neither UTF-8 decoding nor control-byte
+ * checks inside strings are needed later.
+ */
+static int event_bytes_check(struct event_ctx *c)
+{
+	const char *buf = c->buf;
+	size_t len = c->len, i = 0;
+	uint64_t high = 0, ctl = 0, esc = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w = event_word_load(buf + i);
+		high |= w;
+		/* any byte < 0x20: the classic "hasless(w, 0x20)" test */
+		ctl |= (w - ONES * 0x20) & ~w;
+		uint64_t bs = w ^ (ONES * '\\');
+		esc |= (bs - ONES) & ~bs;
+	}
+	for (; i < len; i++) {
+		unsigned char b = (unsigned char)buf[i];
+		high |= (uint64_t)b;
+		ctl |= b < 0x20 ? 0x80 : 0;
+		esc |= b == '\\' ? 0x80 : 0;
+	}
+	c->has_ctl = (ctl & HIGHS) != 0;
+	c->has_esc = (esc & HIGHS) != 0;
+	if ((high & HIGHS) == 0)
+		return 0;
+	if (!event_utf8_valid(buf, len, 0))
+		return event_fail(c, EVENT_ERR_BAD_UTF8,
+				  "event is not valid UTF-8");
+	return 0;
+}
+
+/* ---- numbers and literals ---- */
+
+static const double event_pow10[] = {
+	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static double event_scale(uint64_t mant, int exp10)
+{
+	/* Exact when both factors are exact doubles: one rounding only. */
+	if (mant <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22)
+		return exp10 < 0 ? (double)mant / event_pow10[-exp10]
+				 : (double)mant * event_pow10[exp10];
+	return (double)mant * pow(10.0, exp10);
+}
+
+/*
+ * Accumulates up to 19 significant digits into *mant (enough for a
+ * uint64); further integer digits scale by ten, further fraction digits
+ * are below double precision anyway.
+ */
+static size_t event_digits(const char *s, size_t i, size_t n, bool frac,
+			   uint64_t *mant, int *ndig, int *exp10)
+{
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (*ndig < 19) {
+			*mant = *mant * 10 + (uint64_t)(s[i] - '0');
+			*ndig += *mant != 0;
+			*exp10 -= frac;
+		} else {
+			*exp10 += !frac;
+		}
+	}
+	return i;
+}
+
+/*
+ * Validates a JSON number (strict jsmn only looks at its first byte) and
+ * converts it without strtod, which would follow the process locale.
+ */
+static bool event_number_parse(const char *s, size_t n, double *out)
+{
+	uint64_t mant = 0;
+	int ndig = 0, exp10 = 0;
+	size_t i = 0, j;
+	bool neg = false;
+
+	if (i < n && s[i] == '-') {
+		neg = true;
+		i++;
+	}
+	if (i >= n || s[i] < '0' || s[i] > '9')
+		return false;
+	if (s[i] == '0')
+		i++;
+	else
+		i = event_digits(s, i, n, false, &mant, &ndig, &exp10);
+	if (i < n && s[i] == '.') {
+		j = event_digits(s, i + 1, n, true, &mant, &ndig, &exp10);
+		if (j == i + 1)
+			return false;
+		i = j;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		int eneg = 0, e = 0;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		if (i >= n || s[i] < '0' || s[i] > '9')
+			return false;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			if (e < 100000)
+				e = e * 10 + (s[i] - '0');
+		exp10 += eneg ? -e : e;
+	}
+	if (i != n)
+		return false;
+	*out = event_scale(mant, exp10);
+	if (neg)
+		*out = -*out;
+	return true;
+}
+
+static bool event_literal_valid(const char *s, size_t n)
+{
+	switch (s[0]) {
+	case 't':
+		return n == 4 && memcmp(s, "true", 4) == 0;
+	case 'f':
+		return n == 5 && memcmp(s, "false", 5) == 0;
+	case 'n':
+		return n == 4 && memcmp(s, "null", 4) == 0;
+	default: {
+		double d;
+		return event_number_parse(s, n, &d);
+	}
+	}
+}
+
+/* ---- structure: what jsmn lets through ---- */
+
+static inline bool event_is_ws(char ch)
+{
+	return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+}
+
+static inline bool event_is_container(const jsmntok_t *t)
+{
+	return t->type == JSMN_OBJECT || t->type == JSMN_ARRAY;
+}
+
+/* First byte after token t (past the closing quote of a string). */
+static inline size_t event_tok_after(const jsmntok_t *t)
+{
+	return (size_t)t->end + (t->type == JSMN_STRING);
+}
+
+/* First byte of token t (the opening quote of a string). */
+static inline size_t event_tok_begin(const jsmntok_t *t)
+{
+	return (size_t)t->start - (t->type == JSMN_STRING);
+}
+
+/*
+ * Checks the bytes between two tokens. jsmn ignores most separators, so
+ * "[1,,2]", "{\"a\"::1}" and "[[1,]2]" all tokenize; the gap between
+ * neighbours must hold exactly what JSON puts there. Closing brackets are
+ * counted against *depth; jsmn has already matched them by type.
+ */
+static bool event_gap_ok(const char *buf, size_t from, size_t to,
+			 enum event_gap g, int *depth)
+{
+	size_t i = from;
+
+	if (g == GAP_COMMA || g == GAP_END) {
+		for (; i < to; i++) {
+			if (buf[i] == '}' || buf[i] == ']')
+				(*depth)--;
+			else if (!event_is_ws(buf[i]))
+				break;
+		}
+	} else {
+		while (i < to && event_is_ws(buf[i]))
+			i++;
+	}
+	if (g == GAP_COMMA || g == GAP_COLON) {
+		if (i >= to || buf[i] != (g == GAP_COMMA ? ',' : ':'))
+			return false;
+		for (i++; i < to && event_is_ws(buf[i]); i++)
+			;
+	}
+	return i == to;
+}
+
+/* Keys own exactly one value; values and array elements own nothing. */
+static bool event_tok_size_ok(const jsmntok_t *tok, int k)
+{
+	const jsmntok_t *t = &tok[k];
+
+	if (t->type == JSMN_PRIMITIVE)
+		return t->size == 0;
+	if (t->type == JSMN_STRING) {
+		bool key = t->parent >= 0 && tok[t->parent].type == JSMN_OBJECT;
+		return t->size == (key ? 1 : 0);
+	}
+	return true;
+}
+
+static int event_tok_leaf_check(struct event_ctx *c, int k)
+{
+	const jsmntok_t *t = &c->tok[k];
+	const char *s = c->buf + t->start;
+	size_t n = (size_t)(t->end - t->start);
+
+	if (t->type == JSMN_PRIMITIVE && !event_literal_valid(s, n))
+		return event_fail(c, EVENT_ERR_NOT_JSON,
+				  "invalid literal or number at offset %d",
+				  t->start);
+	/* Raw control bytes are forbidden inside JSON strings. */
+	if (t->type == JSMN_STRING && c->has_ctl)
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20)
+				return event_fail(c, EVENT_ERR_NOT_JSON,
+						  "control character in a "
+						  "string at offset %zu",
+						  (size_t)t->start + i);
+	return 0;
+}
+
+/* Where the gap before token k starts, and what it must hold. */
+static inline size_t event_gap_before(const jsmntok_t *tok, int k,
+				      enum event_gap *g)
+{
+	const jsmntok_t *prev = &tok[k - 1];
+
+	if (tok[k].parent != k - 1) {
+		*g = GAP_COMMA;
+		return event_tok_after(prev);
+	}
+	if (event_is_container(prev)) {
+		*g = GAP_OPEN;
+		return (size_t)prev->start + 1;
+	}
+	*g = GAP_COLON;
+	return (size_t)prev->end + 1;
+}
+
+/*
+ * The gap before token k (k > 0). Compact JSON, the common case, has
+ * exactly one separator byte or none; anything else takes the long way.
+ */
+static inline bool event_tok_gap_ok(const char *buf, const jsmntok_t *tok,
+				    int k, int *depth)
+{
+	static const char sep[] = {[GAP_OPEN] = 0,
+				   [GAP_COLON] = ':',
+				   [GAP_COMMA] = ',',
+				   [GAP_END] = 0};
+	enum event_gap g;
+	size_t from = event_gap_before(tok, k, &g);
+	size_t to = event_tok_begin(&tok[k]);
+
+	if (g == GAP_OPEN ? from == to : to - from == 1 && buf[from] == sep[g])
+		return true;
+	return from <= to && event_gap_ok(buf, from, to, g, depth);
+}
+
+/* An empty container: only white space between its brackets. */
+static bool event_empty_ok(const char *buf, const jsmntok_t *t, int *depth)
+{
+	int d = 0;
+
+	(*depth)--;
+	return event_gap_ok(buf, (size_t)t->start + 1, (size_t)t->end - 1,
+			    GAP_OPEN, &d);
+}
+
+static int event_malformed(struct event_ctx *c, int offset)
+{
+	return event_fail(c, EVENT_ERR_NOT_JSON,
+			  "malformed JSON near offset %d", offset);
+}
+
+static int event_structure_check(struct event_ctx *c)
+{
+	const jsmntok_t *tok = c->tok;
+	const char *buf = c->buf;
+	int depth = event_is_container(&tok[0]);
+
+	if (depth && tok[0].size == 0 && !event_empty_ok(buf, &tok[0], &depth))
+		return event_malformed(c, tok[0].start);
+	for (int k = 1; k < c->ntok; k++) {
+		const jsmntok_t *t = &tok[k];
+		if (t->parent < 0 || !event_tok_size_ok(tok, k) ||
+		    !event_tok_gap_ok(buf, tok, k, &depth))
+			return event_malformed(c, t->start);
+		if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
+			if (++depth > EVENT_MAX_DEPTH)
+				return event_fail(c, EVENT_ERR_TOO_DEEP,
+						  "nesting deeper than %d "
+						  "levels",
+						  EVENT_MAX_DEPTH);
+			if (t->size == 0 && !event_empty_ok(buf, t, &depth))
+				return event_malformed(c, t->start);
+		} else if (event_tok_leaf_check(c, k) < 0) {
+			return -1;
+		}
+	}
+	const jsmntok_t *last = &tok[c->ntok - 1];
+	if (c->ntok > 1 && !event_gap_ok(buf, event_tok_after(last),
+					 (size_t)tok[0].end, GAP_END, &depth))
+		return event_malformed(c, last->end);
+	if (depth != 0)
+		return event_fail(c, EVENT_ERR_NOT_JSON, "unbalanced brackets");
+	return 0;
+}
+
+/* ---- tokenizing ---- */
+
+static bool event_ws_only(const char *buf, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (!event_is_ws(buf[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Strict jsmn wants a delimiter after a primitive, so a bare "42" is
+ * "partial"; it is still valid JSON, just not an object.
+ */
+static int event_root_scalar(struct event_ctx *c)
+{
+	size_t a = 0, b = c->len;
+
+	while (a < b && event_is_ws(c->buf[a]))
+		a++;
+	while (b > a && event_is_ws(c->buf[b - 1]))
+		b--;
+	if (a < b && event_literal_valid(c->buf + a, b - a))
+		return event_fail(c, EVENT_ERR_NOT_OBJECT,
+				  "event is not a JSON object");
+	return event_fail(c, EVENT_ERR_NOT_JSON, "event is not valid JSON");
+}
+
+static int event_tokenize(struct event_ctx *c, jsmntok_t *tok)
+{
+	jsmn_parser p;
+	int r;
+
+	jsmn_init(&p);
+	r = jsmn_parse(&p, c->buf, c->len, tok, EVENT_MAX_TOKENS);
+	if (r == JSMN_ERROR_NOMEM)
+		return event_fail(c, EVENT_ERR_TOO_LARGE,
+				  "event has more than %d JSON tokens",
+				  EVENT_MAX_TOKENS);
+	if (r == JSMN_ERROR_PART && p.toknext == 0)
+		return event_root_scalar(c);
+	if (r <= 0)
+		return event_fail(c, EVENT_ERR_NOT_JSON,
+				  "event is not valid JSON");
+	c->tok = tok;
+	c->ntok = (int)p.toknext;
+	if (!event_ws_only(c->buf, 0, event_tok_begin(&tok[0])) ||
+	    !event_ws_only(c->buf, event_tok_after(&tok[0]), c->len))
+		return event_fail(c, EVENT_ERR_NOT_JSON,
+				  "garbage around the JSON value");
+	if (event_structure_check(c) < 0)
+		return -1;
+	if (tok[0].type != JSMN_OBJECT)
+		return event_fail(c, EVENT_ERR_NOT_OBJECT,
+				  "event is not a JSON object");
+	return 0;
+}
+
+/* ---- strings ---- */
+
+static char *event_scratch_alloc(struct event *ev, size_t n)
+{
+	char *p;
+
+	if (n > sizeof(ev->scratch) - ev->scratch_used)
+		return NULL;
+	p = ev->scratch + ev->scratch_used;
+	ev->scratch_used += n;
+	return p;
+}
+
+static int event_hex4(const char *s, size_t i, size_t n, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (i + 4 > n)
+		return -1;
+	for (size_t k = i; k < i + 4; k++) {
+		char h = s[k];
+		v <<= 4;
+		if (h >= '0' && h <= '9')
+			v |= (unsigned)(h - '0');
+		else if (h >= 'a' && h <= 'f')
+			v |= (unsigned)(h - 'a' + 10);
+		else if (h >= 'A' && h <= 'F')
+			v |= (unsigned)(h - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static size_t event_utf8_put(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * Decodes \uXXXX (and a following low surrogate) at s[i] (just past the
+ * 'u'); returns the bytes consumed after the 'u', or 0 for a lone or
+ * malformed surrogate.
+ */
+static size_t event_unicode_escape(const char *s, size_t i, size_t n,
+				   unsigned *cp)
+{
+	unsigned hi, lo;
+
+	if (event_hex4(s, i, n, &hi) < 0)
+		return 0;
+	if (hi < 0xd800 || hi > 0xdfff) {
+		*cp = hi;
+		return 4;
+	}
+	if (hi > 0xdbff || i + 10 > n || s[i + 4] != '\\' || s[i + 5] != 'u' ||
+	    event_hex4(s, i + 6, n, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+		return 0;
+	*cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+	return 10;
+}
+
+/*
+ * Unescapes s[0..n) into scratch. The output is never longer than the
+ * input (\uXXXX is six bytes for at most three; a surrogate pair twelve
+ * for four), so n bytes of scratch always suffice.
+ */
+static int event_unescape(struct event_ctx *c, const char *s, size_t n,
+			  struct strv *out, const char *field)
+{
+	char *o = event_scratch_alloc(c->ev, n), *start = o;
+	unsigned cp;
+
+	if (o == NULL)
+		return event_fail(c, EVENT_ERR_TOO_LARGE,
+				  "no room to unescape field %s", field);
+	for (size_t i = 0; i < n;) {
+		if (s[i] != '\\') {
+			*o++ = s[i++];
+			continue;
+		}
+		char e = s[i + 1];
+		i += 2;
+		switch (e) {
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'u': {
+			size_t used = event_unicode_escape(s, i, n, &cp);
+			if (used == 0)
+				return event_fail(c, EVENT_ERR_BAD_UTF8,
+						  "lone surrogate escape in "
+						  "field %s",
+						  field);
+			o += event_utf8_put(o, cp);
+			i += used;
+			break;
+		}
+		default:
+			*o++ = e;
+			break; /* " \ / (jsmn checked the rest) */
+		}
+	}
+	/* give back what the escapes saved */
+	c->ev->scratch_used -= n - (size_t)(o - start);
+	*out = (struct strv){start, (size_t)(o - start)};
+	return 0;
+}
+
+/* The text of string token ti: a slice of buf unless it has escapes. */
+static int event_str(struct event_ctx *c, int ti, struct strv *out,
+		     const char *field)
+{
+	const jsmntok_t *t = &c->tok[ti];
+	const char *s = c->buf + t->start;
+	size_t n = (size_t)(t->end - t->start);
+
+	/* a plain loop: these strings are short, a libc call costs more */
+	for (size_t i = 0; c->has_esc && i < n; i++)
+		if (s[i] == '\\')
+			return event_unescape(c, s, n, out, field);
+	*out = (struct strv){s, n};
+	return 0;
+}
+
+/* ---- the top-level walk ---- */
+
+/* Index of the token after the subtree at ti, found by end offsets. */
+static int event_tok_skip(const struct event_ctx *c, int ti)
+{
+	int end = c->tok[ti].end, k = ti + 1;
+
+	if (!event_is_container(&c->tok[ti]))
+		return k;
+	while (k < c->ntok && c->tok[k].start < end)
+		k++;
+	return k;
+}
+
+static inline bool event_key_is(const struct event_ctx *c, int ti,
+				const char *name, size_t n)
+{
+	const jsmntok_t *t = &c->tok[ti];
+	return (size_t)(t->end - t->start) == n &&
+	       memcmp(c->buf + t->start, name, n) == 0;
+}
+
+#define KEY_IS(c, ti, lit) event_key_is(c, ti, lit, sizeof(lit) - 1)
+
+static inline bool event_tok_null(const struct event_ctx *c, int ti)
+{
+	return c->tok[ti].type == JSMN_PRIMITIVE &&
+	       c->buf[c->tok[ti].start] == 'n';
+}
+
+/* Remembers value vi under key ki if it is one the parser reads. */
+static int *event_slot_for(struct event_ctx *c, struct event_slots *s, int ki)
+{
+	switch (c->tok[ki].end - c->tok[ki].start) {
+	case 4:
+		return KEY_IS(c, ki, "type")   ? &s->type
+		       : KEY_IS(c, ki, "name") ? &s->name
+					       : NULL;
+	case 5:
+		return KEY_IS(c, ki, "event") ? &s->event : NULL;
+	case 6:
+		return KEY_IS(c, ki, "userId")   ? &s->user_id
+		       : KEY_IS(c, ki, "traits") ? &s->traits
+						 : NULL;
+	case 7:
+		return KEY_IS(c, ki, "groupId")   ? &s->group_id
+		       : KEY_IS(c, ki, "context") ? &s->context
+						  : NULL;
+	case 9:
+		return KEY_IS(c, ki, "messageId")   ? &s->message_id
+		       : KEY_IS(c, ki, "timestamp") ? &s->timestamp
+						    : NULL;
+	case 10:
+		return KEY_IS(c, ki, "properties") ? &s->properties : NULL;
+	case 11:
+		return KEY_IS(c, ki, "anonymousId") ? &s->anonymous_id : NULL;
+	case 17:
+		return KEY_IS(c, ki, "originalTimestamp")
+			       ? &s->original_timestamp
+			       : NULL;
+	}
+	return NULL;
+}
+
+static void event_top_walk(struct event_ctx *c, struct event_slots *s)
+{
+	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
+	for (int k = 1; k + 1 < c->ntok; k = event_tok_skip(c, k + 1)) {
+		int *slot = event_slot_for(c, s, k);
+		if (slot != NULL)
+			*slot = event_tok_null(c, k + 1) ? -1 : k + 1;
+	}
+}
+
+/* ---- field type checks ---- */
+
+static int event_want(struct event_ctx *c, int ti, jsmntype_t want,
+		      const char *field)
+{
+	if (ti < 0 || c->tok[ti].type == want)
+		return 0;
+	return event_fail(c, EVENT_ERR_FIELD_TYPE, "field %s must be %s", field,
+			  want == JSMN_STRING ? "a string" : "an object");
+}
+
+/* A string, or a number kept as its literal (identities may be numeric). */
+static int event_id_get(struct event_ctx *c, int ti, struct strv *out,
+			const char *field)
+{
+	const jsmntok_t *t;
+
+	if (ti < 0)
+		return 0;
+	t = &c->tok[ti];
+	if (t->type == JSMN_STRING)
+		return event_str(c, ti, out, field);
+	if (t->type == JSMN_PRIMITIVE && c->buf[t->start] != 't' &&
+	    c->buf[t->start] != 'f') {
+		*out = (struct strv){c->buf + t->start,
+				     (size_t)(t->end - t->start)};
+		return 0;
+	}
+	return event_fail(c, EVENT_ERR_FIELD_TYPE,
+			  "field %s must be a string or a number", field);
+}
+
+static int event_opt_str(struct event_ctx *c, int ti, struct strv *out,
+			 const char *field)
+{
+	if (ti < 0)
+		return 0;
+	if (event_want(c, ti, JSMN_STRING, field) < 0)
+		return -1;
+	return event_str(c, ti, out, field);
+}
+
+static int event_types_check(struct event_ctx *c, const struct event_slots *s)
+{
+	if (event_want(c, s->timestamp, JSMN_STRING, "timestamp") < 0 ||
+	    event_want(c, s->original_timestamp, JSMN_STRING,
+		       "originalTimestamp") < 0 ||
+	    event_want(c, s->traits, JSMN_OBJECT, "traits") < 0 ||
+	    event_want(c, s->properties, JSMN_OBJECT, "properties") < 0 ||
+	    event_want(c, s->context, JSMN_OBJECT, "context") < 0)
+		return -1;
+	return 0;
+}
+
+static int event_type_get(struct event_ctx *c, const struct event_slots *s)
+{
+	struct strv t;
+	int type;
+
+	if (s->type < 0)
+		return event_fail(c, EVENT_ERR_MISSING_TYPE,
+				  "field type is missing");
+	if (c->tok[s->type].type != JSMN_STRING)
+		return event_fail(c, EVENT_ERR_MISSING_TYPE,
+				  "field type must be a string");
+	if (event_str(c, s->type, &t, "type") < 0)
+		return -1;
+	type = event_type_parse(t.p, t.len);
+	if (type < 0)
+		return event_fail(c, EVENT_ERR_UNKNOWN_TYPE,
+				  "unknown event type (expected identify, "
+				  "track, page, screen or group)");
+	c->ev->type = (enum event_type)type;
+	return 0;
+}
+
+/* ---- flattened fields ---- */
+
+static int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
+			  const char *field)
+{
+	const jsmntok_t *t = &c->tok[ti];
+	const char *s = c->buf + t->start;
+	size_t n = (size_t)(t->end - t->start);
+
+	*v = (struct jval){.kind = JVAL_OTHER, .str = STRV_NULL, .num = 0};
+	if (t->type == JSMN_STRING) {
+		v->kind = JVAL_STRING;
+		return event_str(c, ti, &v->str, field);
+	}
+	if (t->type != JSMN_PRIMITIVE)
+		return 0;
+	switch (s[0]) {
+	case 'n':
+		v->kind = JVAL_NULL;
+		break;
+	case 't':
+		v->kind = JVAL_BOOL;
+		v->num = 1;
+		break;
+	case 'f':
+		v->kind = JVAL_BOOL;
+		v->num = 0;
+		break;
+	default:
+		v->kind = JVAL_NUMBER;
+		v->str = (struct strv){s, n};
+		/* validated in event_structure_check, cannot fail here */
+		(void)event_number_parse(s, n, &v->num);
+		break;
+	}
+	return 0;
+}
+
+/* Joins up to three parts into scratch: "company." "address" ".city". */
+static int event_name_join(struct event_ctx *c, struct strv a, struct strv b,
+			   struct strv d, struct strv *out, const char *field)
+{
+	size_t n = a.len + b.len + d.len;
+	char *o;
+
+	if (b.len == 0 && d.len == 0) {
+		*out = a;
+		return 0;
+	}
+	o = event_scratch_alloc(c->ev, n);
+	if (o == NULL)
+		return event_fail(c, EVENT_ERR_TOO_LARGE,
+				  "no room for the field names of %s", field);
+	memcpy(o, a.p, a.len);
+	memcpy(o + a.len, b.p, b.len);
+	memcpy(o + a.len + b.len, d.p, d.len);
+	*out = (struct strv){o, n};
+	return 0;
+}
+
+struct event_fields {
+	struct event_field *f;
+	size_t *n;
+	struct strv prefix; /* "company." for group traits, else empty */
+	const char *field;  /* for messages: "properties", "traits" */
+};
+
+static int event_field_add(struct event_ctx *c, struct event_fields *fs,
+			   struct strv outer, int ki, int vi)
+{
+	struct event_field *f;
+	struct strv key, parts[3];
+	size_t np = 0;
+
+	if (*fs->n >= EVENT_MAX_FIELDS)
+		return 0;
+	if (event_str(c, ki, &key, fs->field) < 0)
+		return -1;
+	if (fs->prefix.len)
+		parts[np++] = fs->prefix;
+	if (outer.p != NULL)
+		parts[np++] = outer;
+	parts[np++] = key;
+	while (np < 3)
+		parts[np++] = STRV_NULL;
+	f = &fs->f[*fs->n];
+	if (event_name_join(c, parts[0], parts[1], parts[2], &f->name,
+			    fs->field) < 0 ||
+	    event_jval_get(c, vi, &f->val, fs->field) < 0)
+		return -1;
+	(*fs->n)++;
+	return 0;
+}
+
+/* "company" -> "company." so that children join as "company.name". */
+static int event_outer_name(struct event_ctx *c, int ki, struct strv *out,
+			    const char *field)
+{
+	struct strv key;
+	char *o;
+
+	if (event_str(c, ki, &key, field) < 0)
+		return -1;
+	o = event_scratch_alloc(c->ev, key.len + 1);
+	if (o == NULL)
+		return event_fail(c, EVENT_ERR_TOO_LARGE,
+				  "no room for the field names of %s", field);
+	memcpy(o, key.p, key.len);
+	o[key.len] = '.';
+	*out = (struct strv){o, key.len + 1};
+	return 0;
+}
+
+static int event_fields_nested(struct event_ctx *c, struct event_fields *fs,
+			       int ki, int obj)
+{
+	struct strv outer;
+
+	if (c->tok[obj].size == 0)
+		return 0;
+	if (event_outer_name(c, ki, &outer, fs->field) < 0)
+		return -1;
+	for (int k = obj + 1;
+	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
+	     k = event_tok_skip(c, k + 1)) {
+		if (c->tok[k + 1].type == JSMN_OBJECT)
+			continue; /* deeper than one level: not kept */
+		if (event_field_add(c, fs, outer, k, k + 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Flattens object obj one level deep into fs. */
+static int event_fields_fill(struct event_ctx *c, struct event_fields *fs,
+			     int obj)
+{
+	if (obj < 0)
+		return 0;
+	for (int k = obj + 1;
+	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
+	     k = event_tok_skip(c, k + 1)) {
+		int r = c->tok[k + 1].type == JSMN_OBJECT
+				? event_fields_nested(c, fs, k, k + 1)
+				: event_field_add(c, fs, STRV_NULL, k, k + 1);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Value of key name in object obj (null counts as absent), or -1. */
+static int event_obj_find(const struct event_ctx *c, int obj, const char *name,
+			  size_t n)
+{
+	int found = -1;
+
+	if (obj < 0)
+		return -1;
+	for (int k = obj + 1;
+	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
+	     k = event_tok_skip(c, k + 1))
+		if (event_key_is(c, k, name, n))
+			found = event_tok_null(c, k + 1) ? -1 : k + 1;
+	return found;
+}
+
+#define OBJ_FIND(c, obj, lit) event_obj_find(c, obj, lit, sizeof(lit) - 1)
+
+static inline int event_if_object(const struct event_ctx *c, int ti)
+{
+	return ti >= 0 && c->tok[ti].type == JSMN_OBJECT ? ti : -1;
+}
+
+/*
+ * The context sub-fields the parser uses, in one pass over context; wrong
+ * types there are ignored rather than rejected.
+ */
+static void event_context_find(const struct event_ctx *c, int ctx,
+			       struct event_context *x)
+{
+	int page = -1;
+
+	x->traits = x->group_id = x->page_path = x->page_url = -1;
+	if (ctx < 0)
+		return;
+	for (int k = ctx + 1;
+	     k + 1 < c->ntok && c->tok[k].start < c->tok[ctx].end;
+	     k = event_tok_skip(c, k + 1)) {
+		int v = event_tok_null(c, k + 1) ? -1 : k + 1;
+		if (KEY_IS(c, k, "traits"))
+			x->traits = event_if_object(c, v);
+		else if (KEY_IS(c, k, "page"))
+			page = event_if_object(c, v);
+		else if (KEY_IS(c, k, "groupId"))
+			x->group_id = v;
+	}
+	x->page_path = OBJ_FIND(c, page, "path");
+	x->page_url = OBJ_FIND(c, page, "url");
+}
+
+/* A string value from the first of two places that has one. */
+static int event_str_pick(struct event_ctx *c, int a, int b, struct strv *out,
+			  const char *field)
+{
+	if (a >= 0 && c->tok[a].type == JSMN_STRING)
+		return event_str(c, a, out, field);
+	if (b >= 0 && c->tok[b].type == JSMN_STRING)
+		return event_str(c, b, out, field);
+	return 0;
+}
+
+static int event_traits_fill(struct event_ctx *c, const struct event_slots *s,
+			     const struct event_context *x)
+{
+	struct event_fields fs = {c->ev->traits, &c->ev->ntraits, STRV_NULL,
+				  "traits"};
+	int src = x->traits;
+
+	if (c->ev->type == EVENT_GROUP) {
+		/* group traits describe the account, not the person */
+		fs.prefix = (struct strv){"company.", 8};
+		src = s->traits;
+	} else if (c->ev->type == EVENT_IDENTIFY && s->traits >= 0) {
+		src = s->traits;
+	}
+	return event_fields_fill(c, &fs, src);
+}
+
+/*
+ * The e-mail was usually flattened already with the traits; only look it
+ * up again where it comes from elsewhere (group, missing, or past the
+ * field limit).
+ */
+static int event_email_get(struct event_ctx *c, const struct event_slots *s,
+			   const struct event_context *x)
+{
+	struct event *ev = c->ev;
+	const struct jval *v =
+		ev->type != EVENT_GROUP ? event_trait_get(ev, "email") : NULL;
+	int top = -1;
+
+	if (v != NULL && v->kind == JVAL_STRING) {
+		ev->email = v->str;
+		return 0;
+	}
+	if (ev->ntraits < EVENT_MAX_FIELDS && v == NULL &&
+	    ev->type != EVENT_GROUP &&
+	    (ev->type != EVENT_IDENTIFY || s->traits < 0))
+		return 0; /* the traits read were context.traits: none there */
+	if (ev->type == EVENT_IDENTIFY)
+		top = OBJ_FIND(c, s->traits, "email");
+	return event_str_pick(c, top, OBJ_FIND(c, x->traits, "email"),
+			      &ev->email, "email");
+}
+
+/* properties.path / url, else context.page.path / url */
+static int event_page_get(struct event_ctx *c, const struct event_slots *s,
+			  const struct event_context *x)
+{
+	struct event *ev = c->ev;
+	const struct jval *p = event_prop_get(ev, "path");
+	const struct jval *u = event_prop_get(ev, "url");
+	bool full = ev->nprops == EVENT_MAX_FIELDS;
+
+	if (p != NULL && p->kind == JVAL_STRING)
+		ev->path = p->str;
+	else if (event_str_pick(c,
+				full ? OBJ_FIND(c, s->properties, "path") : -1,
+				x->page_path, &ev->path, "path") < 0)
+		return -1;
+	if (u != NULL && u->kind == JVAL_STRING)
+		ev->url = u->str;
+	else if (event_str_pick(c,
+				full ? OBJ_FIND(c, s->properties, "url") : -1,
+				x->page_url, &ev->url, "url") < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- identity and time ---- */
+
+static int event_identity_set(struct event_ctx *c)
+{
+	struct event *ev = c->ev;
+	char *o;
+
+	if (!strv_empty(ev->user_id)) {
+		ev->lead_key = ev->user_id;
+		return 0;
+	}
+	if (!strv_empty(ev->email)) {
+		o = event_scratch_alloc(ev, ev->email.len);
+		if (o == NULL)
+			return event_fail(c, EVENT_ERR_TOO_LARGE,
+					  "no room for the lead key");
+		for (size_t i = 0; i < ev->email.len; i++) {
+			char ch = ev->email.p[i];
+			o[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+		}
+		ev->lead_key = (struct strv){o, ev->email.len};
+		return 0;
+	}
+	if (!strv_empty(ev->anonymous_id)) {
+		ev->lead_key = ev->anonymous_id;
+		return 0;
+	}
+	return event_fail(c, EVENT_ERR_NO_IDENTITY,
+			  "no userId, traits e-mail or anonymousId");
+}
+
+static int event_time_set(struct event_ctx *c, const struct event_slots *s)
+{
+	int ti = s->timestamp >= 0 ? s->timestamp : s->original_timestamp;
+	const char *field =
+		s->timestamp >= 0 ? "timestamp" : "originalTimestamp";
+	struct strv t;
+
+	if (ti < 0)
+		return event_fail(c, EVENT_ERR_BAD_TIMESTAMP,
+				  "field timestamp is missing");
+	if (event_str(c, ti, &t, field) < 0)
+		return -1;
+	if (event_timestamp_parse(t.p, t.len, &c->ev->ts_ms) < 0)
+		return event_fail(c, EVENT_ERR_BAD_TIMESTAMP,
+				  "field %s is not an ISO 8601 time", field);
+	return 0;
+}
+
+/* ---- event_parse ---- */
+
+static void event_reset(struct event *ev)
+{
+	/* not memset: props/traits/scratch are large and only read up to n */
+	ev->type = EVENT_TRACK;
+	ev->message_id = ev->user_id = ev->anonymous_id = STRV_NULL;
+	ev->email = ev->lead_key = ev->name = STRV_NULL;
+	ev->path = ev->url = ev->group_id = STRV_NULL;
+	ev->ts_ms = 0;
+	ev->nprops = ev->ntraits = 0;
+	ev->scratch_used = 0;
+}
+
+static int event_fields_read(struct event_ctx *c, const struct event_slots *s)
+{
+	struct event *ev = c->ev;
+	struct event_context x;
+	struct event_fields props = {ev->props, &ev->nprops, STRV_NULL,
+				     "properties"};
+	int name = ev->type == EVENT_TRACK ? s->event
+		   : ev->type == EVENT_PAGE || ev->type == EVENT_SCREEN
+			   ? s->name
+			   : -1;
+
+	event_context_find(c, s->context, &x);
+	if (event_opt_str(c, s->message_id, &ev->message_id, "messageId") ||
+	    event_id_get(c, s->user_id, &ev->user_id, "userId") ||
+	    event_id_get(c, s->anonymous_id, &ev->anonymous_id,
+			 "anonymousId") ||
+	    event_opt_str(c, name, &ev->name, "name") ||
+	    event_str_pick(c, s->group_id, x.group_id, &ev->group_id,
+			   "groupId") ||
+	    event_fields_fill(c, &props, s->properties) ||
+	    event_traits_fill(c, s, &x) || event_page_get(c, s, &x) ||
+	    event_email_get(c, s, &x))
+		return -1;
+	return 0;
+}
+
+int event_parse(const char *buf, size_t len, struct event *ev,
+		struct event_error *err)
+{
+	jsmntok_t tok[EVENT_MAX_TOKENS];
+	struct event_ctx c = {.buf = buf, .len = len, .ev = ev, .err = err};
+	struct event_slots s;
+
+	event_reset(ev);
+	if (err != NULL) {
+		err->reason = EVENT_OK;
+		err->msg[0] = '\0';
+	}
+	if (buf == NULL || len == 0)
+		return event_fail(&c, EVENT_ERR_NOT_JSON, "event is empty");
+	if (len > EVENT_MAX_BYTES)
+		return event_fail(&c, EVENT_ERR_TOO_LARGE,
+				  "event is %zu bytes, more than %d", len,
+				  EVENT_MAX_BYTES);
+	if (event_bytes_check(&c) < 0 || event_tokenize(&c, tok) < 0)
+		return -1;
+	event_top_walk(&c, &s);
+	/* string-typed fields that are not read for this type still count */
+	if (event_want(&c, s.event, JSMN_STRING, "event") < 0 ||
+	    event_want(&c, s.name, JSMN_STRING, "name") < 0 ||
+	    event_want(&c, s.message_id, JSMN_STRING, "messageId") < 0 ||
+	    event_want(&c, s.group_id, JSMN_STRING, "groupId") < 0 ||
+	    event_types_check(&c, &s) < 0 || event_type_get(&c, &s) < 0 ||
+	    event_fields_read(&c, &s) < 0 || event_time_set(&c, &s) < 0 ||
+	    event_identity_set(&c) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- lookups ---- */
+
+static const struct jval *event_field_find(const struct event_field *f,
+					   size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (f[i].name.len == len && memcmp(f[i].name.p, name, len) == 0)
+			return &f[i].val;
+	return NULL;
+}
+
+const struct jval *event_prop_get(const struct event *ev, const char *name)
+{
+	return event_field_find(ev->props, ev->nprops, name);
+}
+
+const struct jval *event_trait_get(const struct event *ev, const char *name)
+{
+	return event_field_find(ev->traits, ev->ntraits, name);
+}
+
+/* ---- timestamps ---- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t event_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static unsigned event_month_days(int y, unsigned m)
+{
+	static const unsigned char days[] = {31, 28, 31, 30, 31, 30,
+					     31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* n decimal digits at s[i]; -1 if any is not a digit. */
+static int event_num_at(const char *s, size_t len, size_t i, size_t n)
+{
+	int v = 0;
+
+	if (i + n > len)
+		return -1;
+	for (size_t k = i; k < i + n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return -1;
+		v = v * 10 + (s[k] - '0');
+	}
+	return v;
+}
+
+/* "Z", "+hh:mm", "-hh:mm", "+hhmm" or nothing (UTC) from s[i]. */
+static int event_tz_parse(const char *s, size_t len, size_t i, int *off_min)
+{
+	int sign, hh, mm;
+	size_t mpos;
+
+	*off_min = 0;
+	if (i == len)
+		return 0;
+	if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len)
+		return 0;
+	if (s[i] != '+' && s[i] != '-')
+		return -1;
+	sign = s[i] == '-' ? -1 : 1;
+	hh = event_num_at(s, len, i + 1, 2);
+	mpos = i + 3 < len && s[i + 3] == ':' ? i + 4 : i + 3;
+	mm = event_num_at(s, len, mpos, 2);
+	if (hh < 0 || mm < 0 || hh > 23 || mm > 59 || mpos + 2 != len)
+		return -1;
+	*off_min = sign * (hh * 60 + mm);
+	return 0;
+}
+
+int event_timestamp_parse(const char *s, size_t len, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec, frac = 0, off;
+	size_t i = 19;
+
+	if (s == NULL || len < 19 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+	    s[16] != ':')
+		return -1;
+	y = event_num_at(s, len, 0, 4);
+	mo = event_num_at(s, len, 5, 2);
+	d = event_num_at(s, len, 8, 2);
+	h = event_num_at(s, len, 11, 2);
+	mi = event_num_at(s, len, 14, 2);
+	sec = event_num_at(s, len, 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 ||
+	    d > (int)event_month_days(y, (unsigned)mo) || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return -1;
+	if (i < len && (s[i] == '.' || s[i] == ',')) {
+		size_t f0 = ++i;
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			if (i - f0 < 3)
+				frac = frac * 10 + (s[i] - '0');
+		if (i == f0)
+			return -1;
+		for (size_t k = i - f0; k < 3; k++)
+			frac *= 10; /* ".5" is 500 ms */
+	}
+	if (event_tz_parse(s, len, i, &off) < 0)
+		return -1;
+	int64_t days = event_days_from_civil(y, (unsigned)mo, (unsigned)d);
+	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off * 60;
+	*ms = secs * 1000 + frac;
+	return 0;
+}

@@ -1,0 +1,759 @@
+/*
+ * test_event.c - unit tests for the Segment event parser (engine/event.c):
+ * real payloads as analytics.js and analytics-node send them, every reject
+ * reason, the JSON corners jsmn lets through, escapes, trait flattening,
+ * identity precedence and timestamps.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/event.h"
+
+static struct event ev; /* large: keep it off the test stack */
+static struct event_error err;
+
+static int parse(const char *s)
+{
+	return event_parse(s, strlen(s), &ev, &err);
+}
+
+static void assert_rejected(const char *s, enum event_reason r)
+{
+	if (parse(s) == 0)
+		fail_msg("accepted: %s", s);
+	if (err.reason != r)
+		fail_msg("reason %s (%s), wanted %s, for: %s",
+			 event_reason_code(err.reason), err.msg,
+			 event_reason_code(r), s);
+	assert_true(strlen(err.msg) > 0);
+}
+
+static void assert_strv(struct strv v, const char *want)
+{
+	if (!strv_eq(v, want))
+		fail_msg("got '%.*s', wanted '%s'", (int)v.len, v.p ? v.p : "",
+			 want);
+}
+
+static void assert_prop_str(const char *name, const char *want)
+{
+	const struct jval *v = event_prop_get(&ev, name);
+	if (v == NULL)
+		fail_msg("no property %s", name);
+	assert_int_equal(v->kind, JVAL_STRING);
+	assert_strv(v->str, want);
+}
+
+static void assert_trait_str(const char *name, const char *want)
+{
+	const struct jval *v = event_trait_get(&ev, name);
+	if (v == NULL)
+		fail_msg("no trait %s", name);
+	assert_int_equal(v->kind, JVAL_STRING);
+	assert_strv(v->str, want);
+}
+
+static int64_t ts(const char *s)
+{
+	int64_t ms = 0;
+	if (event_timestamp_parse(s, strlen(s), &ms) != 0)
+		fail_msg("timestamp rejected: %s", s);
+	return ms;
+}
+
+static void assert_ts_bad(const char *s)
+{
+	int64_t ms;
+	if (event_timestamp_parse(s, strlen(s), &ms) == 0)
+		fail_msg("timestamp accepted: %s", s);
+}
+
+/* What analytics.js 2.0 sends for analytics.track(). */
+static const char ajs_track[] =
+	"{\"anonymousId\":\"5b1c0d9e-7a44-4f0b-9d1e-2f6a8c3b7e10\","
+	"\"context\":{\"library\":{\"name\":\"analytics.js\",\"version\":"
+	"\"next-1.53.0\"},\"page\":{\"path\":\"/pricing\",\"referrer\":"
+	"\"https://www.google.com/\",\"search\":\"?ref=ad\",\"title\":"
+	"\"Pricing\",\"url\":\"https://example.com/pricing?ref=ad\"},"
+	"\"userAgent\":\"Mozilla/5.0 (X11; Linux "
+	"x86_64)\",\"locale\":\"en-US\","
+	"\"campaign\":{\"name\":\"spring\",\"source\":\"google\"},\"traits\":{"
+	"\"email\":\"Ada.Lovelace@Example.COM\",\"plan\":\"pro\"}},"
+	"\"event\":\"Demo Requested\",\"integrations\":{\"All\":true,"
+	"\"Mixpanel\":false},\"messageId\":\"ajs-next-1711712345678-7c1d9a2b\","
+	"\"originalTimestamp\":\"2026-03-29T01:29:59.000Z\","
+	"\"properties\":{\"plan\":\"enterprise\",\"seats\":25,\"trial\":true,"
+	"\"coupon\":null,\"cart\":{\"total\":1299.5,\"currency\":\"EUR\","
+	"\"items\":[1,2],\"deep\":{\"x\":1}},\"tags\":[\"a\",\"b\"]},"
+	"\"receivedAt\":\"2026-03-29T01:30:01.000Z\","
+	"\"sentAt\":\"2026-03-29T01:30:00.456Z\","
+	"\"timestamp\":\"2026-03-29T01:30:00.123Z\",\"type\":\"track\","
+	"\"userId\":\"u_8f3a2c\",\"writeKey\":\"abc\",\"version\":2}";
+
+static void test_track_analytics_js(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(ajs_track), 0);
+	assert_int_equal(ev.type, EVENT_TRACK);
+	assert_strv(ev.name, "Demo Requested");
+	assert_strv(ev.user_id, "u_8f3a2c");
+	assert_strv(ev.lead_key, "u_8f3a2c");
+	assert_strv(ev.anonymous_id, "5b1c0d9e-7a44-4f0b-9d1e-2f6a8c3b7e10");
+	assert_strv(ev.message_id, "ajs-next-1711712345678-7c1d9a2b");
+	assert_strv(ev.email, "Ada.Lovelace@Example.COM");
+	/* context.page is the fallback for path and url */
+	assert_strv(ev.path, "/pricing");
+	assert_strv(ev.url, "https://example.com/pricing?ref=ad");
+	assert_int_equal(ev.ts_ms, ts("2026-03-29T01:30:00.123Z"));
+	assert_prop_str("plan", "enterprise");
+	assert_prop_str("cart.currency", "EUR");
+	const struct jval *v = event_prop_get(&ev, "seats");
+	assert_non_null(v);
+	assert_int_equal(v->kind, JVAL_NUMBER);
+	assert_true(v->num == 25);
+	assert_strv(v->str, "25");
+	v = event_prop_get(&ev, "cart.total");
+	assert_non_null(v);
+	assert_true(v->num == 1299.5);
+	assert_int_equal(event_prop_get(&ev, "trial")->kind, JVAL_BOOL);
+	assert_true(event_prop_get(&ev, "trial")->num == 1);
+	assert_int_equal(event_prop_get(&ev, "coupon")->kind, JVAL_NULL);
+	assert_int_equal(event_prop_get(&ev, "tags")->kind, JVAL_OTHER);
+	assert_int_equal(event_prop_get(&ev, "cart.items")->kind, JVAL_OTHER);
+	/* only one level is flattened */
+	assert_null(event_prop_get(&ev, "cart.deep"));
+	assert_null(event_prop_get(&ev, "cart.deep.x"));
+	assert_null(event_prop_get(&ev, "cart"));
+	/* traits on a track come from context.traits */
+	assert_trait_str("plan", "pro");
+	assert_int_equal(ev.ntraits, 2);
+}
+
+/* What analytics-node sends for analytics.identify(). */
+static void test_identify_analytics_node(void **state)
+{
+	(void)state;
+	const char *s =
+		"{\"type\":\"identify\",\"anonymousId\":\"anon-1\","
+		"\"traits\":{\"email\":\"Grace@Example.com\",\"name\":\"G H\","
+		"\"title\":\"VP Engineering\",\"company\":{\"name\":\"Acme\","
+		"\"employee_count\":420,\"industry\":\"Software\"},"
+		"\"address\":{\"country\":\"DE\",\"city\":\"Berlin\"},"
+		"\"createdAt\":\"2024-01-01T00:00:00Z\"},"
+		"\"context\":{\"library\":{\"name\":\"@segment/"
+		"analytics-node\","
+		"\"version\":\"2.1.0\"}},\"_metadata\":{\"jsRuntime\":\"node\"}"
+		","
+		"\"integrations\":{},\"messageId\":\"node-next-1-abc\","
+		"\"timestamp\":\"2026-03-29T01:30:00.000Z\","
+		"\"sentAt\":\"2026-03-29T01:30:00.100Z\",\"channel\":"
+		"\"server\"}";
+	assert_int_equal(parse(s), 0);
+	assert_int_equal(ev.type, EVENT_IDENTIFY);
+	assert_strv(ev.email, "Grace@Example.com");
+	/* no userId: the lower-cased e-mail beats the anonymousId */
+	assert_strv(ev.lead_key, "grace@example.com");
+	assert_trait_str("title", "VP Engineering");
+	assert_trait_str("company.name", "Acme");
+	assert_trait_str("company.industry", "Software");
+	assert_trait_str("address.country", "DE");
+	assert_true(event_trait_get(&ev, "company.employee_count")->num == 420);
+	assert_null(event_trait_get(&ev, "company"));
+	assert_strv(ev.name, ""); /* identify has no name */
+}
+
+static void test_group_traits_mapping(void **state)
+{
+	(void)state;
+	const char *s =
+		"{\"type\":\"group\",\"userId\":\"u1\",\"groupId\":\"acct-42\","
+		"\"traits\":{\"name\":\"Initech\",\"industry\":\"Finance\","
+		"\"employees\":1200,\"address\":{\"country\":\"US\"}},"
+		"\"context\":{\"traits\":{\"email\":\"bob@initech.com\"}},"
+		"\"timestamp\":\"2026-03-29T01:30:00Z\"}";
+	assert_int_equal(parse(s), 0);
+	assert_int_equal(ev.type, EVENT_GROUP);
+	assert_strv(ev.group_id, "acct-42");
+	assert_trait_str("company.name", "Initech");
+	assert_trait_str("company.industry", "Finance");
+	assert_true(event_trait_get(&ev, "company.employees")->num == 1200);
+	assert_trait_str("company.address.country", "US");
+	assert_null(event_trait_get(&ev, "name"));
+	/* the person's e-mail still comes from context.traits */
+	assert_strv(ev.email, "bob@initech.com");
+	assert_int_equal(ev.ntraits, 4);
+}
+
+static void test_page_and_screen(void **state)
+{
+	(void)state;
+	assert_int_equal(
+		parse("{\"type\":\"page\",\"name\":\"Pricing\",\"anonymousId\":"
+		      "\"a1\",\"timestamp\":\"2026-01-01T00:00:00Z\","
+		      "\"properties\":{\"path\":\"/pricing\",\"url\":"
+		      "\"https://x.io/pricing\"},\"context\":{\"page\":{"
+		      "\"path\":\"/ignored\",\"url\":\"https://x.io/ig\"},"
+		      "\"groupId\":\"g7\"}}"),
+		0);
+	assert_int_equal(ev.type, EVENT_PAGE);
+	assert_strv(ev.name, "Pricing");
+	assert_strv(ev.path, "/pricing"); /* properties win over context */
+	assert_strv(ev.url, "https://x.io/pricing");
+	assert_strv(ev.group_id, "g7"); /* context.groupId */
+	assert_strv(ev.lead_key, "a1");
+
+	assert_int_equal(parse("{\"type\":\"screen\",\"name\":\"Home\","
+			       "\"userId\":\"u\",\"timestamp\":"
+			       "\"2026-01-01T00:00:00Z\"}"),
+			 0);
+	assert_int_equal(ev.type, EVENT_SCREEN);
+	assert_strv(ev.name, "Home");
+	assert_strv(ev.path, "");
+}
+
+static void test_identity_precedence(void **state)
+{
+	(void)state;
+	const char *tail = ",\"type\":\"track\",\"event\":\"x\","
+			   "\"timestamp\":\"2026-01-01T00:00:00Z\"}";
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"userId\":\"U1\",\"anonymousId\":\"A1\",\"context\":{"
+		 "\"traits\":{\"email\":\"E@X.io\"}}%s",
+		 tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "U1");
+
+	snprintf(buf, sizeof(buf),
+		 "{\"userId\":\"\",\"anonymousId\":\"A1\",\"context\":{"
+		 "\"traits\":{\"email\":\"E@X.io\"}}%s",
+		 tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "e@x.io");
+
+	snprintf(buf, sizeof(buf), "{\"userId\":null,\"anonymousId\":\"A1\"%s",
+		 tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "A1");
+	assert_strv(ev.user_id, "");
+
+	/* numeric identities are kept as their literal */
+	snprintf(buf, sizeof(buf), "{\"userId\":12345678901234567890%s", tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "12345678901234567890");
+	snprintf(buf, sizeof(buf), "{\"anonymousId\":-4.5e3%s", tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.anonymous_id, "-4.5e3");
+}
+
+static void test_identify_email_fallback(void **state)
+{
+	(void)state;
+	/* identify without traits.email falls back to context.traits */
+	assert_int_equal(
+		parse("{\"type\":\"identify\",\"traits\":{\"plan\":\"x\"},"
+		      "\"context\":{\"traits\":{\"email\":\"C@D.io\"}},"
+		      "\"timestamp\":\"2026-01-01T00:00:00Z\"}"),
+		0);
+	assert_strv(ev.lead_key, "c@d.io");
+	assert_null(event_trait_get(&ev, "email")); /* traits are top's */
+	/* a non-string e-mail is not an identity */
+	assert_rejected("{\"type\":\"identify\",\"traits\":{\"email\":5},"
+			"\"timestamp\":\"2026-01-01T00:00:00Z\"}",
+			EVENT_ERR_NO_IDENTITY);
+}
+
+static void test_reject_no_identity(void **state)
+{
+	(void)state;
+	assert_rejected("{\"type\":\"track\",\"event\":\"x\",\"timestamp\":"
+			"\"2026-01-01T00:00:00Z\"}",
+			EVENT_ERR_NO_IDENTITY);
+	assert_rejected("{\"type\":\"track\",\"userId\":\"\",\"anonymousId\":"
+			"\"\",\"timestamp\":\"2026-01-01T00:00:00Z\"}",
+			EVENT_ERR_NO_IDENTITY);
+}
+
+static void test_reject_not_json(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"   ",
+		"{",
+		"{\"type\":\"track\"",
+		"{\"a\":1} x",
+		"{\"a\":1}{}",
+		"{\"a\":1},",
+		",{\"a\":1}",
+		"{\"a\":1,}",
+		"{,\"a\":1}",
+		"{\"a\":1,,\"b\":2}",
+		"{\"a\"::1}",
+		"{\"a\":1 \"b\":2}",
+		"{\"a\"}",
+		"{\"a\":}",
+		"{\"a\":1,\"b\"}",
+		"{\"a\":[1,]}",
+		"{\"a\":[1,,2]}",
+		"{\"a\":[[1,]2]}",
+		"{\"a\":[1 2]}",
+		"{\"a\":[\"k\":1]}",
+		"{\"a\":\"b\":\"c\"}",
+		"{\"a\":{},,\"b\":1}",
+		"{\"a\":{ , }}",
+		"{\"a\":'x'}",
+		"{a:1}",
+		"{\"a\":\"x\ny\"}",
+		"{\"a\":\"\\x\"}",
+		"{\"a\":\"\\u12G4\"}",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_rejected(bad[i], EVENT_ERR_NOT_JSON);
+	/* a NUL byte inside the length counts as garbage */
+	assert_int_equal(event_parse("{\"a\":1}\0", 8, &ev, &err), -1);
+	assert_int_equal(err.reason, EVENT_ERR_NOT_JSON);
+	assert_int_equal(event_parse(NULL, 0, &ev, &err), -1);
+	assert_int_equal(err.reason, EVENT_ERR_NOT_JSON);
+}
+
+static void test_reject_bad_numbers(void **state)
+{
+	static const char *const bad[] = {
+		"01",  "-",      "1.",   ".5",  "1e",    "1e+",
+		"--1", "1.2.3",  "0x10", "1-",  "tru",   "truex",
+		"nul", "falsey", "+1",   "-01", "1\"\"",
+	};
+	char buf[128];
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"properties\":{\"n\":%s}}",
+			 bad[i]);
+		assert_rejected(buf, EVENT_ERR_NOT_JSON);
+	}
+}
+
+static void test_numbers_valid(void **state)
+{
+	static const struct {
+		const char *lit;
+		double want;
+	} ok[] = {
+		{"0", 0},
+		{"-0", -0.0},
+		{"-0.5e+3", -500},
+		{"1E10", 1e10},
+		{"99.99", 99.99},
+		{"0.001", 0.001},
+		{"12e-2", 0.12},
+		{"123456789012345678901", 123456789012345678901.0},
+		{"1.5E-300", 1.5e-300},
+	};
+	char buf[256];
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"type\":\"track\",\"userId\":\"u\",\"timestamp\":"
+			 "\"2026-01-01T00:00:00Z\",\"properties\":{\"n\":%s}}",
+			 ok[i].lit);
+		assert_int_equal(parse(buf), 0);
+		const struct jval *v = event_prop_get(&ev, "n");
+		assert_non_null(v);
+		assert_int_equal(v->kind, JVAL_NUMBER);
+		assert_strv(v->str, ok[i].lit);
+		if (fabs(v->num - ok[i].want) > fabs(ok[i].want) * 1e-15)
+			fail_msg("%s parsed as %.17g", ok[i].lit, v->num);
+	}
+}
+
+static void test_reject_not_object(void **state)
+{
+	(void)state;
+	assert_rejected("[1,2]", EVENT_ERR_NOT_OBJECT);
+	assert_rejected("\"track\"", EVENT_ERR_NOT_OBJECT);
+	assert_rejected("42", EVENT_ERR_NOT_OBJECT);
+	assert_rejected(" null\n", EVENT_ERR_NOT_OBJECT);
+	assert_rejected("[]", EVENT_ERR_NOT_OBJECT);
+}
+
+static void test_reject_too_large(void **state)
+{
+	size_t n = EVENT_MAX_BYTES + 1;
+	char *big = malloc(n + 1);
+	(void)state;
+	assert_non_null(big);
+	memset(big, ' ', n);
+	memcpy(big, "{}", 2);
+	big[n] = '\0';
+	assert_rejected(big, EVENT_ERR_TOO_LARGE);
+
+	/* too many tokens, within the byte limit */
+	size_t off = 0;
+	off += (size_t)sprintf(big + off, "{\"p\":[");
+	for (int i = 0; i < EVENT_MAX_TOKENS + 10; i++)
+		off += (size_t)sprintf(big + off, "%s1", i ? "," : "");
+	sprintf(big + off, "]}");
+	assert_true(strlen(big) <= EVENT_MAX_BYTES);
+	assert_rejected(big, EVENT_ERR_TOO_LARGE);
+	assert_non_null(strstr(err.msg, "tokens"));
+
+	/* escaped strings that overflow the scratch area */
+	off = (size_t)sprintf(big, "{\"type\":\"track\",\"userId\":\"u\","
+				   "\"timestamp\":\"2026-01-01T00:00:00Z\","
+				   "\"properties\":{");
+	for (int i = 0; i < 8; i++)
+		off += (size_t)sprintf(big + off, "%s\"k%d\":\"%0700d\\n\"",
+				       i ? "," : "", i, 0);
+	sprintf(big + off, "}}");
+	assert_rejected(big, EVENT_ERR_TOO_LARGE);
+	free(big);
+}
+
+static void nest(char *buf, int depth)
+{
+	size_t off =
+		(size_t)sprintf(buf, "{\"type\":\"track\",\"userId\":\"u\","
+				     "\"timestamp\":\"2026-01-01T00:00:"
+				     "00Z\",\"context\":");
+	for (int i = 1; i < depth; i++)
+		off += (size_t)sprintf(buf + off, "%s",
+				       i < depth - 1 ? "{\"a\":" : "[");
+	for (int i = depth - 1; i >= 1; i--)
+		off += (size_t)sprintf(buf + off, "%s",
+				       i < depth - 1 ? "}" : "]");
+	sprintf(buf + off, "}");
+}
+
+static void test_reject_too_deep(void **state)
+{
+	char buf[1024];
+	(void)state;
+	nest(buf, EVENT_MAX_DEPTH);
+	assert_int_equal(parse(buf), 0);
+	nest(buf, EVENT_MAX_DEPTH + 1);
+	assert_rejected(buf, EVENT_ERR_TOO_DEEP);
+}
+
+static void test_reject_bad_utf8(void **state)
+{
+	static const char *const bad[] = {
+		"\xff",             /* never valid */
+		"\xc0\xaf",         /* overlong '/' */
+		"\xe0\x80\xaf",     /* overlong, three bytes */
+		"\xf0\x80\x80\xaf", /* overlong, four bytes */
+		"\xed\xa0\x80",     /* UTF-16 surrogate D800 */
+		"\xf4\x90\x80\x80", /* above U+10FFFF */
+		"\xc3",             /* truncated */
+		"\xe2\x82",         /* truncated */
+		"\x80",             /* stray continuation */
+		"\\ud800",          /* lone high surrogate escape */
+		"\\udc00x",         /* lone low surrogate escape */
+		"\\ud83d\\u0041",   /* high surrogate, no low one */
+	};
+	char buf[256];
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"type\":\"track\",\"userId\":\"u%s\",\"timestamp\":"
+			 "\"2026-01-01T00:00:00Z\"}",
+			 bad[i]);
+		assert_rejected(buf, EVENT_ERR_BAD_UTF8);
+	}
+	/* valid multibyte text passes: é, €, 😀 */
+	assert_int_equal(parse("{\"type\":\"track\",\"userId\":"
+			       "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\","
+			       "\"timestamp\":\"2026-01-01T00:00:00Z\"}"),
+			 0);
+	assert_strv(ev.lead_key, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+}
+
+static void test_reject_type(void **state)
+{
+	(void)state;
+	assert_rejected("{\"userId\":\"u\",\"timestamp\":"
+			"\"2026-01-01T00:00:00Z\"}",
+			EVENT_ERR_MISSING_TYPE);
+	assert_rejected("{\"type\":null,\"userId\":\"u\"}",
+			EVENT_ERR_MISSING_TYPE);
+	assert_rejected("{\"type\":7,\"userId\":\"u\"}",
+			EVENT_ERR_MISSING_TYPE);
+	assert_rejected("{\"type\":\"alias\",\"userId\":\"u\"}",
+			EVENT_ERR_UNKNOWN_TYPE);
+	assert_rejected("{\"type\":\"Track\",\"userId\":\"u\"}",
+			EVENT_ERR_UNKNOWN_TYPE);
+	/* the type inside context is not the event's type */
+	assert_rejected("{\"context\":{\"type\":\"track\"},\"userId\":\"u\"}",
+			EVENT_ERR_MISSING_TYPE);
+}
+
+static void test_reject_field_types(void **state)
+{
+	static const char *const bad[] = {
+		"\"event\":1",       "\"messageId\":{}",
+		"\"timestamp\":0",   "\"name\":[]",
+		"\"groupId\":true",  "\"userId\":true",
+		"\"userId\":{}",     "\"anonymousId\":[]",
+		"\"traits\":[]",     "\"properties\":1",
+		"\"context\":\"x\"", "\"originalTimestamp\":1",
+	};
+	char buf[256];
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"type\":\"track\",\"anonymousId\":\"a\","
+			 "\"timestamp\":\"2026-01-01T00:00:00Z\",%s}",
+			 bad[i]);
+		assert_rejected(buf, EVENT_ERR_FIELD_TYPE);
+	}
+	/* null is absent, not a wrong type */
+	assert_int_equal(parse("{\"type\":\"track\",\"anonymousId\":\"a\","
+			       "\"timestamp\":\"2026-01-01T00:00:00Z\","
+			       "\"properties\":null,\"traits\":null,\"event\":"
+			       "null,\"context\":null}"),
+			 0);
+	assert_int_equal(ev.nprops, 0);
+}
+
+static void test_reject_bad_timestamp(void **state)
+{
+	(void)state;
+	assert_rejected("{\"type\":\"track\",\"userId\":\"u\"}",
+			EVENT_ERR_BAD_TIMESTAMP);
+	assert_rejected("{\"type\":\"track\",\"userId\":\"u\",\"timestamp\":"
+			"\"yesterday\"}",
+			EVENT_ERR_BAD_TIMESTAMP);
+	assert_rejected("{\"type\":\"track\",\"userId\":\"u\",\"timestamp\":"
+			"\"2026-13-01T00:00:00Z\"}",
+			EVENT_ERR_BAD_TIMESTAMP);
+	/* a bad timestamp is not rescued by originalTimestamp */
+	assert_rejected("{\"type\":\"track\",\"userId\":\"u\",\"timestamp\":"
+			"\"2026-01-01\",\"originalTimestamp\":"
+			"\"2026-01-01T00:00:00Z\"}",
+			EVENT_ERR_BAD_TIMESTAMP);
+	/* but a missing one is */
+	assert_int_equal(
+		parse("{\"type\":\"track\",\"userId\":\"u\","
+		      "\"originalTimestamp\":\"2026-01-01T00:00:01Z\"}"),
+		0);
+	assert_int_equal(ev.ts_ms, ts("2026-01-01T00:00:01Z"));
+}
+
+static void test_timestamps(void **state)
+{
+	(void)state;
+	assert_int_equal(ts("1970-01-01T00:00:00Z"), 0);
+	assert_int_equal(ts("2026-03-29T01:30:00Z"), 1774747800000LL);
+	assert_int_equal(ts("2026-03-29T01:30:00.123Z"), 1774747800123LL);
+	assert_int_equal(ts("2026-03-29T01:30:00.1Z"), 1774747800100LL);
+	assert_int_equal(ts("2026-03-29T01:30:00.123456789Z"), 1774747800123LL);
+	assert_int_equal(ts("2026-03-29T03:30:00+02:00"), 1774747800000LL);
+	assert_int_equal(ts("2026-03-29T03:30:00.5+0200"), 1774747800500LL);
+	assert_int_equal(ts("2026-03-28T20:00:00-05:30"), 1774747800000LL);
+	assert_int_equal(ts("2026-03-29 01:30:00z"), 1774747800000LL);
+	assert_int_equal(ts("2026-03-29t01:30:00"), 1774747800000LL);
+	assert_int_equal(ts("1969-12-31T23:59:59Z"), -1000);
+	assert_int_equal(ts("2024-02-29T00:00:00Z"), 1709164800000LL);
+	assert_int_equal(ts("2000-02-29T00:00:00Z"), 951782400000LL);
+	assert_int_equal(ts("2024-12-31T23:59:59.999Z"), 1735689599999LL);
+	assert_ts_bad("2023-02-29T00:00:00Z"); /* not a leap year */
+	assert_ts_bad("2100-02-29T00:00:00Z"); /* century, not leap */
+	assert_ts_bad("2026-02-30T00:00:00Z");
+	assert_ts_bad("2026-04-31T00:00:00Z");
+	assert_ts_bad("2026-13-01T00:00:00Z");
+	assert_ts_bad("2026-00-01T00:00:00Z");
+	assert_ts_bad("2026-01-00T00:00:00Z");
+	assert_ts_bad("2026-01-01T25:00:00Z");
+	assert_ts_bad("2026-01-01T12:60:00Z");
+	assert_ts_bad("2026-01-01T12:00:61Z");
+	assert_ts_bad("2026-01-01T12:00:00.Z");
+	assert_ts_bad("2026-01-01T12:00:00+2:00");
+	assert_ts_bad("2026-01-01T12:00:00+24:00");
+	assert_ts_bad("2026-01-01T12:00:00Zjunk");
+	assert_ts_bad("2026-01-01X12:00:00Z");
+	assert_ts_bad("2026-01-01");
+	assert_ts_bad("");
+}
+
+static void test_escapes(void **state)
+{
+	(void)state;
+	assert_int_equal(
+		parse("{\"type\":\"track\",\"event\":\"Say \\\"hi\\\"\\n\","
+		      "\"userId\":\"a\\/b\\\\c\\u00e9\\u20ac\\ud83d\\ude00\","
+		      "\"timestamp\":\"2026-01-01T00:00:00\\u005a\","
+		      "\"properties\":{\"k\\u0065y\":\"\\t\"}}"),
+		0);
+	assert_strv(ev.name, "Say \"hi\"\n");
+	assert_strv(ev.lead_key, "a/b\\c\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	assert_int_equal(ev.ts_ms, ts("2026-01-01T00:00:00Z"));
+	assert_prop_str("key", "\t");
+	/* unescaped strings live in scratch, inside the event */
+	assert_true(ev.name.p >= ev.scratch &&
+		    ev.name.p < ev.scratch + sizeof(ev.scratch));
+}
+
+static void test_email_lowercased_in_scratch(void **state)
+{
+	const char *s = "{\"type\":\"identify\",\"traits\":{\"email\":"
+			"\"MiXeD.Case@EXAMPLE.org\"},\"anonymousId\":\"a\","
+			"\"timestamp\":\"2026-01-01T00:00:00Z\"}";
+	(void)state;
+	assert_int_equal(parse(s), 0);
+	assert_strv(ev.lead_key, "mixed.case@example.org");
+	assert_strv(ev.email, "MiXeD.Case@EXAMPLE.org"); /* as sent */
+	assert_true(ev.email.p >= s && ev.email.p < s + strlen(s));
+}
+
+static void test_bad_then_good(void **state)
+{
+	(void)state;
+	/* a rejected event that filled fields and scratch on the way */
+	assert_rejected("{\"type\":\"identify\",\"userId\":\"\\u00e9\","
+			"\"traits\":{\"a\":{\"b\":\"\\n\"},\"email\":\"X@Y\"},"
+			"\"properties\":{\"p\":1},\"timestamp\":\"bad\"}",
+			EVENT_ERR_BAD_TIMESTAMP);
+	assert_int_equal(ev.nprops, 0);
+	assert_int_equal(ev.ntraits, 0);
+	assert_int_equal(parse(ajs_track), 0);
+	assert_int_equal(err.reason, EVENT_OK);
+	assert_int_equal(ev.type, EVENT_TRACK);
+	assert_strv(ev.lead_key, "u_8f3a2c");
+	assert_int_equal(ev.nprops, 8);
+	assert_trait_str("plan", "pro");
+	assert_null(event_trait_get(&ev, "a.b"));
+	assert_int_equal(ev.ts_ms, ts("2026-03-29T01:30:00.123Z"));
+}
+
+static void test_field_limit(void **state)
+{
+	char buf[4096];
+	size_t off;
+	(void)state;
+	off = (size_t)sprintf(buf, "{\"type\":\"track\",\"userId\":\"u\","
+				   "\"timestamp\":\"2026-01-01T00:00:00Z\","
+				   "\"properties\":{");
+	for (int i = 0; i < EVENT_MAX_FIELDS + 12; i++)
+		off += (size_t)sprintf(buf + off, "%s\"p%d\":%d", i ? "," : "",
+				       i, i);
+	off += (size_t)sprintf(buf + off, ",\"path\":\"/late\"}}");
+	assert_int_equal(parse(buf), 0);
+	assert_int_equal(ev.nprops, EVENT_MAX_FIELDS);
+	assert_true(event_prop_get(&ev, "p0")->num == 0);
+	assert_null(event_prop_get(&ev, "p50"));
+	/* path past the field limit is still found */
+	assert_strv(ev.path, "/late");
+}
+
+static void test_pretty_printed(void **state)
+{
+	(void)state;
+	assert_int_equal(
+		parse("\n{\n  \"type\" : \"track\",\n"
+		      "  \"userId\" : \"u\",\r\n\t\"timestamp\": "
+		      "\"2026-01-01T00:00:00Z\",\n  \"properties\": {"
+		      " \"a\" : [ 1 , { } , [ ] ] , \"b\" : { } }\n}\n"),
+		0);
+	assert_int_equal(event_prop_get(&ev, "a")->kind, JVAL_OTHER);
+	assert_int_equal(ev.nprops, 1);
+	/* a raw tab inside a string is not JSON */
+	assert_rejected("{\n\"type\":\"tr\tack\"}", EVENT_ERR_NOT_JSON);
+}
+
+static void test_duplicate_keys_last_wins(void **state)
+{
+	(void)state;
+	assert_int_equal(
+		parse("{\"type\":\"page\",\"type\":\"track\","
+		      "\"userId\":\"a\",\"userId\":\"b\",\"timestamp\":"
+		      "\"2026-01-01T00:00:00Z\"}"),
+		0);
+	assert_int_equal(ev.type, EVENT_TRACK);
+	assert_strv(ev.lead_key, "b");
+}
+
+static void test_messages_hide_personal_data(void **state)
+{
+	(void)state;
+	assert_rejected(
+		"{\"type\":\"identify\",\"traits\":{\"email\":"
+		"\"secret.person@example.com\"},\"timestamp\":\"nope\"}",
+		EVENT_ERR_BAD_TIMESTAMP);
+	assert_null(strstr(err.msg, "secret"));
+	assert_rejected("{\"type\":\"secret.person@example.com\"}",
+			EVENT_ERR_UNKNOWN_TYPE);
+	assert_null(strstr(err.msg, "secret"));
+	assert_rejected("{\"type\":\"track\",\"userId\":\"secret\\ud800\"}",
+			EVENT_ERR_BAD_UTF8);
+	assert_null(strstr(err.msg, "secret"));
+}
+
+static void test_names_and_codes(void **state)
+{
+	(void)state;
+	for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
+		const char *n = event_type_name((enum event_type)t);
+		assert_int_equal(event_type_parse(n, strlen(n)), t);
+	}
+	assert_int_equal(event_type_parse("alias", 5), -1);
+	assert_int_equal(event_type_parse("trac", 4), -1);
+	assert_int_equal(event_type_parse("", 0), -1);
+	assert_string_equal(event_reason_code(EVENT_ERR_NOT_JSON), "not_json");
+	assert_string_equal(event_reason_code(EVENT_ERR_FIELD_TYPE),
+			    "wrong_field_type");
+	assert_string_equal(event_reason_code(EVENT_ERR_BAD_UTF8),
+			    "invalid_utf8");
+	assert_string_equal(event_reason_code(EVENT_ERR_TOO_DEEP), "too_deep");
+	for (int i = 1; i < EVENT_REASON_COUNT; i++)
+		for (int j = i + 1; j < EVENT_REASON_COUNT; j++)
+			assert_string_not_equal(
+				event_reason_code((enum event_reason)i),
+				event_reason_code((enum event_reason)j));
+	assert_string_equal(event_reason_code(EVENT_REASON_COUNT), "unknown");
+}
+
+static void test_err_may_be_null(void **state)
+{
+	(void)state;
+	assert_int_equal(event_parse("[", 1, &ev, NULL), -1);
+	assert_int_equal(event_parse(ajs_track, strlen(ajs_track), &ev, NULL),
+			 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_track_analytics_js),
+		cmocka_unit_test(test_identify_analytics_node),
+		cmocka_unit_test(test_group_traits_mapping),
+		cmocka_unit_test(test_page_and_screen),
+		cmocka_unit_test(test_identity_precedence),
+		cmocka_unit_test(test_identify_email_fallback),
+		cmocka_unit_test(test_reject_no_identity),
+		cmocka_unit_test(test_reject_not_json),
+		cmocka_unit_test(test_reject_bad_numbers),
+		cmocka_unit_test(test_numbers_valid),
+		cmocka_unit_test(test_reject_not_object),
+		cmocka_unit_test(test_reject_too_large),
+		cmocka_unit_test(test_reject_too_deep),
+		cmocka_unit_test(test_reject_bad_utf8),
+		cmocka_unit_test(test_reject_type),
+		cmocka_unit_test(test_reject_field_types),
+		cmocka_unit_test(test_reject_bad_timestamp),
+		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_email_lowercased_in_scratch),
+		cmocka_unit_test(test_bad_then_good),
+		cmocka_unit_test(test_field_limit),
+		cmocka_unit_test(test_pretty_printed),
+		cmocka_unit_test(test_duplicate_keys_last_wins),
+		cmocka_unit_test(test_messages_hide_personal_data),
+		cmocka_unit_test(test_names_and_codes),
+		cmocka_unit_test(test_err_may_be_null),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
