@@ -1,0 +1,246 @@
+# lib_e2e.sh - shared helpers of the end-to-end tests (tests/kafka/e2e_*.sh),
+# sourced by them; bash only.
+#
+# Each test gets from tests/kafka/run.sh (or from its caller) BOOTSTRAP (the
+# broker, 127.0.0.1 only) and LEADROUTER (the daemon binary); LR_TOOLS,
+# TEST_TMP and TEST_ID are optional. e2e_init makes a unique prefix for every
+# topic, the consumer group and the transactional ids of the run, a scratch
+# directory, and an EXIT trap that kills every daemon the test started
+# (TERM, then KILL after 5 s). Every wait in here is bounded.
+#
+# The config of a run is tests/kafka/e2e.json with the placeholders filled
+# in (e2e_config). Topic names: $EVENTS, $FEEDBACK, $ASSIGN, $LEADS, $TEAMS,
+# $DLQ and the handoff topics matching $HANDOFF_RE.
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "$(date +%T) $*" >&2
+}
+
+# e2e_init NAME: checks the environment, sets the names, installs the trap.
+e2e_init() {
+	local name=$1
+	[ -n "${BOOTSTRAP:-}" ] || fail "BOOTSTRAP is not set (run via tests/kafka/run.sh)"
+	[ -n "${LEADROUTER:-}" ] && [ -x "$LEADROUTER" ] ||
+		fail "LEADROUTER is not an executable: '${LEADROUTER:-}'"
+	case $BOOTSTRAP in
+	127.0.0.1:*) ;;
+	*) fail "tests run only against 127.0.0.1 (BOOTSTRAP=$BOOTSTRAP)" ;;
+	esac
+	LR_TOOLS=${LR_TOOLS:-$(dirname "$LEADROUTER")/tests/kafka}
+	for t in lr_produce lr_consume lr_admin; do
+		[ -x "$LR_TOOLS/$t" ] || fail "missing tool $LR_TOOLS/$t (make $LR_TOOLS/$t)"
+	done
+	if [ -z "${TEST_TMP:-}" ]; then
+		TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lr-$name.XXXXXX")
+		OWN_TMP=1
+	fi
+	mkdir -p "$TEST_TMP"
+	WORK=$TEST_TMP
+	E2E_NAME=$name
+	PREFIX="e2e-$name-${TEST_ID:-$$}-$RANDOM"
+	GROUP="$PREFIX-group"
+	EVENTS="$PREFIX.marketing.events"
+	FEEDBACK="$PREFIX.sales.feedback"
+	ASSIGN="$PREFIX.leadrouter.assign"
+	LEADS="$PREFIX.leadrouter.leads"
+	TEAMS="$PREFIX.leadrouter.teams"
+	DLQ="$PREFIX.leadrouter.dlq"
+	HANDOFF_RE="^${PREFIX//./\\.}\\.sales\\.handoffs\\..*"
+	DAEMON_PIDS=()
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	"$LR_TOOLS/lr_admin" -b "$BOOTSTRAP" ping >/dev/null 2>&1 ||
+		fail "the broker at $BOOTSTRAP does not answer"
+	note "prefix $PREFIX, scratch $WORK"
+}
+
+e2e_cleanup() {
+	local rc=$? pid i
+	trap - EXIT
+	for pid in "${DAEMON_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${DAEMON_PIDS[@]}"; do
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	if [ $rc -ne 0 ]; then
+		for f in "$WORK"/daemon*.log; do
+			[ -f "$f" ] || continue
+			echo "---- last lines of $f ----" >&2
+			tail -n 25 "$f" >&2
+		done
+		echo "scratch directory kept: $WORK" >&2
+	elif [ "${OWN_TMP:-0}" = 1 ]; then
+		rm -rf "$WORK"
+	fi
+	exit $rc
+}
+
+# e2e_config OUT INSTANCE [COMMIT_MS] [PREFIX]: a config for this run.
+e2e_config() {
+	local out=$1 inst=$2 commit=${3:-50} prefix=${4:-$PREFIX}
+	sed -e "s|@BOOTSTRAP@|$BOOTSTRAP|g" -e "s|@PREFIX@|$prefix|g" \
+		-e "s|@INSTANCE@|$inst|g" -e "s|@COMMIT_MS@|$commit|g" \
+		"${E2E_JSON:-$HERE/e2e.json}" >"$out"
+	"$LEADROUTER" --check-config -c "$out" >/dev/null ||
+		fail "e2e config $out does not validate"
+}
+
+# e2e_topics PARTITIONS [PREFIX]: the input topics (events, feedback).
+e2e_topics() {
+	local p=$1 prefix=${2:-$PREFIX}
+	"$LR_TOOLS/lr_admin" -b "$BOOTSTRAP" create "$prefix.marketing.events" "$p" >/dev/null ||
+		fail "could not create $prefix.marketing.events"
+	"$LR_TOOLS/lr_admin" -b "$BOOTSTRAP" create "$prefix.sales.feedback" "$p" >/dev/null ||
+		fail "could not create $prefix.sales.feedback"
+}
+
+# e2e_produce FILE [TOPIC]: JSON Lines into the events topic.
+e2e_produce() {
+	local f=$1 topic=${2:-$EVENTS}
+	"$LR_TOOLS/lr_produce" -b "$BOOTSTRAP" -t "$topic" <"$f" 2>"$WORK/produce.log" ||
+		{
+			cat "$WORK/produce.log" >&2
+			fail "could not produce $f to $topic"
+		}
+}
+
+# e2e_start CFG LOG: start a daemon in the background; its pid in DAEMON_PID.
+e2e_start() {
+	"$LEADROUTER" -c "$1" >>"$2" 2>&1 &
+	DAEMON_PID=$!
+	DAEMON_PIDS+=("$DAEMON_PID")
+	note "started daemon pid $DAEMON_PID ($1)"
+}
+
+# e2e_wait_exit PID SECONDS: wait for the daemon PID (a child of this shell)
+# to exit and put its status in EXIT_STATUS; returns 1 when it still runs
+# after SECONDS.
+e2e_wait_exit() {
+	local pid=$1 secs=$2 i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		[ $i -lt $((secs * 10)) ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	EXIT_STATUS=0
+	wait "$pid" 2>/dev/null || EXIT_STATUS=$?
+}
+
+# e2e_alive PID: fail when the daemon exited.
+e2e_alive() {
+	kill -0 "$1" 2>/dev/null || fail "daemon $1 exited early"
+}
+
+# e2e_lag [TOPIC]: total lag of the group on a topic (-1 on error).
+e2e_lag() {
+	"$LR_TOOLS/lr_consume" -b "$BOOTSTRAP" -t "${1:-$EVENTS}" --lag "$GROUP" 2>/dev/null |
+		awk -F'\t' '$1 == "total" { print $5; found = 1 } END { if (!found) print -1 }'
+}
+
+# e2e_wait_drained SECONDS [PIDS...]: wait until the group committed the end
+# of the events topic and of the assign topic (stage 2 done too). A daemon
+# of PIDS that exits meanwhile fails the test. The assign topic is written
+# in transactions: its end offset counts the commit markers, which a
+# consumer never returns, so up to one record per partition of lag stays
+# there; that remainder must then hold still for 2 s.
+e2e_wait_drained() {
+	local secs=$1 i=0 lag alag prev="" stable=0 pid
+	shift
+	while :; do
+		for pid in "$@"; do e2e_alive "$pid"; done
+		lag=$(e2e_lag "$EVENTS")
+		if [ "$lag" = 0 ]; then
+			alag=$(e2e_lag "$ASSIGN")
+			if [ "$alag" = 0 ]; then
+				break
+			fi
+			if [ "$alag" != -1 ] && [ "$alag" = "$prev" ] &&
+				[ "$alag" -le "$(e2e_partitions "$ASSIGN")" ]; then
+				stable=$((stable + 1))
+				[ $stable -lt 4 ] || break
+			else
+				stable=0
+			fi
+			prev=$alag
+		fi
+		[ $i -lt $((secs * 2)) ] ||
+			fail "not drained after ${secs}s (events lag $lag, assign lag ${alag:-?})"
+		sleep 0.5
+		i=$((i + 1))
+	done
+	note "drained (events lag 0, assign lag ${alag:-0})"
+}
+
+e2e_partitions() {
+	"$LR_TOOLS/lr_admin" -b "$BOOTSTRAP" watermarks "$1" 2>/dev/null | wc -l
+}
+
+# e2e_read TOPICS OUT [ARGS...]: every committed record of TOPICS (names or
+# ^regex, comma-separated) into OUT; ends 3 s after the last record.
+e2e_read() {
+	local topics=$1 out=$2
+	shift 2
+	"$LR_TOOLS/lr_consume" -b "$BOOTSTRAP" -t "$topics" --idle 3000 \
+		--timeout 120000 "$@" >"$out" 2>"$out.err" ||
+		{
+			cat "$out.err" >&2
+			fail "could not read $topics"
+		}
+}
+
+# json_field NAME: the first "NAME": value (string, number or literal) of
+# each stdin line, or <none>.
+json_field() {
+	awk -v k="\"$1\":" '{
+		i = index($0, k)
+		if (!i) { print "<none>"; next }
+		s = substr($0, i + length(k))
+		if (match(s, /^"([^"\\]|\\.)*"/) || match(s, /^[^,}]*/))
+			print substr(s, 1, RLENGTH)
+		else
+			print "<none>"
+	}'
+}
+
+# handoff_keys IN OUT: "lead team rep handoff_id" per handoff JSON line of IN
+# (one JSON object per line), sorted.
+handoff_keys() {
+	paste -d' ' <(json_field lead <"$1") <(json_field team <"$1") \
+		<(json_field rep <"$1") <(json_field handoff_id <"$1") |
+		LC_ALL=C sort >"$2"
+}
+
+# e2e_simulate CFG IN OUT: the handoffs simulate writes for IN (one per line)
+# and the rejected lines in OUT.rejected.
+e2e_simulate() {
+	"$LEADROUTER" simulate -c "$1" <"$2" >"$3" 2>"$3.rejected" ||
+		fail "simulate failed on $2"
+}
+
+# latest_per_key IN OUT: from lr_consume lines (topic, partition, key, value),
+# the last value of each key: "key TAB value", sorted. Tombstones (empty
+# values) delete the key.
+latest_per_key() {
+	awk -F'\t' '{ v[$3] = $4 } END { for (k in v) if (v[k] != "") print k "\t" v[k] }' "$1" |
+		LC_ALL=C sort >"$2"
+}
+
+# dup_ids FILE: handoff ids that occur more than once in a handoff file.
+dup_ids() {
+	json_field handoff_id <"$1" | LC_ALL=C sort | uniq -d
+}
