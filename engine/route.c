@@ -54,28 +54,95 @@ static int64_t route_div_floor(int64_t a, int64_t b)
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+static bool route_tzc_valid(const struct tz_cache *c, const GTimeZone *tz)
+{
+	const char *name;
+
+	if (c->tz != tz)
+		return false;
+	name = g_time_zone_get_identifier((GTimeZone *)tz);
+	return strcmp(c->tz_name, name) == 0;
+}
+
+/* Widen [lo, hi] by a day in the direction time is moving, when the zone
+ * is still in the same interval there, so a day of leads needs one or two
+ * lookups. */
+static void route_tzc_probe(struct tz_cache *c, GTimeZone *tz, int64_t secs,
+			    bool forward)
+{
+	int64_t probe;
+
+	if (forward ? secs > INT64_MAX - SECS_PER_DAY
+		    : secs < INT64_MIN + SECS_PER_DAY)
+		return;
+	probe = forward ? secs + SECS_PER_DAY : secs - SECS_PER_DAY;
+	if (g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, probe) !=
+	    c->interval)
+		return;
+	if (forward)
+		c->hi = probe;
+	else
+		c->lo = probe;
+}
+
+/* Offsets come from one interval over [lo, hi]; intervals are ordered in
+ * time, so finding the cached interval again at a new instant proves every
+ * instant in between is in it too. */
+static int32_t route_tzc_offset(struct tz_cache *c, GTimeZone *tz, int64_t secs)
+{
+	gint iv;
+
+	if (route_tzc_valid(c, tz) && secs >= c->lo && secs <= c->hi)
+		return c->offset;
+	iv = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, secs);
+	if (route_tzc_valid(c, tz) && iv == c->interval) {
+		bool forward = secs > c->hi;
+
+		c->lo = secs < c->lo ? secs : c->lo;
+		c->hi = secs > c->hi ? secs : c->hi;
+		route_tzc_probe(c, tz, secs, forward);
+		return c->offset;
+	}
+	c->tz = NULL;
+	if (snprintf(c->tz_name, sizeof(c->tz_name), "%s",
+		     g_time_zone_get_identifier(tz)) >= (int)sizeof(c->tz_name))
+		return g_time_zone_get_offset(tz, iv); /* no caching */
+	c->tz = tz;
+	c->interval = iv;
+	c->offset = g_time_zone_get_offset(tz, iv);
+	c->lo = c->hi = secs;
+	route_tzc_probe(c, tz, secs, true);
+	return c->offset;
+}
+
 /* Seconds since the epoch as the rep's wall clock reads them. */
-static int64_t route_rep_local_secs(const struct rep *rep, int64_t ts_ms)
+static int64_t route_rep_local_secs(const struct rep *rep, struct rep_slot *s,
+				    int64_t ts_ms)
 {
 	int64_t secs = route_div_floor(ts_ms, 1000);
 	gint iv;
 
 	if (!rep->tz)
 		return secs;
+	if (s)
+		return secs + route_tzc_offset(&s->tzc, rep->tz, secs);
 	iv = g_time_zone_find_interval(rep->tz, G_TIME_TYPE_UNIVERSAL, secs);
 	if (iv < 0)
 		return secs;
 	return secs + g_time_zone_get_offset(rep->tz, iv);
 }
 
-int64_t route_rep_local_day(const struct rep *rep, int64_t ts_ms)
+int64_t route_rep_local_day(const struct rep *rep, struct rep_slot *s,
+			    int64_t ts_ms)
 {
-	return route_div_floor(route_rep_local_secs(rep, ts_ms), SECS_PER_DAY);
+	return route_div_floor(route_rep_local_secs(rep, s, ts_ms),
+			       SECS_PER_DAY);
 }
 
-static bool route_rep_in_hours(const struct rep *rep, int64_t ts_ms)
+static bool route_rep_in_hours(const struct rep *rep, struct rep_slot *s,
+			       int64_t ts_ms)
 {
-	int64_t local = route_rep_local_secs(rep, ts_ms);
+	int64_t local = route_rep_local_secs(rep, s, ts_ms);
 	int64_t day = route_div_floor(local, SECS_PER_DAY);
 	/* 1970-01-01 was a Thursday: index 3 when Monday is 0. */
 	int weekday = (int)(((day + 3) % 7 + 7) % 7);
@@ -86,21 +153,22 @@ static bool route_rep_in_hours(const struct rep *rep, int64_t ts_ms)
 	       minute < h->end_min;
 }
 
-static enum rep_block route_rep_presence(const struct rep *rep, int64_t ts_ms)
+static enum rep_block route_rep_presence(const struct rep *rep,
+					 struct rep_slot *s, int64_t ts_ms)
 {
 	if (rep->paused)
 		return REP_PAUSED;
 	for (size_t i = 0; i < rep->nooo; i++)
 		if (ts_ms >= rep->ooo[i].from_ms && ts_ms < rep->ooo[i].to_ms)
 			return REP_OUT_OF_OFFICE;
-	if (rep->has_hours && !route_rep_in_hours(rep, ts_ms))
+	if (rep->has_hours && !route_rep_in_hours(rep, s, ts_ms))
 		return REP_OUTSIDE_HOURS;
 	return REP_OK;
 }
 
 bool route_rep_available(const struct rep *rep, int64_t ts_ms, const char **why)
 {
-	enum rep_block b = route_rep_presence(rep, ts_ms);
+	enum rep_block b = route_rep_presence(rep, NULL, ts_ms);
 
 	if (why)
 		*why = b == REP_OK ? NULL : rep_block_text[b];
@@ -108,16 +176,16 @@ bool route_rep_available(const struct rep *rep, int64_t ts_ms, const char **why)
 }
 
 /* Handoffs the rep already had on its current local day. */
-static uint32_t route_slot_today(const struct rep *rep,
-				 const struct rep_slot *s, int64_t ts_ms)
+static uint32_t route_slot_today(const struct rep *rep, struct rep_slot *s,
+				 int64_t ts_ms)
 {
-	return s->day == route_rep_local_day(rep, ts_ms) ? s->day_count : 0;
+	return s->day == route_rep_local_day(rep, s, ts_ms) ? s->day_count : 0;
 }
 
-static enum rep_block route_rep_block(const struct rep *rep,
-				      const struct rep_slot *s, int64_t ts_ms)
+static enum rep_block route_rep_block(const struct rep *rep, struct rep_slot *s,
+				      int64_t ts_ms)
 {
-	enum rep_block b = route_rep_presence(rep, ts_ms);
+	enum rep_block b = route_rep_presence(rep, s, ts_ms);
 
 	if (b != REP_OK)
 		return b;
@@ -147,7 +215,7 @@ static struct rep_slot *route_slot(const struct team *team,
 static void route_slot_handoff(const struct rep *rep, struct team_state *ts,
 			       struct rep_slot *s, int64_t ts_ms)
 {
-	int64_t today = route_rep_local_day(rep, ts_ms);
+	int64_t today = route_rep_local_day(rep, s, ts_ms);
 
 	if (s->day != today) {
 		s->day = today;

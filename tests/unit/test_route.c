@@ -240,6 +240,46 @@ static void test_hours_utc_and_overnight(void **state)
 	assert_false(route_rep_available(&r, utc_ms(1970, 1, 1, 12, 0), NULL));
 }
 
+/* A lone rep is chosen exactly when route_rep_available says so; walks in
+ * 7-minute steps from 'from' (backwards when step < 0), so the state's time
+ * zone cache is crossed by DST changes in both directions. */
+static void check_walk(const struct team *t, struct team_state *ts,
+		       int64_t from, int64_t step, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int64_t ms = from + step * i;
+		struct route_decision d = choose(t, ts, ms);
+		bool avail = route_rep_available(&t->reps[0], ms, NULL);
+
+		assert_int_equal(d.strategy == ROUTE_WEIGHTED_ROUND_ROBIN,
+				 avail);
+	}
+}
+
+static void test_hours_cached_lookup_matches(void **state)
+{
+	struct rep r;
+	struct team t;
+	struct team_state *ts;
+	int64_t step = 7 * 60 * 1000;
+
+	(void)state;
+	rep_init(&r, "rep-a", 1);
+	r.tz = g_time_zone_new_identifier("Europe/Berlin");
+	rep_hours_daily(&r, 1, 4); /* around the change at 02:00 local */
+	team_init(&t, "emea", &r, 1);
+	ts = team_state_new(&t);
+	check_walk(&t, ts, utc_ms(2026, 3, 27, 0, 0), step, 1200);
+	check_walk(&t, ts, utc_ms(2026, 10, 27, 0, 0), -step, 1200);
+	check_walk(&t, ts, utc_ms(2026, 3, 30, 0, 0), -step, 1200);
+	/* A reload moves the rep to another zone; the state stays. */
+	g_time_zone_unref(r.tz);
+	r.tz = g_time_zone_new_identifier("America/New_York");
+	check_walk(&t, ts, utc_ms(2026, 3, 6, 0, 0), step, 1200);
+	g_time_zone_unref(r.tz);
+	team_state_free(ts);
+}
+
 /* ---- weighted round robin ---- */
 
 static void test_wrr_distribution(void **state)
@@ -850,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_hours_weekdays),
 		cmocka_unit_test(test_hours_local_weekday),
 		cmocka_unit_test(test_hours_utc_and_overnight),
+		cmocka_unit_test(test_hours_cached_lookup_matches),
 		cmocka_unit_test(test_wrr_distribution),
 		cmocka_unit_test(test_wrr_smooth_sequence),
 		cmocka_unit_test(test_wrr_equal_weights_interleave),
