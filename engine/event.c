@@ -926,9 +926,13 @@ static int event_name_join(struct event_ctx *c, struct strv a, struct strv b,
 	if (o == NULL)
 		return event_fail(c, EVENT_ERR_TOO_LARGE,
 				  "no room for the field names of %s", field);
-	memcpy(o, a.p, a.len);
-	memcpy(o + a.len, b.p, b.len);
-	memcpy(o + a.len + b.len, d.p, d.len);
+	/* unused parts are STRV_NULL: memcpy must not see their NULL */
+	if (a.len)
+		memcpy(o, a.p, a.len);
+	if (b.len)
+		memcpy(o + a.len, b.p, b.len);
+	if (d.len)
+		memcpy(o + a.len + b.len, d.p, d.len);
 	*out = (struct strv){o, n};
 	return 0;
 }

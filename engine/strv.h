@@ -32,19 +32,20 @@ static inline bool strv_empty(struct strv s)
 static inline bool strv_eq(struct strv a, const char *b)
 {
 	size_t n = strlen(b);
-	return a.len == n && memcmp(a.p, b, n) == 0;
+	/* n == 0 first: STRV_NULL has a NULL p, which memcmp must not see */
+	return a.len == n && (n == 0 || memcmp(a.p, b, n) == 0);
 }
 
 static inline bool strv_eq_nocase(struct strv a, const char *b)
 {
 	size_t n = strlen(b);
-	return a.len == n && strncasecmp(a.p, b, n) == 0;
+	return a.len == n && (n == 0 || strncasecmp(a.p, b, n) == 0);
 }
 
 static inline bool strv_has_prefix(struct strv a, const char *prefix)
 {
 	size_t n = strlen(prefix);
-	return a.len >= n && memcmp(a.p, prefix, n) == 0;
+	return a.len >= n && (n == 0 || memcmp(a.p, prefix, n) == 0);
 }
 
 #endif
