@@ -225,7 +225,10 @@ static int route_handoff_fill(json_t *h, const struct route_decision *d,
 			      const char *handoff_id, struct handoff *out,
 			      char *err, size_t errlen)
 {
-	char *s = json_dumps(h, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	/* Stage 1 writes reals with 15 digits; 17 would turn 73.45 into
+	 * 73.450000000000003. */
+	char *s = json_dumps(h, JSON_PRESERVE_ORDER | JSON_COMPACT |
+					JSON_REAL_PRECISION(15));
 
 	if (!s)
 		return route_fail(err, errlen, "out of memory");

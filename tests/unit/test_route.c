@@ -698,7 +698,7 @@ static char *assign_cmd(const char *lead, int cycle, const char *team,
 			 "\"team\":\"%s\",\"territory\":{\"rule\":\"eu\","
 			 "\"reason\":\"country DE\"},\"qualified_at\":"
 			 "\"2026-03-29T10:00:00.000Z\",\"qualified_at_ms\":"
-			 "%" PRId64 ",\"score\":72.5,\"grade\":\"A\","
+			 "%" PRId64 ",\"score\":73.45,\"grade\":\"A\","
 			 "\"email_domain\":%s,\"group_id\":null,"
 			 "\"traits\":{\"title\":\"CTO\"},\"reasons\":{"
 			 "\"score\":[\"pricing +20\"],\"grade\":[\"cto\"]}}",
@@ -739,6 +739,7 @@ static void test_assign_apply_fields(void **state)
 			    "email_domain,group_id,traits,reasons,rep,routing,"
 			    "handed_off_at,sla_deadline,");
 	assert_null(json_object_get(j, "kind"));
+	assert_non_null(strstr(h.json, "\"score\":73.45,"));
 	assert_string_equal(json_string_value(json_object_get(j, "handoff_id")),
 			    expect_id);
 	assert_int_equal(json_integer_value(json_object_get(j, "attempt")), 1);
