@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL /* short keys: the call costs more than the hash */
 #include <xxhash.h>
 
 #include "lead_internal.h"
@@ -98,7 +99,7 @@ size_t lead_table_count(const struct lead_table *t)
 
 static size_t lead_bytes(const struct lead *l)
 {
-	size_t n = offsetof(struct lead, key) + l->key_len + 1;
+	size_t n = offsetof(struct lead, key) + l->key_len;
 
 	return n + l->nrecs * sizeof(struct lead_rec) + l->traits_len;
 }
@@ -180,7 +181,7 @@ static struct lead *lead_alloc(struct strv key)
 
 	if (key.len == 0 || key.len > UINT16_MAX)
 		return NULL;
-	l = calloc(1, offsetof(struct lead, key) + key.len + 1);
+	l = calloc(1, offsetof(struct lead, key) + key.len);
 	if (!l)
 		return NULL;
 	memcpy(l->key, key.p, key.len);
@@ -259,7 +260,7 @@ int lead_ext_resize(struct lead *l, size_t nrecs, size_t traits_len)
 	size_t keep = traits_len < l->traits_len ? traits_len : l->traits_len;
 	char *p = l->ext;
 
-	if (nrecs > UINT16_MAX || traits_len > UINT16_MAX)
+	if (nrecs > LEAD_RECS_MAX || traits_len > UINT16_MAX)
 		return -1;
 	if (size > old) {
 		p = realloc(l->ext, size);
@@ -277,7 +278,7 @@ int lead_ext_resize(struct lead *l, size_t nrecs, size_t traits_len)
 		}
 	}
 	l->ext = p;
-	l->nrecs = (uint16_t)nrecs;
+	l->nrecs = (uint8_t)nrecs;
 	l->traits_len = (uint16_t)traits_len;
 	return 0;
 }
@@ -289,12 +290,12 @@ static bool lead_dedupe_check(struct lead *l, struct strv message_id)
 
 	if (message_id.len == 0)
 		return false;
-	h = XXH3_64bits(message_id.p, message_id.len);
+	h = XXH3_64bits(message_id.p, message_id.len) & LEAD_RING_MASK;
 	h = h ? h : 1; /* 0 marks an empty slot */
 	for (size_t i = 0; i < LEAD_RING; i++)
-		if (l->ring[i] == h)
+		if (lead_ring_get(l, i) == h)
 			return true;
-	l->ring[l->ring_pos] = h;
+	lead_ring_set(l, l->ring_pos, h);
 	l->ring_pos = (uint8_t)((l->ring_pos + 1) % LEAD_RING);
 	return false;
 }
@@ -354,15 +355,14 @@ enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 	if (cmd)
 		*cmd = (struct assign_cmd){0};
 	l = lead_table_find(t, ev->lead_key);
-	if (!l)
+	if (!l) {
 		l = lead_table_insert(t, ev->lead_key);
-	if (!l)
-		return LEAD_DUPLICATE; /* no key or no memory: nothing changed
-					*/
+		if (!l)
+			return LEAD_DUPLICATE; /* no key or memory: no change */
+		l->last_ms = ev->ts_ms; /* a new lead starts at its event */
+	}
 	if (out)
 		*out = l;
-	if (l->nrecs == 0 && l->traits_len == 0 && l->last_ms == 0)
-		l->last_ms = ev->ts_ms; /* a fresh lead starts at its event */
 	if (lead_dedupe_check(l, ev->message_id))
 		return LEAD_DUPLICATE;
 	lead_identity_note(l, ev);
@@ -380,7 +380,8 @@ enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 void lead_state_reset_cycle(struct lead *l)
 {
 	lead_ext_resize(l, 0, l->traits_len);
-	l->cycle++;
+	if (l->cycle < UINT16_MAX)
+		l->cycle++; /* saturates: once per cycle still holds */
 	l->lifecycle =
 		(l->flags & LEAD_F_IDENTIFIED) ? LEAD_KNOWN : LEAD_ANONYMOUS;
 }

@@ -7,7 +7,7 @@
  * and uses jansson. Every double is printed with 17 significant digits and
  * always as a real ("10.0", "-0.0"), so strtod reads back the very same bit
  * pattern and a decoded lead re-encodes to identical bytes; message hashes
- * are hex strings because JSON numbers cannot carry 64 unsigned bits.
+ * are hex strings, which no JSON number parser rounds.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -182,8 +182,8 @@ int lead_encode(const struct lead *l, char **out, size_t *len)
 {
 	struct jbuf b = {0};
 
-	jb_printf(&b, "{\"v\":%d,\"last_ms\":%" PRId64 ",\"cycle\":%" PRIu32,
-		  CODEC_VERSION, l->last_ms, l->cycle);
+	jb_printf(&b, "{\"v\":%d,\"last_ms\":%" PRId64 ",\"cycle\":%u",
+		  CODEC_VERSION, l->last_ms, (unsigned)l->cycle);
 	jb_printf(&b, ",\"life\":\"%s\"",
 		  lead_lifecycle_name((enum lead_lifecycle)l->lifecycle));
 	if (l->grade)
@@ -195,7 +195,8 @@ int lead_encode(const struct lead *l, char **out, size_t *len)
 		  (unsigned)l->ring_pos);
 	jb_puts(&b, ",\"ring\":[");
 	for (size_t i = 0; i < LEAD_RING; i++)
-		jb_printf(&b, "%s\"%016" PRIx64 "\"", i ? "," : "", l->ring[i]);
+		jb_printf(&b, "%s\"%012" PRIx64 "\"", i ? "," : "",
+			  lead_ring_get(l, i));
 	jb_puts(&b, "],\"score\":");
 	jb_double(&b, lead_score_sum(l));
 	codec_write_recs(&b, l);
@@ -248,7 +249,7 @@ static int codec_read_scalars(json_t *o, struct lead *h)
 	    !json_is_integer(json_object_get(o, "cycle")))
 		return -1;
 	h->last_ms = json_integer_value(json_object_get(o, "last_ms"));
-	h->cycle = (uint32_t)json_integer_value(json_object_get(o, "cycle"));
+	h->cycle = (uint16_t)json_integer_value(json_object_get(o, "cycle"));
 	life = codec_name_index(json_string_value(json_object_get(o, "life")),
 				codec_life_name_cb, LEAD_LIFECYCLE_COUNT);
 	disq = codec_name_index(json_string_value(json_object_get(o, "disq")),
@@ -279,9 +280,10 @@ static int codec_read_ring(json_t *o, struct lead *h)
 		char *end;
 		if (!s)
 			return -1;
-		h->ring[i] = strtoull(s, &end, 16);
-		if (*end)
+		uint64_t v = strtoull(s, &end, 16);
+		if (*end || v > LEAD_RING_MASK)
 			return -1;
+		lead_ring_set(h, i, v);
 	}
 	return 0;
 }
@@ -303,7 +305,7 @@ static int codec_read_recs(json_t *o, struct codec_state *st)
 	json_t *rules = json_object_get(o, "rules");
 	size_t n = json_array_size(rules);
 
-	if (!json_is_array(rules) || n > UINT16_MAX)
+	if (!json_is_array(rules) || n > LEAD_RECS_MAX)
 		return -1;
 	st->recs = n ? calloc(n, sizeof(*st->recs)) : NULL;
 	if (n && !st->recs)

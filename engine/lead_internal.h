@@ -6,7 +6,7 @@
  * Memory is the constraint that shapes this file: a partition may track a
  * million leads, most of them anonymous visitors with a rule or two fired,
  * so the budget is about 200 bytes per lead all in. struct lead is one
- * malloc'd block of 63 bytes plus the key; everything of variable size
+ * malloc'd block of 52 bytes plus the key; everything of variable size
  * (per-rule records, then the packed traits) lives in a single lazily
  * allocated "ext" block, so an anonymous lead costs two allocations and a
  * lead without rules or traits costs one.
@@ -30,7 +30,12 @@
  * Replays of whole partitions are handled by exactly-once processing, not
  * here.
  */
-#define LEAD_RING       4
+#define LEAD_RING 4
+/* Hashes keep 48 bits: a false duplicate then needs some 7e13 events per
+ * lead, years at a million events a second, and the ring costs 24 bytes
+ * instead of 32. */
+#define LEAD_RING_MASK  0xffffffffffffULL
+#define LEAD_RECS_MAX   UINT8_MAX /* distinct rules fired per lead per cycle */
 #define LEAD_TRAITS_MAX 2048 /* packed trait bytes per lead; extras dropped */
 #define LEAD_DAY_MS     86400000LL
 
@@ -63,18 +68,37 @@ struct lead_rec {
 struct lead {
 	int64_t last_ms; /* latest event time; the score is as of this time */
 	char *ext;       /* nrecs lead_rec, then traits_len packed bytes */
-	uint64_t ring[LEAD_RING]; /* messageId hashes; 0 = empty */
-	uint32_t cycle;           /* lifecycle cycle, from 1 */
+	uint8_t ring[LEAD_RING * 6]; /* 48-bit messageId hashes; 0 = empty */
+	uint16_t cycle;              /* lifecycle cycle, from 1; saturates */
 	uint16_t traits_len;
 	uint16_t key_len;
-	uint16_t nrecs;
+	uint8_t nrecs;
 	uint8_t ring_pos;
 	uint8_t lifecycle; /* enum lead_lifecycle */
 	uint8_t disq;      /* enum lead_disq */
 	char grade;        /* 'A'..'D' or GRADE_NONE */
 	uint8_t flags;
-	char key[]; /* key_len bytes and a NUL */
+	char key[]; /* key_len bytes, no NUL: a 36-byte UUID key then fits
+		       glibc's 96-byte chunk (52 + 36 <= 88 usable) */
 };
+
+static inline uint64_t lead_ring_get(const struct lead *l, size_t i)
+{
+	const uint8_t *p = l->ring + i * 6;
+	uint64_t h = 0;
+
+	for (int b = 5; b >= 0; b--)
+		h = h << 8 | p[b];
+	return h;
+}
+
+static inline void lead_ring_set(struct lead *l, size_t i, uint64_t h)
+{
+	uint8_t *p = l->ring + i * 6;
+
+	for (int b = 0; b < 6; b++, h >>= 8)
+		p[b] = (uint8_t)h;
+}
 
 static inline struct lead_rec *lead_recs(const struct lead *l)
 {

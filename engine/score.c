@@ -92,7 +92,7 @@ static struct lead_rec *score_rec_get(struct lead *l, uint16_t idx, bool create)
 		;
 	if (i < n && r[i].rule == idx)
 		return &r[i];
-	if (!create || n >= UINT16_MAX ||
+	if (!create || n >= LEAD_RECS_MAX ||
 	    lead_ext_resize(l, n + 1, l->traits_len) < 0)
 		return NULL;
 	r = lead_recs(l);

@@ -1,0 +1,385 @@
+/*
+ * bench_leads.c - stage 1 engine benchmark: lead_event_apply over synthetic
+ * traffic, reporting nanoseconds per event and resident bytes per lead.
+ *
+ * Standalone (no config loader, no parser): the config is built by hand and
+ * events are filled straight into struct event from a pre-generated plan,
+ * so the figure is the engine alone. One event reaches every lead first
+ * (1M leads), then the rest follow a skewed distribution (a few hot leads,
+ * a long tail seen once), the way marketing traffic looks: mostly
+ * anonymous page views, some tracks, a few identifies that carry traits.
+ * RSS per lead is VmRSS after the run minus VmRSS before the table existed
+ * (the plan and the keys are allocated before the baseline).
+ *
+ * usage: bench_leads [leads [events]]
+ */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../engine/lead.h"
+
+#define KEY_LEN 36
+#define T_START 1772445600000LL
+
+struct plan_ev {
+	uint32_t lead;
+	uint8_t kind; /* index into the event templates below */
+	int64_t ts_ms;
+};
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng_next(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return rng_state = x;
+}
+
+static double rng_unit(void)
+{
+	return (double)(rng_next() >> 11) / (double)(1ULL << 53);
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* CPU time of this thread: the figure should not depend on whatever else
+ * the machine is running. */
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* The config: eight behaviour rules, four fit rules, three territories. */
+static char *s_pricing[] = {"/pricing"}, *s_docs[] = {"/docs"},
+	    *s_demo[] = {"Demo Requested"}, *s_trial[] = {"Trial Started"},
+	    *s_webinar[] = {"Webinar Registered", "Webinar Attended"},
+	    *s_careers[] = {"/careers"}, *s_pro[] = {"pro"},
+	    *s_open[] = {"Email Opened"},
+	    *s_senior[] = {"vp", "director", "head"},
+	    *s_soft[] = {"software", "saas"}, *s_emea[] = {"DE", "FR", "GB"},
+	    *s_us[] = {"US"}, *s_free[] = {"gmail.com", "yahoo.com"},
+	    *s_req[] = {"email"}, *s_stud[] = {"student"};
+
+static struct cond c_pricing = {FIELD_PATH, NULL, COND_PREFIX, s_pricing,
+				1,          0,    false,       false};
+static struct cond c_docs = {FIELD_PATH, NULL, COND_PREFIX, s_docs,
+			     1,          0,    false,       false};
+static struct cond c_demo = {
+	FIELD_EVENT_NAME, NULL, COND_EQ, s_demo, 1, 0, false, false};
+static struct cond c_trial = {
+	FIELD_EVENT_NAME, NULL, COND_EQ, s_trial, 1, 0, false, false};
+static struct cond c_webinar = {
+	FIELD_EVENT_NAME, NULL, COND_IN, s_webinar, 2, 0, false, false};
+static struct cond c_careers = {FIELD_PATH, NULL, COND_PREFIX, s_careers,
+				1,          0,    false,       false};
+static struct cond c_pro = {FIELD_PROPERTY, "plan", COND_EQ, s_pro, 1, 0,
+			    false,          false};
+static struct cond c_open = {
+	FIELD_EVENT_NAME, NULL, COND_EQ, s_open, 1, 0, false, false};
+static struct cond c_emea = {FIELD_TRAIT, "country", COND_IN, s_emea,
+			     3,           0,         false,   false};
+static struct cond c_us = {FIELD_TRAIT, "country", COND_IN, s_us,
+			   1,           0,         false,   false};
+static struct cond c_ent = {FIELD_TRAIT, "employees", COND_GE, NULL,
+			    0,           1000,        true,    false};
+
+#define PAGE  (1u << EVENT_PAGE)
+#define TRACK (1u << EVENT_TRACK)
+
+static struct score_rule rules[] = {
+	{"pricing", PAGE, &c_pricing, 1, 10, 3, 0},
+	{"docs", PAGE, &c_docs, 1, 2, 5, 0},
+	{"demo", TRACK, &c_demo, 1, 40, 0, 1},
+	{"trial", TRACK, &c_trial, 1, 30, 0, 1},
+	{"webinar", TRACK, &c_webinar, 1, 15, 0, 0},
+	{"careers", PAGE, &c_careers, 1, -10, 0, 0},
+	{"pro_plan", TRACK, &c_pro, 1, 5, 1, 0},
+	{"email_open", TRACK, &c_open, 1, 1, 2, 0},
+};
+
+static struct fit_rule fit_rules[4];
+static struct territory terr[] = {
+	{"emea", &c_emea, 1, "emea", 0},
+	{"us-enterprise",
+	 (struct cond[]){
+		 {FIELD_TRAIT, "country", COND_IN, s_us, 1, 0, false, false},
+		 {FIELD_TRAIT, "employees", COND_GE, NULL, 0, 1000, true,
+		  false}},
+	 2, "us-ent", 1},
+	{"us", &c_us, 1, "us", 2},
+};
+
+static void bench_config(struct engine_config *cfg)
+{
+	fit_rules[0] = (struct fit_rule){"senior",
+					 {FIELD_TRAIT, "title", COND_CONTAINS,
+					  s_senior, 3, 0, false, false},
+					 25};
+	fit_rules[1] = (struct fit_rule){"size", c_ent, 20};
+	fit_rules[2] = (struct fit_rule){
+		"industry",
+		{FIELD_TRAIT, "industry", COND_IN, s_soft, 2, 0, false, false},
+		15};
+	fit_rules[3] = (struct fit_rule){
+		"mid",
+		{FIELD_TRAIT, "employees", COND_GE, NULL, 0, 100, true, false},
+		10};
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->scoring = (struct scoring_config){rules, 8, 14};
+	cfg->fit = (struct fit_config){.rules = fit_rules,
+				       .nrules = 4,
+				       .grade_a = 50,
+				       .grade_b = 30,
+				       .grade_c = 10,
+				       .freemail_domains = s_free,
+				       .nfreemail = 2,
+				       .disqualify_titles = s_stud,
+				       .ndisqualify_titles = 1};
+	cfg->qualify = (struct qualify_config){60, 'B', s_req, 1};
+	cfg->routing.territories = terr;
+	cfg->routing.nterritories = 3;
+	cfg->routing.fallback_team = "smb";
+}
+
+/* Event templates: weights out of 100 in the comment. */
+enum {
+	K_PAGE_HOME,     /* 30 */
+	K_PAGE_DOCS,     /* 20 */
+	K_PAGE_PRICING,  /* 12 */
+	K_PAGE_BLOG,     /* 8 */
+	K_PAGE_CAREERS,  /* 2 */
+	K_TRACK_OPEN,    /* 10 */
+	K_TRACK_PLAN,    /* 6 */
+	K_TRACK_WEBINAR, /* 3 */
+	K_TRACK_TRIAL,   /* 1 */
+	K_TRACK_DEMO,    /* 1 */
+	K_IDENTIFY,      /* 6 */
+	K_GROUP,         /* 1 */
+	K_COUNT
+};
+
+static const int kind_weight[K_COUNT] = {30, 20, 12, 8, 2, 10,
+					 6,  3,  1,  1, 6, 1};
+
+static uint8_t pick_kind(void)
+{
+	int r = (int)(rng_next() % 100);
+
+	for (int k = 0; k < K_COUNT; k++) {
+		if (r < kind_weight[k])
+			return (uint8_t)k;
+		r -= kind_weight[k];
+	}
+	return K_PAGE_HOME;
+}
+
+static const char *titles[] = {"VP Marketing", "Engineer",    "Head of Data",
+			       "Student",      "Director IT", "CTO"};
+static const char *countries[] = {"DE", "US", "FR", "GB", "BR", "IN"};
+static const char *employees[] = {"12", "150", "800", "5000"};
+static const char *domains[] = {"acme.com", "gmail.com", "initech.io",
+				"globex.de"};
+
+static void fill_identify(struct event *ev, uint32_t lead, char *email)
+{
+	struct event_field *t = ev->traits;
+	unsigned v = lead * 2654435761u;
+
+	snprintf(email, 48, "p%u@%s", lead, domains[v % 4]);
+	ev->user_id = (struct strv){email, 9};
+	ev->email = strv_from(email);
+	t[0] = (struct event_field){strv_from("email"),
+				    {JVAL_STRING, strv_from(email), 0}};
+	t[1] = (struct event_field){
+		strv_from("title"),
+		{JVAL_STRING, strv_from(titles[(v >> 3) % 6]), 0}};
+	t[2] = (struct event_field){
+		strv_from("country"),
+		{JVAL_STRING, strv_from(countries[(v >> 7) % 6]), 0}};
+	const char *emp = employees[(v >> 11) % 4];
+	t[3] = (struct event_field){strv_from("employees"),
+				    {JVAL_NUMBER, strv_from(emp), atof(emp)}};
+	ev->ntraits = 4;
+}
+
+static void fill_event(struct event *ev, const struct plan_ev *p,
+		       char keys[][KEY_LEN + 1], uint64_t seq, char *msg,
+		       char *email)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	ev->lead_key = (struct strv){keys[p->lead], KEY_LEN};
+	ev->anonymous_id = ev->lead_key;
+	ev->user_id = STRV_NULL;
+	ev->email = STRV_NULL;
+	ev->group_id = STRV_NULL;
+	ev->name = ev->path = ev->url = STRV_NULL;
+	ev->nprops = ev->ntraits = 0;
+	ev->ts_ms = p->ts_ms;
+	for (int i = 0; i < 16; i++)
+		msg[i] = hex[(seq >> (60 - 4 * i)) & 15];
+	ev->message_id = (struct strv){msg, 16};
+	switch (p->kind) {
+	case K_PAGE_HOME:
+	case K_PAGE_DOCS:
+	case K_PAGE_PRICING:
+	case K_PAGE_BLOG:
+	case K_PAGE_CAREERS: {
+		static const char *paths[] = {"/", "/docs/getting-started",
+					      "/pricing", "/blog/post",
+					      "/careers/jobs"};
+		ev->type = EVENT_PAGE;
+		ev->path = strv_from(paths[p->kind - K_PAGE_HOME]);
+		break;
+	}
+	case K_TRACK_OPEN:
+	case K_TRACK_PLAN:
+	case K_TRACK_WEBINAR:
+	case K_TRACK_TRIAL:
+	case K_TRACK_DEMO: {
+		static const char *names[] = {
+			"Email Opened", "Plan Viewed", "Webinar Registered",
+			"Trial Started", "Demo Requested"};
+		ev->type = EVENT_TRACK;
+		ev->name = strv_from(names[p->kind - K_TRACK_OPEN]);
+		if (p->kind == K_TRACK_PLAN) {
+			ev->props[0] = (struct event_field){
+				strv_from("plan"),
+				{JVAL_STRING, strv_from("pro"), 0}};
+			ev->nprops = 1;
+		}
+		break;
+	}
+	case K_IDENTIFY:
+		ev->type = EVENT_IDENTIFY;
+		fill_identify(ev, p->lead, email);
+		break;
+	default:
+		ev->type = EVENT_GROUP;
+		ev->group_id = strv_from("acct-1");
+		ev->traits[0] = (struct event_field){
+			strv_from("industry"),
+			{JVAL_STRING, strv_from("software"), 0}};
+		ev->ntraits = 1;
+		break;
+	}
+}
+
+static struct plan_ev *plan_build(size_t nleads, size_t nevents)
+{
+	struct plan_ev *plan = malloc(nevents * sizeof(*plan));
+	int64_t span = 30LL * 86400000; /* a month of traffic */
+
+	for (size_t i = 0; i < nevents; i++) {
+		uint32_t lead = i < nleads ? (uint32_t)i
+					   : (uint32_t)((double)nleads *
+							pow(rng_unit(), 3));
+		int64_t jitter = (int64_t)(rng_next() % 3600000) - 1800000;
+		plan[i].lead = lead;
+		plan[i].kind = pick_kind();
+		plan[i].ts_ms =
+			T_START + span * (int64_t)i / (int64_t)nevents + jitter;
+	}
+	return plan;
+}
+
+static char (*keys_build(size_t nleads))[KEY_LEN + 1]
+{
+	char(*keys)[KEY_LEN + 1] = malloc(nleads * sizeof(*keys));
+
+	for (size_t i = 0; i < nleads; i++) {
+		uint64_t a = rng_next(), b = rng_next();
+		snprintf(keys[i], KEY_LEN + 1, "%08x-%04x-4%03x-a%03x-%012llx",
+			 (unsigned)a, (unsigned)(a >> 32) & 0xffff,
+			 (unsigned)(a >> 48) & 0xfff, (unsigned)b & 0xfff,
+			 (unsigned long long)(b >> 16) & 0xffffffffffffULL);
+	}
+	return keys;
+}
+
+struct tally {
+	size_t updated, dup, qualified;
+};
+
+int main(int argc, char **argv)
+{
+	size_t nleads = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+	size_t nevents = argc > 2 ? strtoul(argv[2], NULL, 10) : 5000000;
+	struct engine_config cfg;
+	char(*keys)[KEY_LEN + 1] = keys_build(nleads);
+	struct plan_ev *plan = plan_build(nleads, nevents);
+	struct event *ev = calloc(1, sizeof(*ev));
+	struct lead_table *t;
+	struct tally n = {0};
+	char msg[16], email[48];
+	double t0, t1, fill_ns;
+	long base;
+
+	bench_config(&cfg);
+	/* the cost of filling events alone, to subtract */
+	t0 = now_ns();
+	for (size_t i = 0; i < nevents; i++)
+		fill_event(ev, &plan[i], keys, i, msg, email);
+	fill_ns = (now_ns() - t0) / (double)nevents;
+
+	base = rss_kib();
+	t = lead_table_new();
+	t0 = now_ns();
+	for (size_t i = 0; i < nevents; i++) {
+		struct assign_cmd cmd;
+		fill_event(ev, &plan[i], keys, i, msg, email);
+		switch (lead_event_apply(&cfg, t, ev, NULL, &cmd)) {
+		case LEAD_QUALIFIED:
+			n.qualified++;
+			free(cmd.json);
+			break;
+		case LEAD_DUPLICATE:
+			n.dup++;
+			break;
+		default:
+			n.updated++;
+		}
+	}
+	t1 = now_ns();
+	long rss = rss_kib();
+	size_t count = lead_table_count(t);
+
+	printf("events %zu leads %zu qualified %zu duplicates %zu\n", nevents,
+	       count, n.qualified, n.dup);
+	printf("apply_ns_per_event %.1f (fill %.1f included, engine %.1f)\n",
+	       (t1 - t0) / (double)nevents, fill_ns,
+	       (t1 - t0) / (double)nevents - fill_ns);
+	printf("rss_bytes_per_lead %.1f table_bytes_per_lead %.1f\n",
+	       (double)(rss - base) * 1024.0 / (double)count,
+	       (double)lead_table_bytes(t) / (double)count);
+	lead_table_free(t);
+	free(ev);
+	free(plan);
+	free(keys);
+	return 0;
+}
