@@ -57,7 +57,7 @@ function emit(line) {
 		else if (b == 2)
 			print "{\"type\":\"track\",\"event\":\"Demo Requested\",\"messageId\":\"bad-" S "-" nbad "\",\"timestamp\":\"" ts(k) "\"}"
 		else if (b == 3)
-			print "{\"type\":\"track\",\"userId\":" nbad ",\"event\":\"Demo Requested\",\"messageId\":\"bad-" S "-" nbad "\",\"timestamp\":\"" ts(k) "\"}"
+			print "{\"type\":\"track\",\"userId\":true,\"n\":" nbad ",\"event\":\"Demo Requested\",\"messageId\":\"bad-" S "-" nbad "\",\"timestamp\":\"" ts(k) "\"}"
 		else
 			print "{\"type\":\"teleport\",\"userId\":\"lead-" S "-bad" nbad "\",\"messageId\":\"bad-" S "-" nbad "\",\"timestamp\":\"" ts(k) "\"}"
 	}

@@ -225,6 +225,25 @@ handoff_keys() {
 		LC_ALL=C sort >"$2"
 }
 
+# handoff_keys_norep IN OUT: "lead team handoff_id", sorted: with several
+# input partitions the order in which one team's assign commands arrive is
+# the consumer's interleaving of partitions, so weighted round robin may
+# pick another rep than simulate; everything else must agree.
+handoff_keys_norep() {
+	paste -d' ' <(json_field lead <"$1") <(json_field team <"$1") \
+		<(json_field handoff_id <"$1") | LC_ALL=C sort >"$2"
+}
+
+# hdr NAME: the value of header NAME from the headers column (JSON object)
+# of lr_consume --headers lines on stdin, column COL (default 5).
+hdr() {
+	awk -F'\t' -v k="\"$1\":\"" -v c="${2:-5}" '{
+		s = $c; i = index(s, k)
+		if (!i) { print "<none>"; next }
+		s = substr(s, i + length(k)); sub(/".*/, "", s); print s
+	}'
+}
+
 # e2e_simulate CFG IN OUT: the handoffs simulate writes for IN (one per line)
 # and the rejected lines in OUT.rejected.
 e2e_simulate() {
