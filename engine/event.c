@@ -16,7 +16,7 @@
  */
 #include "event.h"
 
-#include <math.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -240,11 +240,20 @@ static const double event_pow10[] = {
 
 static double event_scale(uint64_t mant, int exp10)
 {
+	double r = (double)mant;
+
 	/* Exact when both factors are exact doubles: one rounding only. */
 	if (mant <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22)
-		return exp10 < 0 ? (double)mant / event_pow10[-exp10]
-				 : (double)mant * event_pow10[exp10];
-	return (double)mant * pow(10.0, exp10);
+		return exp10 < 0 ? r / event_pow10[-exp10]
+				 : r * event_pow10[exp10];
+	/* Rare: close enough for scoring, and no libm for the fuzz build. */
+	for (; exp10 > 22 && r <= DBL_MAX; exp10 -= 22)
+		r *= 1e22;
+	for (; exp10 < -22 && r != 0; exp10 += 22)
+		r /= 1e22;
+	if (r == 0 || r > DBL_MAX)
+		return r;
+	return exp10 < 0 ? r / event_pow10[-exp10] : r * event_pow10[exp10];
 }
 
 /*
