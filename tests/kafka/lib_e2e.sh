@@ -45,7 +45,21 @@ e2e_init() {
 	mkdir -p "$TEST_TMP"
 	WORK=$TEST_TMP
 	E2E_NAME=$name
-	PREFIX="e2e-$name-${TEST_ID:-$$}-$RANDOM"
+	BASE_PREFIX="e2e-$name-${TEST_ID:-$$}-$RANDOM"
+	e2e_names "$BASE_PREFIX"
+	DAEMON_PIDS=()
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	"$LR_TOOLS/lr_admin" -b "$BOOTSTRAP" ping >/dev/null 2>&1 ||
+		fail "the broker at $BOOTSTRAP does not answer"
+	note "prefix $PREFIX, scratch $WORK"
+}
+
+# e2e_names PREFIX: the names of one run's topics and group (a test that
+# compares two runs on one broker switches between two prefixes).
+e2e_names() {
+	PREFIX=$1
 	GROUP="$PREFIX-group"
 	EVENTS="$PREFIX.marketing.events"
 	FEEDBACK="$PREFIX.sales.feedback"
@@ -54,13 +68,6 @@ e2e_init() {
 	TEAMS="$PREFIX.leadrouter.teams"
 	DLQ="$PREFIX.leadrouter.dlq"
 	HANDOFF_RE="^${PREFIX//./\\.}\\.sales\\.handoffs\\..*"
-	DAEMON_PIDS=()
-	trap e2e_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	"$LR_TOOLS/lr_admin" -b "$BOOTSTRAP" ping >/dev/null 2>&1 ||
-		fail "the broker at $BOOTSTRAP does not answer"
-	note "prefix $PREFIX, scratch $WORK"
 }
 
 e2e_cleanup() {
@@ -262,4 +269,58 @@ latest_per_key() {
 # dup_ids FILE: handoff ids that occur more than once in a handoff file.
 dup_ids() {
 	json_field handoff_id <"$1" | LC_ALL=C sort | uniq -d
+}
+
+# e2e_collect TAG: this run's handoffs into $WORK/TAG.handoffs.jsonl (values
+# only) and the latest leads changelog record per key into
+# $WORK/TAG.leads.tsv.
+e2e_collect() {
+	local tag=$1
+	e2e_read "$HANDOFF_RE" "$WORK/$tag.handoffs.tsv"
+	cut -f4 "$WORK/$tag.handoffs.tsv" >"$WORK/$tag.handoffs.jsonl"
+	e2e_read "$LEADS" "$WORK/$tag.leads.raw"
+	latest_per_key "$WORK/$tag.leads.raw" "$WORK/$tag.leads.tsv"
+}
+
+# e2e_clean_run TAG INPUT PARTITIONS: an uninterrupted run of one daemon
+# over INPUT under the prefix BASE_PREFIX-TAG (its own topics and group),
+# collected as TAG (e2e_collect). Switches the names back afterwards.
+e2e_clean_run() {
+	local tag=$1 input=$2 parts=$3 saved=$PREFIX pid
+	e2e_names "$BASE_PREFIX-$tag"
+	e2e_config "$WORK/$tag.json" "$tag" 50
+	e2e_topics "$parts"
+	e2e_produce "$input"
+	e2e_start "$WORK/$tag.json" "$WORK/daemon-$tag.log"
+	pid=$DAEMON_PID
+	e2e_wait_drained 120 "$pid"
+	kill -TERM "$pid"
+	e2e_wait_exit "$pid" 15 || fail "clean run: no exit within 15 s of SIGTERM"
+	[ "$EXIT_STATUS" = 0 ] || fail "clean run: exit status $EXIT_STATUS after SIGTERM"
+	e2e_collect "$tag"
+	note "clean run $tag: $(wc -l <"$WORK/$tag.handoffs.jsonl") handoffs, $(wc -l <"$WORK/$tag.leads.tsv") leads"
+	e2e_names "$saved"
+}
+
+# e2e_compare_leads A B: the latest changelog record per lead of two runs
+# must be the same (state depends only on each lead's own events).
+e2e_compare_leads() {
+	if ! diff "$WORK/$1.leads.tsv" "$WORK/$2.leads.tsv" >"$WORK/leads.diff"; then
+		head -6 "$WORK/leads.diff" | cut -c1-400 >&2
+		fail "final lead state differs between the $1 and the $2 run ($(grep -c '^[<>]' "$WORK/leads.diff") lines)"
+	fi
+}
+
+# e2e_check_handoffs TAG EXPECTED: no handoff twice, and the same handoffs
+# (lead, team, handoff id) as EXPECTED (simulate's output).
+e2e_check_handoffs() {
+	local tag=$1 expected=$2 dups
+	dups=$(dup_ids "$WORK/$tag.handoffs.jsonl")
+	[ -z "$dups" ] || fail "$tag: handoffs published twice: $(echo "$dups" | wc -l) ids, e.g. $(echo "$dups" | head -3 | tr '\n' ' ')"
+	handoff_keys_norep "$expected" "$WORK/$tag.expected.keys"
+	handoff_keys_norep "$WORK/$tag.handoffs.jsonl" "$WORK/$tag.keys"
+	if ! diff "$WORK/$tag.expected.keys" "$WORK/$tag.keys" >"$WORK/$tag.keys.diff"; then
+		head -10 "$WORK/$tag.keys.diff" >&2
+		fail "$tag: handoffs differ from simulate (< simulate, > daemon): $(grep -c '^<' "$WORK/$tag.keys.diff") missing, $(grep -c '^>' "$WORK/$tag.keys.diff") extra"
+	fi
 }
