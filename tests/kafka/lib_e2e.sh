@@ -324,3 +324,43 @@ e2e_check_handoffs() {
 		fail "$tag: handoffs differ from simulate (< simulate, > daemon): $(grep -c '^<' "$WORK/$tag.keys.diff") missing, $(grep -c '^>' "$WORK/$tag.keys.diff") extra"
 	fi
 }
+
+# e2e_committed: the group's committed offsets on the events topic, summed.
+e2e_committed() {
+	"$LR_TOOLS/lr_consume" -b "$BOOTSTRAP" -t "$EVENTS" --lag "$GROUP" 2>/dev/null |
+		awk -F'\t' '$1 == "total" { print $3; found = 1 } END { if (!found) print -1 }'
+}
+
+# e2e_produce_paced FILE RATE: produce FILE at RATE events/s in the
+# background (pid in PRODUCER_PID, killed by the EXIT trap).
+e2e_produce_paced() {
+	"$LR_TOOLS/lr_produce" -b "$BOOTSTRAP" -t "$EVENTS" --rate "$2" <"$1" \
+		2>"$WORK/produce-paced.log" &
+	PRODUCER_PID=$!
+	DAEMON_PIDS+=("$PRODUCER_PID")
+}
+
+# e2e_wait_producer SECONDS: wait for the paced producer; fail on error.
+e2e_wait_producer() {
+	e2e_wait_exit "$PRODUCER_PID" "$1" || fail "the producer still runs after $1 s"
+	[ "$EXIT_STATUS" = 0 ] || {
+		cat "$WORK/produce-paced.log" >&2
+		fail "the producer failed"
+	}
+}
+
+# e2e_wait_committed N SECONDS [PIDS...]: wait until the group committed at
+# least N events (summed over partitions).
+e2e_wait_committed() {
+	local want=$1 secs=$2 i=0 c pid
+	shift 2
+	while :; do
+		for pid in "$@"; do e2e_alive "$pid"; done
+		c=$(e2e_committed)
+		[ "$c" -lt "$want" ] || break
+		[ $i -lt $((secs * 10)) ] || fail "only $c of $want events committed after ${secs}s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	COMMITTED=$c
+}
