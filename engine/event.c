@@ -489,6 +489,10 @@ static int event_structure_check(struct event_ctx *c)
 	const char *buf = c->buf;
 	int depth = event_is_container(&tok[0]);
 
+	/* a scalar root is not an object, but must still be valid JSON */
+	if (!depth && event_tok_leaf_check(c, 0) < 0)
+		return -1;
+
 	if (depth && tok[0].size == 0 && !event_empty_ok(buf, &tok[0], &depth))
 		return event_malformed(c, tok[0].start);
 	for (int k = 1; k < c->ntok; k++) {

@@ -379,6 +379,11 @@ static void test_reject_not_object(void **state)
 	assert_rejected("42", EVENT_ERR_NOT_OBJECT);
 	assert_rejected(" null\n", EVENT_ERR_NOT_OBJECT);
 	assert_rejected("[]", EVENT_ERR_NOT_OBJECT);
+	/* a scalar root must still be valid JSON */
+	assert_rejected("-  ", EVENT_ERR_NOT_JSON);
+	assert_rejected("\tt\t", EVENT_ERR_NOT_JSON);
+	assert_rejected("01 ", EVENT_ERR_NOT_JSON);
+	assert_rejected("\"a\tb\"", EVENT_ERR_NOT_JSON);
 }
 
 static void test_reject_too_large(void **state)
