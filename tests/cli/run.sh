@@ -322,6 +322,26 @@ t_simulate_write_error() {
 	expect_rc simulate-write-error 1 && ok "simulate-write-error: exit 1 when stdout fails"
 }
 
+# A read error ends simulate with exit 1 and a log line carrying strerror;
+# under journald (JOURNAL_STREAM names stderr) the line has a "<4>" prefix.
+t_simulate_read_error() {
+	run / -- simulate -c "$cfg"
+	expect_rc simulate-read-error 1 || return
+	if grep -q '^warning: simulate: reading input: .' "$tmp/err"; then
+		ok "simulate-read-error: exit 1, 'warning: ...: strerror'"
+	else
+		nok simulate-read-error "no warning line"
+	fi
+	: >"$tmp/journal"
+	js=$(stat -L -c '%d:%i' "$tmp/journal")
+	JOURNAL_STREAM=$js "$bin" simulate -c "$cfg" </ 2>>"$tmp/journal"
+	if grep -q '^<4>simulate: reading input: .' "$tmp/journal"; then
+		ok "log-journald: '<4>' priority prefix when stderr is the journal"
+	else
+		nok log-journald "got: $(head -c 120 "$tmp/journal")"
+	fi
+}
+
 t_sample() {
 	ex=$root/config/leadrouter.example.json
 	sample=$root/config/sample-events.jsonl
@@ -365,6 +385,7 @@ t_simulate_crlf
 t_simulate_empty
 t_simulate_deterministic
 t_simulate_write_error
+t_simulate_read_error
 t_sample
 
 echo "$pass passed, $fail failed"
