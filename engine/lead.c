@@ -3,9 +3,9 @@
  * lifecycle.
  *
  * The table is open addressing with linear probing over an array of lead
- * pointers, plus a parallel array of 16-bit hash tags so that a probe
- * rarely touches a lead that is not the one sought (one cache miss per
- * lookup instead of one per probe). It doubles before the load passes 0.8
+ * pointers that carry 16-bit hash tags, so that a probe rarely touches a
+ * lead that is not the one sought (one cache miss per lookup instead of
+ * one per probe). It doubles before the load passes 0.8
  * and deletes by backward shift, so there are no tombstones to clean up.
  *
  * Lifecycle transitions (enum lead_lifecycle):
@@ -37,12 +37,22 @@
 #include "lead_internal.h"
 
 #define TABLE_MIN_CAP 1024
+#define TAG_SHIFT     48
+#define PTR_MASK      ((UINT64_C(1) << TAG_SHIFT) - 1)
 
+/*
+ * A slot holds the lead pointer with 16 bits of its key hash in the top
+ * bits, which user-space pointers leave clear on the 64-bit platforms we
+ * run on (x86-64, arm64: 47/48-bit addresses). The tag lets a probe skip a
+ * foreign lead without dereferencing it, at no memory cost. Should malloc
+ * ever return an address that uses the top bits, the table drops tags for
+ * good (untagged) and stays correct, only slower.
+ */
 struct lead_table {
-	struct lead **slots;
-	uint16_t *tags; /* high hash bits of slots[i] */
-	size_t cap;     /* power of two */
+	uint64_t *slots; /* lead pointer | tag << TAG_SHIFT; 0 = empty */
+	size_t cap;      /* power of two */
 	size_t count;
+	bool untagged;
 };
 
 static uint64_t table_hash(struct strv key)
@@ -50,9 +60,27 @@ static uint64_t table_hash(struct strv key)
 	return XXH3_64bits(key.p, key.len);
 }
 
-static uint16_t table_tag(uint64_t h)
+static struct lead *slot_lead(const struct lead_table *t, uint64_t v)
 {
-	return (uint16_t)(h >> 48);
+	return (struct lead *)(uintptr_t)(t->untagged ? v : v & PTR_MASK);
+}
+
+static uint64_t slot_make(const struct lead_table *t, const struct lead *l,
+			  uint64_t h)
+{
+	uint64_t p = (uint64_t)(uintptr_t)l;
+
+	return t->untagged ? p : p | (h >> TAG_SHIFT) << TAG_SHIFT;
+}
+
+static bool slot_tag_ok(const struct lead_table *t, uint64_t v, uint64_t h)
+{
+	return t->untagged || v >> TAG_SHIFT == h >> TAG_SHIFT;
+}
+
+static uint64_t lead_hash(const struct lead *l)
+{
+	return table_hash((struct strv){l->key, l->key_len});
 }
 
 struct lead_table *lead_table_new(void)
@@ -62,10 +90,7 @@ struct lead_table *lead_table_new(void)
 	if (!t)
 		return NULL;
 	t->slots = calloc(TABLE_MIN_CAP, sizeof(*t->slots));
-	t->tags = calloc(TABLE_MIN_CAP, sizeof(*t->tags));
-	if (!t->slots || !t->tags) {
-		free(t->slots);
-		free(t->tags);
+	if (!t->slots) {
 		free(t);
 		return NULL;
 	}
@@ -86,9 +111,9 @@ void lead_table_free(struct lead_table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->cap; i++)
-		lead_free(t->slots[i]);
+		if (t->slots[i])
+			lead_free(slot_lead(t, t->slots[i]));
 	free(t->slots);
-	free(t->tags);
 	free(t);
 }
 
@@ -106,11 +131,11 @@ static size_t lead_bytes(const struct lead *l)
 
 size_t lead_table_bytes(const struct lead_table *t)
 {
-	size_t n = sizeof(*t) + t->cap * (sizeof(*t->slots) + sizeof(*t->tags));
+	size_t n = sizeof(*t) + t->cap * sizeof(*t->slots);
 
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i])
-			n += lead_bytes(t->slots[i]);
+			n += lead_bytes(slot_lead(t, t->slots[i]));
 	return n;
 }
 
@@ -123,10 +148,10 @@ static size_t table_slot_of(const struct lead_table *t, struct strv key,
 			    uint64_t h)
 {
 	size_t mask = t->cap - 1, i = h & mask;
-	uint16_t tag = table_tag(h);
+	uint64_t v;
 
-	while (t->slots[i]) {
-		if (t->tags[i] == tag && lead_key_eq(t->slots[i], key))
+	while ((v = t->slots[i]) != 0) {
+		if (slot_tag_ok(t, v, h) && lead_key_eq(slot_lead(t, v), key))
 			return i;
 		i = (i + 1) & mask;
 	}
@@ -135,44 +160,46 @@ static size_t table_slot_of(const struct lead_table *t, struct strv key,
 
 struct lead *lead_table_find(const struct lead_table *t, struct strv key)
 {
-	return t->slots[table_slot_of(t, key, table_hash(key))];
+	uint64_t v = t->slots[table_slot_of(t, key, table_hash(key))];
+
+	return v ? slot_lead(t, v) : NULL;
 }
 
-static void table_place(struct lead **slots, uint16_t *tags, size_t cap,
-			struct lead *l, uint64_t h)
+static void table_place(const struct lead_table *t, uint64_t *slots, size_t cap,
+			const struct lead *l, uint64_t h)
 {
 	size_t mask = cap - 1, i = h & mask;
 
 	while (slots[i])
 		i = (i + 1) & mask;
-	slots[i] = l;
-	tags[i] = table_tag(h);
+	slots[i] = slot_make(t, l, h);
 }
 
 static int table_grow(struct lead_table *t)
 {
 	size_t cap = t->cap * 2;
-	struct lead **slots = calloc(cap, sizeof(*slots));
-	uint16_t *tags = calloc(cap, sizeof(*tags));
+	uint64_t *slots = calloc(cap, sizeof(*slots));
 
-	if (!slots || !tags) {
-		free(slots);
-		free(tags);
+	if (!slots)
 		return -1;
-	}
 	for (size_t i = 0; i < t->cap; i++) {
-		struct lead *l = t->slots[i];
-		if (l)
-			table_place(
-				slots, tags, cap, l,
-				table_hash((struct strv){l->key, l->key_len}));
+		if (t->slots[i]) {
+			struct lead *l = slot_lead(t, t->slots[i]);
+			table_place(t, slots, cap, l, lead_hash(l));
+		}
 	}
 	free(t->slots);
-	free(t->tags);
 	t->slots = slots;
-	t->tags = tags;
 	t->cap = cap;
 	return 0;
+}
+
+/* An address using the tag bits: strip every tag and stop tagging. */
+static void table_untag(struct lead_table *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		t->slots[i] &= PTR_MASK;
+	t->untagged = true;
 }
 
 static struct lead *lead_alloc(struct strv key)
@@ -195,17 +222,18 @@ static struct lead *lead_alloc(struct strv key)
 struct lead *lead_table_insert(struct lead_table *t, struct strv key)
 {
 	uint64_t h = table_hash(key);
-	size_t i = table_slot_of(t, key, h);
 	struct lead *l;
 
-	if (t->slots[i])
+	if (t->slots[table_slot_of(t, key, h)])
 		lead_table_remove(t, key);
 	if ((t->count + 1) * 5 > t->cap * 4 && table_grow(t) < 0)
 		return NULL;
 	l = lead_alloc(key);
 	if (!l)
 		return NULL;
-	table_place(t->slots, t->tags, t->cap, l, h);
+	if (!t->untagged && ((uint64_t)(uintptr_t)l & ~PTR_MASK))
+		table_untag(t);
+	table_place(t, t->slots, t->cap, l, h);
 	t->count++;
 	return l;
 }
@@ -224,22 +252,19 @@ void lead_table_remove(struct lead_table *t, struct strv key)
 
 	if (!t->slots[hole])
 		return;
-	lead_free(t->slots[hole]);
-	t->slots[hole] = NULL;
+	lead_free(slot_lead(t, t->slots[hole]));
+	t->slots[hole] = 0;
 	t->count--;
 	for (;;) {
-		struct lead *l;
+		size_t home;
 		j = (j + 1) & mask;
-		l = t->slots[j];
-		if (!l)
+		if (!t->slots[j])
 			break;
-		size_t home =
-			table_hash((struct strv){l->key, l->key_len}) & mask;
+		home = lead_hash(slot_lead(t, t->slots[j])) & mask;
 		if (!table_may_shift(hole, j, home, mask))
 			continue;
-		t->slots[hole] = l;
-		t->tags[hole] = t->tags[j];
-		t->slots[j] = NULL;
+		t->slots[hole] = t->slots[j];
+		t->slots[j] = 0;
 		hole = j;
 	}
 }
@@ -249,7 +274,7 @@ void lead_table_foreach(const struct lead_table *t,
 {
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i])
-			fn(t->slots[i], arg);
+			fn(slot_lead(t, t->slots[i]), arg);
 }
 
 int lead_ext_resize(struct lead *l, size_t nrecs, size_t traits_len)
