@@ -12,7 +12,6 @@
  * rejection reports use jansson: they are a cold path and must stay valid
  * JSON whatever the message holds.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,14 +27,16 @@
 #include "simulate.h"
 
 /* Lines longer than this are skipped to their newline without buffering
- * them; any line over EVENT_MAX_BYTES is rejected as too_large. */
+ * them; any line over EVENT_MAX_BYTES is rejected as too_large. The extra
+ * byte lets a CRLF line of exactly EVENT_MAX_BYTES through. */
 #define SIM_LINE_MAX  (EVENT_MAX_BYTES + 1)
 #define SIM_BUF_BYTES (4u << 20)
 #define SIM_OUT_BYTES (1u << 20)
 
 #define SIM_REASON_ROUTE "route_error"
 
-/* Routing state and handoff counts of one team; reps[nreps] is overflow. */
+/* Routing state and handoff counts of one team; rep_handoffs[nreps]
+ * counts the team's overflow queue. */
 struct sim_team {
 	struct team_state *ts;
 	uint64_t handoffs;
