@@ -317,6 +317,8 @@ static bool event_number_parse(const char *s, size_t n, double *out)
 	}
 	if (i != n)
 		return false;
+	if (out == NULL)
+		return true; /* only validating */
 	*out = event_scale(mant, exp10);
 	if (neg)
 		*out = -*out;
@@ -332,10 +334,8 @@ static bool event_literal_valid(const char *s, size_t n)
 		return n == 5 && memcmp(s, "false", 5) == 0;
 	case 'n':
 		return n == 4 && memcmp(s, "null", 4) == 0;
-	default: {
-		double d;
-		return event_number_parse(s, n, &d);
-	}
+	default:
+		return event_number_parse(s, n, NULL);
 	}
 }
 
@@ -394,20 +394,6 @@ static bool event_gap_ok(const char *buf, size_t from, size_t to,
 	return i == to;
 }
 
-/* Keys own exactly one value; values and array elements own nothing. */
-static bool event_tok_size_ok(const jsmntok_t *tok, int k)
-{
-	const jsmntok_t *t = &tok[k];
-
-	if (t->type == JSMN_PRIMITIVE)
-		return t->size == 0;
-	if (t->type == JSMN_STRING) {
-		bool key = t->parent >= 0 && tok[t->parent].type == JSMN_OBJECT;
-		return t->size == (key ? 1 : 0);
-	}
-	return true;
-}
-
 static int event_tok_leaf_check(struct event_ctx *c, int k)
 {
 	const jsmntok_t *t = &c->tok[k];
@@ -429,44 +415,6 @@ static int event_tok_leaf_check(struct event_ctx *c, int k)
 	return 0;
 }
 
-/* Where the gap before token k starts, and what it must hold. */
-static inline size_t event_gap_before(const jsmntok_t *tok, int k,
-				      enum event_gap *g)
-{
-	const jsmntok_t *prev = &tok[k - 1];
-
-	if (tok[k].parent != k - 1) {
-		*g = GAP_COMMA;
-		return event_tok_after(prev);
-	}
-	if (event_is_container(prev)) {
-		*g = GAP_OPEN;
-		return (size_t)prev->start + 1;
-	}
-	*g = GAP_COLON;
-	return (size_t)prev->end + 1;
-}
-
-/*
- * The gap before token k (k > 0). Compact JSON, the common case, has
- * exactly one separator byte or none; anything else takes the long way.
- */
-static inline bool event_tok_gap_ok(const char *buf, const jsmntok_t *tok,
-				    int k, int *depth)
-{
-	static const char sep[] = {[GAP_OPEN] = 0,
-				   [GAP_COLON] = ':',
-				   [GAP_COMMA] = ',',
-				   [GAP_END] = 0};
-	enum event_gap g;
-	size_t from = event_gap_before(tok, k, &g);
-	size_t to = event_tok_begin(&tok[k]);
-
-	if (g == GAP_OPEN ? from == to : to - from == 1 && buf[from] == sep[g])
-		return true;
-	return from <= to && event_gap_ok(buf, from, to, g, depth);
-}
-
 /* An empty container: only white space between its brackets. */
 static bool event_empty_ok(const char *buf, const jsmntok_t *t, int *depth)
 {
@@ -483,6 +431,44 @@ static int event_malformed(struct event_ctx *c, int offset)
 			  "malformed JSON near offset %d", offset);
 }
 
+/*
+ * Checks token k (k > 0) against its neighbour and parent. Keys own exactly
+ * one value; values and array elements own nothing; the gap before it
+ * holds what JSON puts there. Compact JSON, the common case, has exactly
+ * one separator byte or none; anything else takes event_gap_ok.
+ */
+static inline bool event_tok_fits(const char *buf, const jsmntok_t *tok, int k,
+				  int *depth)
+{
+	const jsmntok_t *t = &tok[k], *prev = t - 1;
+	size_t from, to = (size_t)t->start;
+	enum event_gap g;
+	char sep;
+
+	if (t->parent < 0)
+		return false;
+	if (t->parent != k - 1) {
+		g = GAP_COMMA, sep = ',';
+		from = (size_t)prev->end + (prev->type == JSMN_STRING);
+	} else if (prev->type == JSMN_STRING) {
+		g = GAP_COLON, sep = ':';
+		from = (size_t)prev->end + 1;
+	} else {
+		g = GAP_OPEN, sep = 0;
+		from = (size_t)prev->start + 1;
+	}
+	if (t->type == JSMN_STRING) {
+		to--;
+		if (t->size != (tok[t->parent].type == JSMN_OBJECT))
+			return false;
+	} else if (t->type == JSMN_PRIMITIVE && t->size != 0) {
+		return false;
+	}
+	if (sep ? to == from + 1 && buf[from] == sep : to == from)
+		return true;
+	return from <= to && event_gap_ok(buf, from, to, g, depth);
+}
+
 static int event_structure_check(struct event_ctx *c)
 {
 	const jsmntok_t *tok = c->tok;
@@ -492,13 +478,11 @@ static int event_structure_check(struct event_ctx *c)
 	/* a scalar root is not an object, but must still be valid JSON */
 	if (!depth && event_tok_leaf_check(c, 0) < 0)
 		return -1;
-
 	if (depth && tok[0].size == 0 && !event_empty_ok(buf, &tok[0], &depth))
 		return event_malformed(c, tok[0].start);
 	for (int k = 1; k < c->ntok; k++) {
 		const jsmntok_t *t = &tok[k];
-		if (t->parent < 0 || !event_tok_size_ok(tok, k) ||
-		    !event_tok_gap_ok(buf, tok, k, &depth))
+		if (!event_tok_fits(buf, tok, k, &depth))
 			return event_malformed(c, t->start);
 		if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
 			if (++depth > EVENT_MAX_DEPTH)
@@ -508,7 +492,8 @@ static int event_structure_check(struct event_ctx *c)
 						  EVENT_MAX_DEPTH);
 			if (t->size == 0 && !event_empty_ok(buf, t, &depth))
 				return event_malformed(c, t->start);
-		} else if (event_tok_leaf_check(c, k) < 0) {
+		} else if ((t->type == JSMN_PRIMITIVE || c->has_ctl) &&
+			   event_tok_leaf_check(c, k) < 0) {
 			return -1;
 		}
 	}
