@@ -114,6 +114,16 @@ e2e_topics() {
 		fail "could not create $prefix.marketing.events"
 	"$LR_TOOLS/lr_admin" -b "$BOOTSTRAP" create "$prefix.sales.feedback" "$p" >/dev/null ||
 		fail "could not create $prefix.sales.feedback"
+	# Visible in the metadata with every partition before anyone uses them.
+	local t i
+	for t in "$prefix.marketing.events" "$prefix.sales.feedback"; do
+		i=0
+		until [ "$(e2e_partitions "$t")" = "$p" ]; do
+			[ $i -lt 100 ] || fail "topic $t not visible with $p partitions after 10 s"
+			sleep 0.1
+			i=$((i + 1))
+		done
+	done
 }
 
 # e2e_produce FILE [TOPIC]: JSON Lines into the events topic.
@@ -190,6 +200,10 @@ e2e_wait_drained() {
 		sleep 0.5
 		i=$((i + 1))
 	done
+	{
+		date +%T.%N
+		"$LR_TOOLS/lr_consume" -b "$BOOTSTRAP" -t "$EVENTS,$ASSIGN" --lag "$GROUP" 2>&1
+	} >>"$WORK/drained.log"
 	note "drained (events lag 0, assign lag ${alag:-0})"
 }
 
