@@ -30,7 +30,7 @@ e2e_topics 6
 e2e_start "$WORK/a.json" "$WORK/daemon-a.log"
 pa=$DAEMON_PID
 i=0
-until grep -q 'ready' "$WORK/daemon-a.log"; do
+until grep -q 'pipeline: ready' "$WORK/daemon-a.log"; do
 	e2e_alive "$pa"
 	[ $i -lt 300 ] || fail "instance a not ready within 30 s"
 	sleep 0.1

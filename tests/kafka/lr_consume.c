@@ -27,7 +27,8 @@
  * transaction committed). Prints count, p50, p90, p99 and max of both.
  *
  * Lag mode (--lag GROUP): print the group's committed offsets against the
- * end offsets of the topics' partitions ("partition committed end lag" lines
+ * end offsets (high watermarks, so records of open transactions count) of
+ * the topics' partitions ("partition committed end lag" lines
  * and a "total" line). With --wait-lag N, poll every 50 ms until the total
  * lag is <= N (exit 0) or --timeout passes (exit 3), then print
  * "first_ms=... end_ms=... committed_first=... committed_end=... end=..."
@@ -285,8 +286,8 @@ static int64_t group_lag(rd_kafka_t *rk, rd_kafka_t *grk, bool print,
 	for (int i = 0; i < l->cnt; i++) {
 		rd_kafka_topic_partition_t *p = &l->elems[i];
 		int64_t lo = 0, hi = 0;
-		if (rd_kafka_query_watermark_offsets(rk, p->topic, p->partition,
-						     &lo, &hi, 5000)) {
+		if (rd_kafka_query_watermark_offsets(
+			    grk, p->topic, p->partition, &lo, &hi, 5000)) {
 			rd_kafka_topic_partition_list_destroy(l);
 			return -1;
 		}
@@ -316,6 +317,10 @@ static int run_lag(rd_kafka_t *rk, const char *bootstrap, const char *group,
 	set_conf(conf, "bootstrap.servers", bootstrap);
 	set_conf(conf, "group.id", group);
 	set_conf(conf, "enable.auto.commit", "false");
+	/* End offsets are high watermarks, not last stable offsets: an open
+	 * transaction (say, of a killed instance) must not look like the end
+	 * of the topic. */
+	set_conf(conf, "isolation.level", "read_uncommitted");
 	set_conf(conf, "log_level", "3");
 	rd_kafka_t *grk =
 		rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
