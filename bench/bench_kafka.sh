@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# bench_kafka.sh - leadrouter against a real Kafka broker: throughput next
+# to a pass-through baseline, and event-to-handoff latency.
+#
+# usage: sh bench/bench_kafka.sh build/leadrouter      (make bench-kafka)
+#
+# Starts its own single-node broker (tests/kafka/broker.sh, stopped on exit),
+# preloads EVENTS events from bench/gen_events (LEADS leads, the rules of
+# bench/bench.json) into a topic with PARTITIONS partitions, then:
+#  (a) pass-through: build/tests/kafka/lr_passthrough, the daemon's Kafka
+#      setup with no processing (consumer group, read_committed, one
+#      transactional producer, offsets sent to the transaction, commit every
+#      100 ms or 1,000 records: the daemon's defaults), copies the backlog;
+#  (b) leadrouter drains the same backlog with bench/bench.json (its own
+#      group and internal topics per run).
+#  Throughput = events committed per second by the group, measured from the
+#  first committed offset that moves to the moment the committed offsets
+#  reach the end of the topic (lr_consume --lag --wait-lag 0, polling every
+#  50 ms): start-up, group join and state restore are left out. Each is run
+#  RUNS times; the table quotes the median.
+#  (c) latency: a fresh daemon, events produced at RATE/s for LAT_SECONDS s
+#      with their "timestamp" set to the moment they are produced (lr_produce
+#      --stamp), so a handoff's qualified_at_ms is when its qualifying event
+#      entered Kafka. lr_consume --latency qualified_at_ms reads the handoff
+#      topics read_committed and reports, per handoff, (receipt time - that):
+#      what a rep's consumer sees, commit interval included; and (CreateTime
+#      of the handoff record - that): until the daemon produced it, before
+#      its transaction committed.
+# Both processes get the same extra producer setting KAFKA_EXTRA (default
+# retry.backoff.ms=10: librdkafka waits retry.backoff.ms after the broker's
+# CONCURRENT_TRANSACTIONS answer that follows nearly every commit, which at
+# the default 100 ms caps either process at about 9 commits/s).
+#
+# Environment: EVENTS (500000), LEADS (100000), PARTITIONS (6), RUNS (3),
+# RATE (1000), LAT_SECONDS (20), KAFKA_EXTRA ("retry.backoff.ms=10";
+# "" for librdkafka's defaults), BOOTSTRAP (use a running broker instead).
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+
+bin=${1:?usage: bench_kafka.sh path/to/leadrouter}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+build=$(dirname "$bin")
+tools=$build/tests/kafka
+events=${EVENTS:-500000}
+leads=${LEADS:-100000}
+parts=${PARTITIONS:-6}
+runs=${RUNS:-3}
+rate=${RATE:-1000}
+lat_secs=${LAT_SECONDS:-20}
+extra=${KAFKA_EXTRA-retry.backoff.ms=10}
+id="bench-$(date +%s)-$$"
+
+for t in lr_produce lr_consume lr_passthrough lr_admin; do
+	[ -x "$tools/$t" ] || make -s -C "$root" BUILD="$build" "$tools/$t" >&2
+done
+mkdir -p "$build/bench"
+gen=$build/bench/gen_events
+if [ ! -x "$gen" ] || [ "$here/gen_events.c" -nt "$gen" ]; then
+	${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
+		-o "$gen" "$here/gen_events.c" -lm
+fi
+input=$build/bench/kafka-events-$events-$leads.jsonl
+if [ ! -s "$input" ] || [ "$gen" -nt "$input" ]; then
+	"$gen" -n "$events" -l "$leads" >"$input.tmp"
+	mv "$input.tmp" "$input"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-kafka.XXXXXX")
+kdir=""
+pids=()
+cleanup() {
+	local rc=$? p
+	trap - EXIT
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.5
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	[ -z "$kdir" ] || sh "$root/tests/kafka/broker.sh" stop "$kdir" || true
+	if [ $rc -eq 0 ]; then rm -rf "$work" "$kdir"; else echo "kept: $work $kdir" >&2; fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -z "${BOOTSTRAP:-}" ]; then
+	kdir=$(mktemp -d "${TMPDIR:-/tmp}/bench-broker.XXXXXX")
+	out=$(LR_ADMIN="$tools/lr_admin" sh "$root/tests/kafka/broker.sh" start "$kdir")
+	BOOTSTRAP=${out#BOOTSTRAP=}
+fi
+case $BOOTSTRAP in 127.0.0.1:*) ;; *) echo "127.0.0.1 only" >&2 && exit 2 ;; esac
+"$tools/lr_admin" -b "$BOOTSTRAP" ping >/dev/null || { echo "broker not answering" >&2; exit 1; }
+
+log() { echo "$(date +%T) $*" >&2; }
+
+in_topic="$id.marketing.events"
+"$tools/lr_admin" -b "$BOOTSTRAP" create "$in_topic" "$parts" >/dev/null
+"$tools/lr_admin" -b "$BOOTSTRAP" create "$id.sales.feedback" "$parts" >/dev/null
+log "preloading $events events ($(du -h "$input" | cut -f1)) into $in_topic ($parts partitions)"
+"$tools/lr_produce" -b "$BOOTSTRAP" -t "$in_topic" <"$input" 2>"$work/preload.log" ||
+	{ cat "$work/preload.log" >&2; exit 1; }
+log "$(tail -n 1 "$work/preload.log")"
+
+xflags=()
+kafka_json=""
+if [ -n "$extra" ]; then
+	for kv in $extra; do
+		xflags+=(-X "$kv")
+		kafka_json="$kafka_json, \"${kv%%=*}\": \"${kv#*=}\""
+	done
+fi
+
+# A config for one daemon run: bench.json with this broker, the shared
+# input topic (or $3) and run-specific internal topics, group and ids.
+# auto.offset.reset=earliest: a new group must read the preloaded backlog.
+make_config() {
+	local out=$1 p=$2 events_topic=${3:-$in_topic}
+	sed -e "s|\"bootstrap.servers\": \"[^\"]*\"|\"bootstrap.servers\": \"$BOOTSTRAP\", \"auto.offset.reset\": \"earliest\"$kafka_json|" \
+		-e "s|\"events\": \"marketing.events\"|\"events\": \"$events_topic\"|" \
+		-e "s|\"feedback\": \"sales.feedback\"|\"feedback\": \"$id.sales.feedback\"|" \
+		-e "s|\"leadrouter\.|\"$p.leadrouter.|g" \
+		-e "s|\"sales.handoffs.|\"$p.sales.handoffs.|" \
+		-e "s|\"group_id\": \"[^\"]*\"|\"group_id\": \"$p-group\"|" \
+		-e "s|\"transactional_id_prefix\": \"[^\"]*\"|\"transactional_id_prefix\": \"$p-\"|" \
+		-e "s|\"http_listen\": \"[^\"]*\"|\"http_listen\": \"\"|" \
+		-e "s|\"log_level\": \"[^\"]*\"|\"log_level\": \"info\"|" \
+		"$here/bench.json" >"$out"
+	"$bin" --check-config -c "$out" >/dev/null
+}
+
+# measure GROUP CMD...: run CMD in the background and the lag watcher on
+# GROUP; prints the events/s between the first committed offset that moved
+# and the end.
+measure() {
+	local group=$1 pid wpid
+	shift
+	"$tools/lr_consume" -b "$BOOTSTRAP" -t "$in_topic" --lag "$group" \
+		--wait-lag 0 --timeout 900000 >"$work/watch.out" 2>&1 &
+	wpid=$!
+	pids+=("$wpid")
+	"$@" >>"$work/proc.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	if ! wait "$wpid"; then
+		echo "lag watcher failed: $(cat "$work/watch.out")" >&2
+		tail -n 20 "$work/proc.log" >&2
+		exit 1
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	local i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+	END {
+		ms = v["end_ms"] - v["first_ms"]; n = v["committed_end"] - v["committed_first"]
+		if (v["first_ms"] < 0 || ms <= 0) { print "0 0 0"; exit }
+		printf "%.0f %.2f %.2f\n", n * 1000 / ms, ms / 1000, v["end_ms"] / 1000
+	}' "$work/watch.out"
+}
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+pt=() lr=()
+for r in $(seq 1 "$runs"); do
+	g="$id-pt$r"
+	"$tools/lr_admin" -b "$BOOTSTRAP" create "$g.out" "$parts" >/dev/null
+	read -r eps secs total <<<"$(measure "$g" "$tools/lr_passthrough" -b "$BOOTSTRAP" \
+		-i "$in_topic" -o "$g.out" -g "$g" --txn-id "$g" "${xflags[@]}")"
+	log "pass-through run $r: $eps events/s (${secs}s draining, ${total}s from start)"
+	pt+=("$eps")
+	p="$id-lr$r"
+	make_config "$work/lr$r.json" "$p"
+	read -r eps secs total <<<"$(measure "$p-group" "$bin" -c "$work/lr$r.json")"
+	log "leadrouter run $r: $eps events/s (${secs}s draining, ${total}s from start)"
+	lr+=("$eps")
+done
+pt_med=$(echo "${pt[@]}" | median)
+lr_med=$(echo "${lr[@]}" | median)
+
+# (c) latency.
+p="$id-lat"
+lat_in="$p.marketing.events"
+"$tools/lr_admin" -b "$BOOTSTRAP" create "$lat_in" "$parts" >/dev/null
+make_config "$work/lat.json" "$p" "$lat_in"
+"$bin" -c "$work/lat.json" >"$work/lat-daemon.log" 2>&1 &
+dpid=$!
+pids+=("$dpid")
+i=0
+until grep -q 'pipeline: ready' "$work/lat-daemon.log"; do
+	kill -0 "$dpid" 2>/dev/null || { tail "$work/lat-daemon.log" >&2; exit 1; }
+	[ $i -lt 600 ] || { echo "latency daemon not ready in 60 s" >&2; exit 1; }
+	sleep 0.1
+	i=$((i + 1))
+done
+"$tools/lr_consume" -b "$BOOTSTRAP" -t "^${p//./\\.}\\.sales\\.handoffs\\..*" \
+	--latency qualified_at_ms --idle 5000 --timeout $(((lat_secs + 60) * 1000)) \
+	>"$work/lat.out" 2>"$work/lat.err" &
+cpid=$!
+pids+=("$cpid")
+nlat=$((rate * lat_secs))
+log "latency: $nlat events at $rate/s"
+"$gen" -n "$nlat" -l $((nlat / 10)) -s 7 |
+	sed 's/"timestamp":"[^"]*"/"timestamp":"@NOW@"/' |
+	"$tools/lr_produce" -b "$BOOTSTRAP" -t "$lat_in" --rate "$rate" --stamp 2>"$work/lat-produce.log"
+wait "$cpid" || true
+kill -TERM "$dpid" 2>/dev/null || true
+vis=$(grep '^visible:' "$work/lat.out" || echo "visible: count=0")
+prod=$(grep '^produced:' "$work/lat.out" || echo "produced: count=0")
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+
+echo
+echo "leadrouter Kafka benchmark: $events events, $leads leads, $parts partitions; commit every 100 ms or 1000 records; extra producer settings: ${extra:-none}"
+echo "broker: Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$root/tests/kafka/pom.xml") (single node, loopback); librdkafka $(pkg-config --modversion rdkafka); $(nproc) CPUs"
+printf '%-26s' "throughput (events/s)"
+for r in $(seq 1 "$runs"); do printf '%10s' "run $r"; done
+printf '%10s\n' "median"
+printf '%-26s' "pass-through"
+for v in "${pt[@]}"; do printf '%10s' "$v"; done
+printf '%10s\n' "$pt_med"
+printf '%-26s' "leadrouter"
+for v in "${lr[@]}"; do printf '%10s' "$v"; done
+printf '%10s\n' "$lr_med"
+awk -v a="$lr_med" -v b="$pt_med" 'BEGIN { if (b > 0) printf "%-26s%10.2f\n", "ratio leadrouter/pass", a / b }'
+echo "latency at $rate events/s for ${lat_secs}s: $(field "$vis" count) handoffs"
+printf '%-26s%10s%10s%10s%10s\n' "event -> handoff (ms)" p50 p90 p99 max
+printf '%-26s%10s%10s%10s%10s\n' "visible (read_committed)" "$(field "$vis" p50_ms)" "$(field "$vis" p90_ms)" "$(field "$vis" p99_ms)" "$(field "$vis" max_ms)"
+printf '%-26s%10s%10s%10s%10s\n' "produced (CreateTime)" "$(field "$prod" p50_ms)" "$(field "$prod" p90_ms)" "$(field "$prod" p99_ms)" "$(field "$prod" max_ms)"
