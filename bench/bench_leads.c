@@ -11,7 +11,12 @@
  * RSS per lead is VmRSS after the run minus VmRSS before the table existed
  * (the plan is allocated before the baseline). Times are thread CPU time.
  *
- * usage: bench_leads [leads [events]]
+ * The prefetch argument picks how far the loop looks ahead, as a caller
+ * that parses events ahead would: 0 not at all; 1 lead_table_prefetch
+ * for the next event's key; 2 the two-step pipeline that lead.h describes
+ * (slot two events ahead, lead one event ahead).
+ *
+ * usage: bench_leads [leads [events [prefetch]]]
  */
 
 #include <math.h>
@@ -251,12 +256,12 @@ static void key_make(uint32_t idx, char *key)
 	key[8] = key[13] = key[18] = key[23] = '-';
 }
 
-static void fill_event(struct event *ev, const struct plan_ev *p, char *key,
-		       uint64_t seq, char *msg, char *email)
+/* Fills ev for plan entry p; key already holds the entry's key. */
+static void fill_event(struct event *ev, const struct plan_ev *p,
+		       const char *key, uint64_t seq, char *msg, char *email)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	key_make(p->lead, key);
 	ev->lead_key = (struct strv){key, KEY_LEN};
 	ev->anonymous_id = ev->lead_key;
 	ev->user_id = STRV_NULL;
@@ -332,6 +337,17 @@ static struct plan_ev *plan_build(size_t nleads, size_t nevents)
 	return plan;
 }
 
+static void prefetch_ahead(const struct lead_table *t, char (*keys)[KEY_LEN],
+			   size_t i, size_t nevents, int mode)
+{
+	if (mode >= 1 && i + mode < nevents)
+		lead_table_prefetch(
+			t, (struct strv){keys[(i + mode) & 3], KEY_LEN});
+	if (mode >= 2 && i + 1 < nevents)
+		lead_table_prefetch_lead(
+			t, (struct strv){keys[(i + 1) & 3], KEY_LEN});
+}
+
 struct tally {
 	size_t updated, dup, qualified;
 };
@@ -340,29 +356,38 @@ int main(int argc, char **argv)
 {
 	size_t nleads = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
 	size_t nevents = argc > 2 ? strtoul(argv[2], NULL, 10) : 5000000;
+	int prefetch = argc > 3 ? atoi(argv[3]) : 0;
 	struct engine_config cfg;
 	struct plan_ev *plan = plan_build(nleads, nevents);
 	struct event *ev = calloc(1, sizeof(*ev));
 	struct lead_table *t;
 	struct tally n = {0};
-	char msg[16], email[48], key[KEY_LEN];
+	char msg[16], email[48], keys[4][KEY_LEN];
 	double t0, t1, tsplit = 0, fill_ns;
 	long base;
 
 	bench_config(&cfg);
 	/* the cost of filling events alone, to subtract */
 	t0 = now_ns();
-	for (size_t i = 0; i < nevents; i++)
-		fill_event(ev, &plan[i], key, i, msg, email);
+	for (size_t i = 0; i < nevents; i++) {
+		key_make(plan[i].lead, keys[0]);
+		fill_event(ev, &plan[i], keys[0], i, msg, email);
+	}
 	fill_ns = (now_ns() - t0) / (double)nevents;
 
 	base = rss_kib();
 	t = lead_table_new();
 	t0 = now_ns();
+	for (size_t i = 0; i < 2 && i < nevents; i++)
+		key_make(plan[i].lead, keys[i]);
 	for (size_t i = 0; i < nevents; i++) {
 		struct assign_cmd cmd;
+		char *key = keys[i & 3];
 		if (i == nleads)
 			tsplit = now_ns(); /* first sight of every lead ends */
+		if (i + 2 < nevents) /* each key is made once in every mode */
+			key_make(plan[i + 2].lead, keys[(i + 2) & 3]);
+		prefetch_ahead(t, keys, i, nevents, prefetch);
 		fill_event(ev, &plan[i], key, i, msg, email);
 		switch (lead_event_apply(&cfg, t, ev, NULL, &cmd)) {
 		case LEAD_QUALIFIED:
@@ -380,6 +405,7 @@ int main(int argc, char **argv)
 	long rss = rss_kib();
 	size_t count = lead_table_count(t);
 
+	printf("prefetch %d\n", prefetch);
 	printf("events %zu leads %zu qualified %zu duplicates %zu\n", nevents,
 	       count, n.qualified, n.dup);
 	printf("apply_ns_per_event %.1f (fill %.1f included, engine %.1f)\n",

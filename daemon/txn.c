@@ -65,7 +65,7 @@ static int txn_flush_lead_cb(int p, struct strv key, const struct lead *l,
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (l != NULL && lead_encode(l, &buf, &len) < 0) {
+	if (l != NULL && lead_encode(&pl->cfg->engine, l, &buf, &len) < 0) {
 		log_warnx("txn: cannot encode a lead of partition %d", p);
 		pl->prod->failed = true; /* state would be lost: abort */
 		return -1;
@@ -158,7 +158,7 @@ static void txn_restore_lead_fn(int32_t p, const rd_kafka_message_t *m,
 		lead_table_remove(t, key);
 		return;
 	}
-	if (lead_decode(t, key, m->payload, m->len) < 0) {
+	if (lead_decode(&pl->cfg->engine, t, key, m->payload, m->len) < 0) {
 		log_warnx("txn: undecodable lead record in %s [%d] at %lld",
 			  pl->stage.topics.leads_changelog, (int)p,
 			  (long long)m->offset);

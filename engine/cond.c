@@ -10,6 +10,7 @@
  */
 #include "cond.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -90,23 +91,46 @@ static bool cond_value_number(const struct jval *v, double *out)
 	return false;
 }
 
+/* s equals want (NUL-terminated) ignoring case. No strlen(want): the
+ * configured strings are tested on every event, mostly against values that
+ * differ in their first bytes. */
+static bool cond_eq_nocase(struct strv s, const char *want)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++)
+		if (!want[i] || tolower((unsigned char)s.p[i]) !=
+					tolower((unsigned char)want[i]))
+			return false;
+	return want[i] == '\0';
+}
+
+/* s starts with want (NUL-terminated), case-sensitively; no strlen. */
+static bool cond_has_prefix(struct strv s, const char *want)
+{
+	size_t i = 0;
+
+	while (want[i] && i < s.len && s.p[i] == want[i])
+		i++;
+	return want[i] == '\0';
+}
+
 static bool cond_test_strings(const struct cond *c, struct strv s)
 {
 	for (size_t i = 0; i < c->nstrs; i++) {
-		struct strv want = strv_from(c->strs[i]);
+		const char *want = c->strs[i];
 		switch (c->op) {
 		case COND_EQ:
 		case COND_IN:
-			if (s.len == want.len &&
-			    strncasecmp(s.p, want.p, s.len) == 0)
+			if (cond_eq_nocase(s, want))
 				return true;
 			break;
 		case COND_PREFIX:
-			if (strv_has_prefix(s, want.p))
+			if (cond_has_prefix(s, want))
 				return true;
 			break;
 		case COND_CONTAINS:
-			if (cond_contains_nocase(s, want))
+			if (cond_contains_nocase(s, strv_from(want)))
 				return true;
 			break;
 		default:

@@ -58,6 +58,18 @@ size_t lead_table_count(const struct lead_table *t);
 /* Approximate bytes held by the table and its leads (for benchmarks). */
 size_t lead_table_bytes(const struct lead_table *t);
 struct lead *lead_table_find(const struct lead_table *t, struct strv key);
+/*
+ * Hints, no effect on state. At a million leads a lookup waits on two
+ * dependent cache (and TLB) misses: the table slot, then the lead it
+ * points to. A caller that knows upcoming keys while it still has work to
+ * do (parsing, output) can hide both by pipelining: for event i, call
+ * lead_table_prefetch for the key of event i + 2 and
+ * lead_table_prefetch_lead for the key of event i + 1 (whose slot the
+ * earlier call brought in), then apply event i. Calling only
+ * lead_table_prefetch one event ahead hides the slot miss alone.
+ */
+void lead_table_prefetch(const struct lead_table *t, struct strv key);
+void lead_table_prefetch_lead(const struct lead_table *t, struct strv key);
 void lead_table_remove(struct lead_table *t, struct strv key);
 /* Calls fn for each lead; fn must not add or remove leads. */
 void lead_table_foreach(const struct lead_table *t,
@@ -94,9 +106,14 @@ bool lead_is_expired(const struct engine_config *cfg, const struct lead *l,
  * Changelog: lead_encode writes the lead's full state as a JSON object into
  * a malloc'd buffer (*out, *len); lead_decode restores a lead under key from
  * such a record (replacing any lead with that key). Returns 0 or -1.
+ * Score records name their rule, so both take the config: a record
+ * restored after a reload that reorders the rules credits the same rules,
+ * and the record of a rule the config no longer has is dropped with its
+ * points. A malformed record is refused and leaves the table alone.
  */
-int lead_encode(const struct lead *l, char **out, size_t *len);
-int lead_decode(struct lead_table *t, struct strv key, const char *val,
-		size_t len);
+int lead_encode(const struct engine_config *cfg, const struct lead *l,
+		char **out, size_t *len);
+int lead_decode(const struct engine_config *cfg, struct lead_table *t,
+		struct strv key, const char *val, size_t len);
 
 #endif

@@ -7,7 +7,9 @@
  * and uses jansson. Every double is printed with 17 significant digits and
  * always as a real ("10.0", "-0.0"), so strtod reads back the very same bit
  * pattern and a decoded lead re-encodes to identical bytes; message hashes
- * are hex strings, which no JSON number parser rounds.
+ * are hex strings, which no JSON number parser rounds. Score records carry
+ * their rule's name, not its index, because indexes move when a reload
+ * reorders the rules.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -21,7 +23,11 @@
 
 #include "lead_internal.h"
 
-#define CODEC_VERSION 1
+/* Version 2 names each score record's rule; version 1 gave its index,
+ * which a reload that reorders the rules silently re-points. Version 1
+ * records are still read (restoring a changelog written before the
+ * upgrade), their indexes taken against the current config. */
+#define CODEC_VERSION 2
 
 struct jbuf {
 	char *p;
@@ -138,17 +144,28 @@ static int codec_type_parse(const char *s, uint8_t *type)
 	return 0;
 }
 
-static void codec_write_recs(struct jbuf *b, const struct lead *l)
+/* Records of rules the config no longer has (removed by a reload) are
+ * left out, as decode would drop them. */
+static void codec_write_recs(struct jbuf *b, const struct scoring_config *sc,
+			     const struct lead *l)
 {
 	const struct lead_rec *r = lead_recs(l);
+	bool first = true;
 
 	jb_puts(b, ",\"rules\":[");
 	for (size_t i = 0; i < l->nrecs; i++) {
-		jb_printf(b, "%s[%u,%" PRId32 ",%" PRIu32 ",%" PRIu32 ",",
-			  i ? "," : "", (unsigned)r[i].rule, r[i].day,
+		const char *name = r[i].rule < sc->nrules
+					   ? sc->rules[r[i].rule].name
+					   : NULL;
+		if (!name)
+			continue;
+		jb_puts(b, first ? "[" : ",[");
+		jb_str(b, name, strlen(name));
+		jb_printf(b, ",%" PRId32 ",%" PRIu32 ",%" PRIu32 ",", r[i].day,
 			  r[i].day_count, r[i].total);
 		jb_double(b, r[i].contrib);
 		jb_puts(b, "]");
+		first = false;
 	}
 	jb_puts(b, "]");
 }
@@ -178,7 +195,21 @@ static void codec_write_traits(struct jbuf *b, const struct lead *l)
 	jb_puts(b, "]");
 }
 
-int lead_encode(const struct lead *l, char **out, size_t *len)
+/* The score the record will restore: records of removed rules excluded. */
+static double codec_score_kept(const struct scoring_config *sc,
+			       const struct lead *l)
+{
+	const struct lead_rec *r = lead_recs(l);
+	double s = 0;
+
+	for (size_t i = 0; i < l->nrecs; i++)
+		if (r[i].rule < sc->nrules)
+			s += r[i].contrib;
+	return s;
+}
+
+int lead_encode(const struct engine_config *cfg, const struct lead *l,
+		char **out, size_t *len)
 {
 	struct jbuf b = {0};
 
@@ -198,8 +229,8 @@ int lead_encode(const struct lead *l, char **out, size_t *len)
 		jb_printf(&b, "%s\"%012" PRIx64 "\"", i ? "," : "",
 			  lead_ring_get(l, i));
 	jb_puts(&b, "],\"score\":");
-	jb_double(&b, lead_score_sum(l));
-	codec_write_recs(&b, l);
+	jb_double(&b, codec_score_kept(&cfg->scoring, l));
+	codec_write_recs(&b, &cfg->scoring, l);
 	codec_write_traits(&b, l);
 	jb_puts(&b, "}");
 	if (b.oom) {
@@ -214,6 +245,7 @@ int lead_encode(const struct lead *l, char **out, size_t *len)
 /* A lead being decoded, checked in full before it touches the table. */
 struct codec_state {
 	struct lead hdr; /* scalar fields only */
+	int version;
 	struct lead_rec *recs;
 	size_t nrecs;
 	char traits[LEAD_TRAITS_MAX];
@@ -239,12 +271,13 @@ static const char *codec_disq_name_cb(int i)
 	return lead_disq_name((enum lead_disq)i);
 }
 
-static int codec_read_scalars(json_t *o, struct lead *h)
+static int codec_read_scalars(json_t *o, struct lead *h, int *version)
 {
 	json_t *grade = json_object_get(o, "grade");
 	int life, disq;
 
-	if (json_integer_value(json_object_get(o, "v")) != CODEC_VERSION ||
+	*version = (int)json_integer_value(json_object_get(o, "v"));
+	if ((*version != 1 && *version != CODEC_VERSION) ||
 	    !json_is_integer(json_object_get(o, "last_ms")) ||
 	    !json_is_integer(json_object_get(o, "cycle")))
 		return -1;
@@ -288,19 +321,87 @@ static int codec_read_ring(json_t *o, struct lead *h)
 	return 0;
 }
 
-static int codec_read_rec(json_t *a, struct lead_rec *r)
+/*
+ * The current index of a record's rule: by name (version 2), or the stored
+ * index (version 1). Returns 0 and sets *idx, 1 when the rule no longer
+ * exists (the record is dropped, and its points with it, since the score
+ * is the sum of the records), or -1 when the entry is malformed.
+ */
+static int codec_rule_index(const struct scoring_config *sc, int version,
+			    json_t *id, size_t *idx)
 {
-	if (json_array_size(a) != 5 || !json_is_number(json_array_get(a, 4)))
+	size_t n = sc->nrules < UINT16_MAX ? sc->nrules : UINT16_MAX;
+	const char *name = json_string_value(id);
+	json_int_t i;
+
+	if (version == 1) {
+		if (!json_is_integer(id) || (i = json_integer_value(id)) < 0)
+			return -1;
+		*idx = (size_t)i;
+		return (size_t)i < n ? 0 : 1;
+	}
+	if (!name)
 		return -1;
-	r->rule = (uint16_t)json_integer_value(json_array_get(a, 0));
-	r->day = (int32_t)json_integer_value(json_array_get(a, 1));
+	for (size_t k = 0; k < n; k++) {
+		if (sc->rules[k].name && !strcmp(sc->rules[k].name, name)) {
+			*idx = k;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static bool codec_is_uint32(json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0 &&
+	       json_integer_value(v) <= UINT32_MAX;
+}
+
+static int codec_read_rec(const struct scoring_config *sc, int version,
+			  json_t *a, struct lead_rec *r)
+{
+	json_t *day = json_array_get(a, 1);
+	size_t idx = 0;
+	int rc;
+
+	if (json_array_size(a) != 5 || !json_is_integer(day) ||
+	    json_integer_value(day) < INT32_MIN ||
+	    json_integer_value(day) > INT32_MAX ||
+	    !codec_is_uint32(json_array_get(a, 2)) ||
+	    !codec_is_uint32(json_array_get(a, 3)) ||
+	    !json_is_number(json_array_get(a, 4)))
+		return -1;
+	rc = codec_rule_index(sc, version, json_array_get(a, 0), &idx);
+	if (rc != 0)
+		return rc;
+	r->rule = (uint16_t)idx;
+	r->day = (int32_t)json_integer_value(day);
 	r->day_count = (uint32_t)json_integer_value(json_array_get(a, 2));
 	r->total = (uint32_t)json_integer_value(json_array_get(a, 3));
 	r->contrib = json_number_value(json_array_get(a, 4));
 	return 0;
 }
 
-static int codec_read_recs(json_t *o, struct codec_state *st)
+static int codec_rec_cmp(const void *a, const void *b)
+{
+	const struct lead_rec *x = a, *y = b;
+
+	return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+/* Records are kept in rule order (score.c searches them so); a reordered
+ * config re-sorts them, and two records for one rule are refused. */
+static int codec_sort_recs(struct codec_state *st)
+{
+	qsort(st->recs, st->nrecs, sizeof(*st->recs), codec_rec_cmp);
+	for (size_t i = 1; i < st->nrecs; i++)
+		if (st->recs[i].rule == st->recs[i - 1].rule)
+			return -1;
+	return 0;
+}
+
+static int codec_read_recs(const struct scoring_config *sc, json_t *o,
+			   struct codec_state *st)
 {
 	json_t *rules = json_object_get(o, "rules");
 	size_t n = json_array_size(rules);
@@ -310,11 +411,16 @@ static int codec_read_recs(json_t *o, struct codec_state *st)
 	st->recs = n ? calloc(n, sizeof(*st->recs)) : NULL;
 	if (n && !st->recs)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (codec_read_rec(json_array_get(rules, i), &st->recs[i]) < 0)
+	for (size_t i = 0; i < n; i++) {
+		int rc = codec_read_rec(sc, st->version,
+					json_array_get(rules, i),
+					&st->recs[st->nrecs]);
+		if (rc < 0)
 			return -1;
-	st->nrecs = n;
-	return 0;
+		if (rc == 0)
+			st->nrecs++;
+	}
+	return codec_sort_recs(st);
 }
 
 static int codec_read_trait(json_t *a, struct codec_state *st)
@@ -380,8 +486,8 @@ static int codec_install(struct lead_table *t, struct strv key,
 	return 0;
 }
 
-int lead_decode(struct lead_table *t, struct strv key, const char *val,
-		size_t len)
+int lead_decode(const struct engine_config *cfg, struct lead_table *t,
+		struct strv key, const char *val, size_t len)
 {
 	struct codec_state *st = calloc(1, sizeof(*st));
 	json_t *o = json_loadb(val, len, 0, NULL);
@@ -389,8 +495,9 @@ int lead_decode(struct lead_table *t, struct strv key, const char *val,
 
 	if (!st || !json_is_object(o))
 		goto done;
-	if (codec_read_scalars(o, &st->hdr) < 0 ||
-	    codec_read_ring(o, &st->hdr) < 0 || codec_read_recs(o, st) < 0 ||
+	if (codec_read_scalars(o, &st->hdr, &st->version) < 0 ||
+	    codec_read_ring(o, &st->hdr) < 0 ||
+	    codec_read_recs(&cfg->scoring, o, st) < 0 ||
 	    codec_read_traits(o, st) < 0)
 		goto done;
 	rc = codec_install(t, key, st);

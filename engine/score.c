@@ -75,6 +75,10 @@ void lead_score_advance(const struct scoring_config *sc, struct lead *l,
 
 	if (ts_ms <= l->last_ms)
 		return;
+	if (l->nrecs == 0) { /* nothing to decay: skip the exp2 */
+		l->last_ms = ts_ms;
+		return;
+	}
 	f = lead_decay_factor(sc, ts_ms - l->last_ms);
 	if (f != 1.0)
 		for (size_t i = 0; i < l->nrecs; i++)
@@ -151,18 +155,50 @@ static bool score_rule_apply(const struct scoring_config *sc, struct lead *l,
 	return true;
 }
 
+/* Which of rules [base, min(base + 64, n)) match, as a bit mask. */
+static uint64_t score_match64(const struct scoring_config *sc,
+			      const struct score_ctx *ctx, size_t base,
+			      size_t n)
+{
+	uint64_t mask = 0;
+
+	for (size_t i = base; i < n && i < base + 64; i++)
+		if (score_rule_matches(&sc->rules[i], ctx))
+			mask |= UINT64_C(1) << (i - base);
+	return mask;
+}
+
+static bool score_apply64(const struct scoring_config *sc, struct lead *l,
+			  size_t base, uint64_t mask, int64_t ts_ms)
+{
+	bool changed = false;
+
+	for (; mask; mask &= mask - 1)
+		changed |= score_rule_apply(
+			sc, l, base + (size_t)__builtin_ctzll(mask), ts_ms);
+	return changed;
+}
+
+/*
+ * Matching reads the event and the traits, never the score records, so
+ * the first 64 rules are matched before the records are touched: their
+ * block, which lead_event_apply has begun to fetch, then arrives while
+ * the rules are evaluated instead of stalling the decay. Applying in rule
+ * order after matching gives the same result as interleaving the two.
+ */
 bool lead_score_event(const struct scoring_config *sc, struct lead *l,
 		      const struct event *ev)
 {
 	struct score_ctx ctx = {ev, l};
-	bool changed = false;
 	size_t n = sc->nrules < UINT16_MAX ? sc->nrules : UINT16_MAX;
+	uint64_t first = score_match64(sc, &ctx, 0, n);
+	bool changed;
 
 	lead_score_advance(sc, l, ev->ts_ms);
-	for (size_t i = 0; i < n; i++) {
-		if (!score_rule_matches(&sc->rules[i], &ctx))
-			continue;
-		changed |= score_rule_apply(sc, l, i, ev->ts_ms);
-	}
+	changed = score_apply64(sc, l, 0, first, ev->ts_ms);
+	for (size_t base = 64; base < n; base += 64)
+		changed |= score_apply64(sc, l, base,
+					 score_match64(sc, &ctx, base, n),
+					 ev->ts_ms);
 	return changed;
 }

@@ -326,11 +326,12 @@ static void test_dedupe_and_ring_eviction(void **state)
 	assert_int_equal(pricing(s, "a", T0 + 6, "m2"), LEAD_DUPLICATE);
 }
 
-static char *encode(const struct lead *l, size_t *len)
+static char *encode(const struct engine_config *cfg, const struct lead *l,
+		    size_t *len)
 {
 	char *out = NULL;
 
-	assert_int_equal(lead_encode(l, &out, len), 0);
+	assert_int_equal(lead_encode(cfg, l, &out, len), 0);
 	return out;
 }
 
@@ -353,12 +354,13 @@ static void test_encode_decode_round_trip(void **state)
 	apply(s, ev);
 	pricing(s, "u1", T0 + 5 * DAY_MS, "m1");
 	pricing(s, "u1", T0 + 2 * DAY_MS, "m2"); /* late, decayed */
-	a = encode(get(s, "u1"), &alen);
+	a = encode(&s->f.cfg, get(s, "u1"), &alen);
 	o = json_loadb(a, alen, 0, NULL);
 	assert_non_null(o); /* valid JSON despite the escapes */
 	json_decref(o);
-	assert_int_equal(lead_decode(t2, strv_from("u1"), a, alen), 0);
-	b = encode(lead_table_find(t2, strv_from("u1")), &blen);
+	assert_int_equal(lead_decode(&s->f.cfg, t2, strv_from("u1"), a, alen),
+			 0);
+	b = encode(&s->f.cfg, lead_table_find(t2, strv_from("u1")), &blen);
 	assert_int_equal(alen, blen);
 	assert_memory_equal(a, b, alen);
 	free(b);
@@ -375,17 +377,104 @@ static void test_encode_decode_round_trip(void **state)
 	assert_int_equal(apply(s, ev), LEAD_QUALIFIED);
 	assert_int_equal(apply_t(s, t2, ev), LEAD_QUALIFIED);
 	free(a);
-	a = encode(get(s, "u1"), &alen);
-	b = encode(lead_table_find(t2, strv_from("u1")), &blen);
+	a = encode(&s->f.cfg, get(s, "u1"), &alen);
+	b = encode(&s->f.cfg, lead_table_find(t2, strv_from("u1")), &blen);
 	assert_int_equal(alen, blen);
 	assert_memory_equal(a, b, alen);
 	free(a);
 	free(b);
 	/* bad records are refused and leave the table alone */
-	assert_int_equal(lead_decode(t2, strv_from("x"), "{\"v\":1}", 7), -1);
-	assert_int_equal(lead_decode(t2, strv_from("x"), "nope", 4), -1);
+	assert_int_equal(
+		lead_decode(&s->f.cfg, t2, strv_from("x"), "{\"v\":1}", 7), -1);
+	assert_int_equal(lead_decode(&s->f.cfg, t2, strv_from("x"), "nope", 4),
+			 -1);
 	assert_null(lead_table_find(t2, strv_from("x")));
 	assert_int_equal(lead_table_count(t2), 1);
+	lead_table_free(t2);
+}
+
+/* The points of each rule in a changelog record, by rule name. */
+static double rec_points(const char *rec, size_t len, const char *rule)
+{
+	json_t *o = json_loadb(rec, len, 0, NULL), *r;
+	double pts = 0;
+	size_t i;
+
+	assert_non_null(o);
+	json_array_foreach(json_object_get(o, "rules"), i, r)
+	{
+		if (!strcmp(json_string_value(json_array_get(r, 0)), rule))
+			pts = json_number_value(json_array_get(r, 4));
+	}
+	json_decref(o);
+	return pts;
+}
+
+/* Decodes a small record with two rule entries, "any" and second. */
+static int rec_decode(const struct engine_config *cfg, struct lead_table *t,
+		      const char *second)
+{
+	char rec[512];
+	int n = snprintf(rec, sizeof(rec),
+			 "{\"v\":2,\"last_ms\":0,\"cycle\":1,\"life\":"
+			 "\"known\",\"grade\":null,\"disq\":\"none\","
+			 "\"flags\":0,\"ring_pos\":0,\"ring\":[\"0\",\"0\","
+			 "\"0\",\"0\"],\"score\":2.0,\"rules\":[[\"any\",0,1,"
+			 "1,1.0],[\"%s\",0,1,1,1.0]],\"traits\":[]}",
+			 second);
+
+	return lead_decode(cfg, t, strv_from("y"), rec, (size_t)n);
+}
+
+/* A reload that reorders the rules, then one that removes a rule: the
+ * restored points stay with the rules that earned them, and a removed
+ * rule's points leave the score with it. */
+static void test_decode_after_rule_reorder(void **state)
+{
+	struct lfx *s = *state;
+	struct engine_config re = s->f.cfg;
+	struct score_rule rules[4] = {s->f.rules[2], s->f.rules[3],
+				      s->f.rules[0], s->f.rules[1]};
+	struct lead_table *t2 = lead_table_new();
+	struct event *ev;
+	char *a, *b;
+	size_t alen, blen;
+
+	pricing(s, "a", T0, "m1");
+	ev = fx_event(EVENT_PAGE, "a", T0);
+	ev->path = strv_from("/careers");
+	apply(s, ev); /* pricing 10, careers -15, any 2 */
+	a = encode(&s->f.cfg, get(s, "a"), &alen);
+	re.scoring.rules = rules; /* careers, any, pricing, demo */
+	assert_int_equal(lead_decode(&re, t2, strv_from("a"), a, alen), 0);
+	assert_float_equal(
+		lead_score_at(&re, lead_table_find(t2, strv_from("a")), T0), -3,
+		1e-9);
+	b = encode(&re, lead_table_find(t2, strv_from("a")), &blen);
+	assert_float_equal(rec_points(b, blen, "pricing"), 10, 1e-9);
+	assert_float_equal(rec_points(b, blen, "careers"), -15, 1e-9);
+	assert_float_equal(rec_points(b, blen, "any"), 2, 1e-9);
+	free(b);
+	/* the pricing cap (2 a day) still counts the restored match */
+	ev = fx_event(EVENT_PAGE, "a", T0 + 1);
+	ev->path = strv_from("/pricing");
+	lead_event_apply(&re, t2, ev, NULL, NULL);
+	ev->message_id = strv_from("m9");
+	lead_event_apply(&re, t2, ev, NULL, NULL);
+	b = encode(&re, lead_table_find(t2, strv_from("a")), &blen);
+	assert_float_equal(rec_points(b, blen, "pricing"), 20, 1e-6);
+	free(b);
+	/* careers removed: its record and its -15 are dropped */
+	re.scoring.rules = rules + 1;
+	re.scoring.nrules = 3;
+	assert_int_equal(lead_decode(&re, t2, strv_from("a"), a, alen), 0);
+	assert_float_equal(
+		lead_score_at(&re, lead_table_find(t2, strv_from("a")), T0), 12,
+		1e-9);
+	/* a record naming one rule twice is refused */
+	assert_int_equal(rec_decode(&re, t2, "pricing"), 0);
+	assert_int_equal(rec_decode(&re, t2, "any"), -1);
+	free(a);
 	lead_table_free(t2);
 }
 
@@ -459,6 +548,7 @@ int main(void)
 		T(test_recycled_and_converted),
 		T(test_dedupe_and_ring_eviction),
 		T(test_encode_decode_round_trip),
+		T(test_decode_after_rule_reorder),
 		T(test_expiry),
 		T(test_table_ops),
 #undef T

@@ -192,11 +192,14 @@ static void test_deterministic(void **state)
 			lead_event_apply(&s->f.cfg, t, ev, NULL, NULL);
 		}
 	}
-	assert_int_equal(
-		lead_encode(lead_table_find(s->t, strv_from("a")), &a, &alen),
-		0);
-	assert_int_equal(
-		lead_encode(lead_table_find(t2, strv_from("a")), &b, &blen), 0);
+	assert_int_equal(lead_encode(&s->f.cfg,
+				     lead_table_find(s->t, strv_from("a")), &a,
+				     &alen),
+			 0);
+	assert_int_equal(lead_encode(&s->f.cfg,
+				     lead_table_find(t2, strv_from("a")), &b,
+				     &blen),
+			 0);
 	assert_int_equal(alen, blen);
 	assert_memory_equal(a, b, alen);
 	free(a);
