@@ -9,7 +9,8 @@
 # (TERM, then KILL after 5 s). Every wait in here is bounded.
 #
 # The config of a run is tests/kafka/e2e.json with the placeholders filled
-# in (e2e_config). Topic names: $EVENTS, $FEEDBACK, $ASSIGN, $LEADS, $TEAMS,
+# in (e2e_config; E2E_JSON names another template, e.g. to try a config
+# workaround by hand). Topic names: $EVENTS, $FEEDBACK, $ASSIGN, $LEADS, $TEAMS,
 # $DLQ and the handoff topics matching $HANDOFF_RE.
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

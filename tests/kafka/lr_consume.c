@@ -9,7 +9,9 @@
  * appear later are picked up (metadata is re-read every 500 ms). Reading
  * stops when N records were read (--max N), or when every assigned partition
  * reached its end and nothing arrived for --idle ms, or after --timeout ms
- * (then the exit status is 3). Each record is printed as one line:
+ * (then the exit status is 3); --min-ms T keeps reading for at least T ms
+ * whatever the idle time (for topics that are still empty at the start).
+ * Each record is printed as one line:
  *
  *   topic TAB partition TAB key TAB value [TAB headers] [TAB offset]
  *
@@ -369,7 +371,7 @@ static void usage(void)
 	fprintf(stderr, "usage: lr_consume -b BOOTSTRAP -t TOPIC[,^REGEX...] "
 			"[--max N] [--idle MS] [--timeout MS] [--headers] "
 			"[--offsets] [--latency FIELD] [--lag GROUP "
-			"[--wait-lag N]]\n");
+			"[--wait-lag N]] [--min-ms T]\n");
 	exit(2);
 }
 
@@ -378,6 +380,7 @@ int main(int argc, char **argv)
 	const char *bootstrap = NULL, *topics = NULL, *latency_field = NULL;
 	const char *lag_group = NULL;
 	int64_t max = -1, idle_ms = 3000, timeout_ms = 60000, wait_lag = -1;
+	int64_t min_ms = 0;
 	bool headers = false, offsets = false;
 	char err[512];
 
@@ -390,6 +393,7 @@ int main(int argc, char **argv)
 		{"latency", required_argument, NULL, 'L'},
 		{"lag", required_argument, NULL, 'g'},
 		{"wait-lag", required_argument, NULL, 'w'},
+		{"min-ms", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -424,6 +428,9 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			wait_lag = atoll(optarg);
+			break;
+		case 'm':
+			min_ms = atoll(optarg);
 			break;
 		default:
 			usage();
@@ -537,7 +544,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (max < 0 && at_eof == assigned->cnt &&
-		    now - last_activity >= idle_ms)
+		    now - last_activity >= idle_ms && now - t0 >= min_ms)
 			break;
 
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
