@@ -23,10 +23,12 @@
 #include <unistd.h>
 
 #include "../config/config.h"
+#include "http.h"
 #include "log.h"
 #include "pipeline.h"
 #include "pipeline_internal.h"
 #include "state.h"
+#include "version.h"
 
 #define POLL_BATCH       500   /* records per wake-up before yielding */
 #define STATS_PERIOD_MS  60000 /* info line with counters */
@@ -73,7 +75,6 @@ static void pipeline_message(struct pipeline *pl, rd_kafka_message_t *m)
 		return;
 	}
 	pl->txn_records++;
-	pl->consumed++;
 	if (stage_record(&pl->stage, m) < 0)
 		pipeline_fatal(pl, "a record arrived for a partition without "
 				   "state");
@@ -130,20 +131,27 @@ static void pipeline_producer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void pipeline_stats_log(struct pipeline *pl)
 {
-	const struct stage_stats *s = &pl->stage.stats;
+	const struct metrics *m = &pl->metrics;
+	uint64_t events = metrics_events(m);
 
 	log_info("pipeline: stats: consumed %llu (events %llu, feedback %llu, "
 		 "commands %llu), qualified %llu, handoffs %llu, dlq %llu, "
 		 "commits %llu, aborts %llu, leads %zu, teams %zu, "
 		 "expired %llu",
-		 (unsigned long long)pl->consumed,
-		 (unsigned long long)s->events, (unsigned long long)s->feedback,
-		 (unsigned long long)s->commands,
-		 (unsigned long long)s->qualified,
-		 (unsigned long long)s->handoffs, (unsigned long long)s->dlq,
-		 (unsigned long long)pl->commits,
-		 (unsigned long long)pl->aborts, state_leads_total(pl->st),
-		 state_teams_total(pl->st), (unsigned long long)pl->expired);
+		 (unsigned long long)(events +
+				      m->records[METRICS_INPUT_FEEDBACK] +
+				      m->records[METRICS_INPUT_COMMANDS]),
+		 (unsigned long long)events,
+		 (unsigned long long)m->records[METRICS_INPUT_FEEDBACK],
+		 (unsigned long long)m->records[METRICS_INPUT_COMMANDS],
+		 (unsigned long long)m->mql,
+		 (unsigned long long)metrics_handoffs(m),
+		 (unsigned long long)metrics_dlq(m),
+		 (unsigned long long)m->txns[METRICS_TXN_COMMITTED],
+		 (unsigned long long)m->txns[METRICS_TXN_ABORTED],
+		 pl->st ? state_leads_total(pl->st) : 0,
+		 pl->st ? state_teams_total(pl->st) : 0,
+		 (unsigned long long)m->expired);
 }
 
 /* Sub-jobs of the timer at their own rates (Redis' run_with_period). */
@@ -371,7 +379,8 @@ done:
 static int pipeline_start(struct pipeline *pl)
 {
 	if (stage_topics_init(&pl->stage.topics, pl->cfg) < 0 ||
-	    pipeline_events_new(pl) < 0 || pipeline_kafka_new(pl) < 0)
+	    pipeline_events_new(pl) < 0 || pipeline_http_start(pl) < 0 ||
+	    pipeline_kafka_new(pl) < 0)
 		return -1;
 	pl->prod_queue = rd_kafka_queue_get_main(pl->prod->rk);
 	if (pipeline_wakeup(pl, pl->cons->queue, pl->cons_pipe,
@@ -442,12 +451,14 @@ static void pipeline_free(struct pipeline *pl)
 	pipeline_event_free(pl->ev_retry);
 	pipeline_close_fds(pl->cons_pipe);
 	pipeline_close_fds(pl->prod_pipe);
+	http_free(pl->http);
 	if (pl->base)
 		event_base_free(pl->base);
 	state_free(pl->st);
 	stage_topics_free(&pl->stage.topics);
 	config_free(pl->pending_cfg);
 	config_free(pl->cfg);
+	metrics_free(&pl->metrics);
 }
 
 int pipeline_run(struct config *cfg, const char *config_path)
@@ -462,6 +473,8 @@ int pipeline_run(struct config *cfg, const char *config_path)
 	signal(SIGPIPE, SIG_IGN);
 	pl->cfg = cfg;
 	pl->stage.cfg = cfg;
+	metrics_init(&pl->metrics, LEADROUTER_VERSION);
+	pl->stage.metrics = &pl->metrics;
 	pl->config_path = config_path;
 	pl->cons_pipe[0] = pl->cons_pipe[1] = -1;
 	pl->prod_pipe[0] = pl->prod_pipe[1] = -1;

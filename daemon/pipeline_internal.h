@@ -13,6 +13,7 @@
 #include "../consumers/consumer.h"
 #include "../producers/producer.h"
 #include "kafka.h"
+#include "metrics.h"
 #include "stage.h"
 
 #define TXN_TIMEOUT_MS     10000 /* bound on each blocking txn call */
@@ -53,7 +54,11 @@ struct pipeline {
 	int status;
 	uint64_t watchdog_usec;
 	int64_t last_watchdog_ms, last_expire_ms, last_stats_ms;
-	uint64_t commits, aborts, consumed, expired;
+
+	/* Operations endpoint; metrics is the only store of counters. */
+	struct metrics metrics;
+	struct http *http;
+	int64_t metrics_bytes_ms; /* last lead-bytes scan */
 };
 
 int64_t pipeline_now_ms(void);
@@ -76,5 +81,9 @@ int txn_assign_hook(const rd_kafka_topic_partition_list_t *parts, void *arg);
 void txn_revoke_hook(const rd_kafka_topic_partition_list_t *parts, bool lost,
 		     void *arg);
 void txn_expire(struct pipeline *pl);
+
+/* metrics_pipeline.c: the HTTP endpoint when process.http_listen is set;
+ * returns -1 when it cannot listen (a start-up error). */
+int pipeline_http_start(struct pipeline *pl);
 
 #endif

@@ -19,6 +19,7 @@
 #include "feedback.h"
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "stage.h"
 #include "state.h"
 
@@ -72,7 +73,7 @@ static void stage_dlq(struct stage *sg, const rd_kafka_message_t *m,
 		(size_t)snprintf(part, sizeof(part), "%d", (int)m->partition);
 	h[4].len = (size_t)snprintf(off, sizeof(off), "%lld",
 				    (long long)m->offset);
-	sg->stats.dlq++;
+	sg->metrics->dlq[metrics_dlq_reason(code)]++;
 	log_debug("stage: %s [%d] offset %lld to the DLQ: %s", topic,
 		  (int)m->partition, (long long)m->offset, code);
 	producer_send(sg->prod, sg->topics.dlq, RD_KAFKA_PARTITION_UA, m->key,
@@ -83,7 +84,7 @@ static void stage_assign_send(struct stage *sg, struct assign_cmd *cmd)
 {
 	static const struct producer_hdr h = {STAGE_CMD_HDR, "assign", 6};
 
-	sg->stats.qualified++;
+	sg->metrics->mql++;
 	/* The producer takes cmd->json (freed on every path). */
 	producer_send(sg->prod, sg->topics.assign, RD_KAFKA_PARTITION_UA,
 		      cmd->team, strlen(cmd->team), cmd->json, cmd->len, true,
@@ -99,17 +100,18 @@ static void stage_event(struct stage *sg, const rd_kafka_message_t *m,
 	struct lead *lead = NULL;
 	enum lead_outcome out;
 
-	sg->stats.events++;
 	if (event_parse(m->payload, m->len, &sg->ev, &err) < 0) {
+		sg->metrics->events[METRICS_EVENT_REJECTED]++;
 		stage_dlq(sg, m, event_reason_code(err.reason), err.msg);
 		return;
 	}
 	out = lead_event_apply(&sg->cfg->engine, t, &sg->ev, &lead, &cmd);
 	state_leads_advance(sg->st, m->partition, sg->ev.ts_ms);
 	if (out == LEAD_DUPLICATE) {
-		sg->stats.duplicates++;
+		sg->metrics->events[METRICS_EVENT_DUPLICATE]++;
 		return;
 	}
+	sg->metrics->events[METRICS_EVENT_ACCEPTED]++;
 	state_lead_dirty(sg->st, m->partition,
 			 lead ? lead_key(lead) : sg->ev.lead_key);
 	if (out == LEAD_QUALIFIED && cmd.json)
@@ -147,7 +149,7 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 	char msg[160];
 	int64_t ts;
 
-	sg->stats.feedback++;
+	sg->metrics->records[METRICS_INPUT_FEEDBACK]++;
 	if (feedback_parse(m->payload, m->len, &fb, &code, msg, sizeof(msg)) <
 	    0) {
 		stage_dlq(sg, m, code, msg);
@@ -161,6 +163,7 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 	}
 	/* Without a timestamp the record's own time keeps replays exact. */
 	ts = fb.ts_ms ? fb.ts_ms : rd_kafka_message_timestamp(m, NULL);
+	sg->metrics->feedback[metrics_outcome(fb.outcome)]++;
 	if (lead_feedback_apply(&sg->cfg->engine, t, fb.lead, fb.outcome, ts) ==
 	    0)
 		state_lead_dirty(sg->st, m->partition, fb.lead);
@@ -200,7 +203,8 @@ static void stage_handoff_send(struct stage *sg, struct handoff *ho)
 		log_warnx("stage: handoff topic name too long");
 		return;
 	}
-	sg->stats.handoffs++;
+	metrics_handoff_inc(sg->metrics, ho->team,
+			    metrics_strategy_of(ho->json, ho->len));
 	producer_send(sg->prod, topic, RD_KAFKA_PARTITION_UA, ho->rep_id,
 		      strlen(ho->rep_id), ho->json, ho->len, true, h, 3);
 	ho->json = NULL;
@@ -233,7 +237,7 @@ static void stage_command(struct stage *sg, const rd_kafka_message_t *m)
 	struct team_state *ts;
 	struct handoff ho;
 
-	sg->stats.commands++;
+	sg->metrics->records[METRICS_INPUT_COMMANDS]++;
 	if (m->key == NULL || m->key_len == 0 || m->key_len >= sizeof(team)) {
 		stage_dlq(sg, m, "bad_command", "command without a team key");
 		return;

@@ -15,6 +15,7 @@
 struct config;
 struct state;
 struct producer;
+struct metrics;
 
 /* Topic names fixed at start: a reload never moves the daemon's topics. */
 struct stage_topics {
@@ -22,17 +23,12 @@ struct stage_topics {
 		*dlq, *handoff;
 };
 
-struct stage_stats {
-	uint64_t events, feedback, commands, handoffs, qualified, dlq,
-		duplicates;
-};
-
 struct stage {
 	const struct config *cfg; /* swapped on reload */
 	struct stage_topics topics;
 	struct state *st;
 	struct producer *prod;
-	struct stage_stats stats;
+	struct metrics *metrics; /* the pipeline's counters */
 	struct event ev; /* scratch for event_parse (large: keep off stack) */
 };
 

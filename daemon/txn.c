@@ -108,6 +108,7 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 {
 	enum txn_result r;
 	uint64_t records = pl->txn_records;
+	int64_t t0;
 
 	if (pl->status != 0)
 		return TXN_FATAL;
@@ -117,6 +118,7 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 		pipeline_reload_apply(pl); /* nothing in flight: swap now */
 		return TXN_OK;
 	}
+	t0 = metrics_now_us();
 	if (!pl->flushed) {
 		txn_flush(pl);
 		pl->flushed = true;
@@ -134,7 +136,9 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 	if (r != TXN_OK)
 		return r;
 	pl->txn_open = false;
-	pl->commits++;
+	pl->metrics.txns[METRICS_TXN_COMMITTED]++;
+	metrics_commit_observe(&pl->metrics,
+			       (double)(metrics_now_us() - t0) / 1e6);
 	pl->last_commit_ms = pipeline_now_ms();
 	kafka_brokers_up();
 	log_debug("txn: committed %llu record(s), %llu produced",
@@ -214,6 +218,7 @@ static int txn_restore(struct pipeline *pl, bool leads, const int32_t *parts,
 				   pl, RESTORE_TIMEOUT_MS);
 	if (records < 0)
 		return -1;
+	pl->metrics.restore_records += (uint64_t)records;
 	log_info("txn: restored %d partition(s) from %s: %ld record(s) in "
 		 "%lld ms; now %zu lead(s), %zu team(s)",
 		 n, topic, records, (long long)(pipeline_now_ms() - t0),
@@ -269,7 +274,7 @@ static enum txn_result txn_abort_try(struct pipeline *pl)
 			return r;
 	}
 	pl->txn_open = false;
-	pl->aborts++;
+	pl->metrics.txns[METRICS_TXN_ABORTED]++;
 	log_warnx("txn: transaction aborted; restoring state from the "
 		  "changelogs and rewinding to the committed offsets");
 	if (txn_rollback(pl) < 0) {
@@ -479,7 +484,7 @@ void txn_expire(struct pipeline *pl)
 				pl->cfg->process.lead_idle_ttl_ms,
 				pl->cfg->process.lead_min_score,
 				EXPIRE_MAX_PER_PASS);
-	pl->expired += n;
+	pl->metrics.expired += n;
 	if (n > 0)
 		log_debug("txn: expired %zu idle lead(s)", n);
 }
