@@ -88,10 +88,12 @@ fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_event tests/fuzz/fuzz_event.c $(ENGINE_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(ENGINE_SRC) $(CONFIG_SRC) $(LDLIBS_ALL)
+	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_lead_decode tests/fuzz/fuzz_lead_decode.c $(ENGINE_SRC) $(LDLIBS_ALL)
 
 fuzz-run: fuzz
 	$(BUILD)/fuzz/fuzz_event -max_total_time=$${FUZZ_SECONDS:-20} -dict=tests/fuzz/event.dict tests/fuzz/corpus/event
 	$(BUILD)/fuzz/fuzz_config -max_total_time=$${FUZZ_SECONDS:-20} tests/fuzz/corpus/config
+	$(BUILD)/fuzz/fuzz_lead_decode -max_total_time=$${FUZZ_SECONDS:-20} tests/fuzz/corpus/lead
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

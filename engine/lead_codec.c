@@ -274,6 +274,7 @@ static const char *codec_disq_name_cb(int i)
 static int codec_read_scalars(json_t *o, struct lead *h, int *version)
 {
 	json_t *grade = json_object_get(o, "grade");
+	json_int_t ring_pos, cycle;
 	int life, disq;
 
 	*version = (int)json_integer_value(json_object_get(o, "v"));
@@ -282,7 +283,10 @@ static int codec_read_scalars(json_t *o, struct lead *h, int *version)
 	    !json_is_integer(json_object_get(o, "cycle")))
 		return -1;
 	h->last_ms = json_integer_value(json_object_get(o, "last_ms"));
-	h->cycle = (uint16_t)json_integer_value(json_object_get(o, "cycle"));
+	cycle = json_integer_value(json_object_get(o, "cycle"));
+	if (cycle < 1 || cycle > UINT16_MAX)
+		return -1;
+	h->cycle = (uint16_t)cycle;
 	life = codec_name_index(json_string_value(json_object_get(o, "life")),
 				codec_life_name_cb, LEAD_LIFECYCLE_COUNT);
 	disq = codec_name_index(json_string_value(json_object_get(o, "disq")),
@@ -291,14 +295,19 @@ static int codec_read_scalars(json_t *o, struct lead *h, int *version)
 		return -1;
 	h->lifecycle = (uint8_t)life;
 	h->disq = (uint8_t)disq;
-	if (json_is_string(grade) && json_string_length(grade) == 1)
+	/* only a real grade: any other byte would be written back unescaped */
+	if (json_is_string(grade) && json_string_length(grade) == 1 &&
+	    json_string_value(grade)[0] >= 'A' &&
+	    json_string_value(grade)[0] <= 'D')
 		h->grade = json_string_value(grade)[0];
 	else if (!json_is_null(grade))
 		return -1;
 	h->flags = (uint8_t)json_integer_value(json_object_get(o, "flags"));
-	h->ring_pos =
-		(uint8_t)(json_integer_value(json_object_get(o, "ring_pos")) %
-			  LEAD_RING);
+	/* ring_pos indexes the ring on the next event: never trust it */
+	ring_pos = json_integer_value(json_object_get(o, "ring_pos"));
+	if (ring_pos < 0 || ring_pos >= LEAD_RING)
+		return -1;
+	h->ring_pos = (uint8_t)ring_pos;
 	return 0;
 }
 
@@ -393,6 +402,8 @@ static int codec_rec_cmp(const void *a, const void *b)
  * config re-sorts them, and two records for one rule are refused. */
 static int codec_sort_recs(struct codec_state *st)
 {
+	if (st->nrecs < 2)
+		return 0; /* qsort must not see the NULL of an empty set */
 	qsort(st->recs, st->nrecs, sizeof(*st->recs), codec_rec_cmp);
 	for (size_t i = 1; i < st->nrecs; i++)
 		if (st->recs[i].rule == st->recs[i - 1].rule)
