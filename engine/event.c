@@ -2,13 +2,14 @@
  * event.c - the Segment Spec event parser on the per-event hot path.
  *
  * One message is checked and read in a few linear passes and no allocation:
- * a word-at-a-time scan for non-ASCII and control bytes (full UTF-8
- * validation only when a non-ASCII byte is present), jsmn into a token
- * array on the stack, one pass over the tokens that closes the holes jsmn
- * leaves even in strict mode (stray or missing commas and colons, keys
- * without values, invalid number literals) and measures nesting depth, and
- * finally one walk over the top-level keys that remembers where the wanted
- * values are and skips every other subtree by its end offset.
+ * a sixteen-bytes-at-a-time scan for non-ASCII, control bytes and
+ * backslashes (full UTF-8 validation only when a non-ASCII byte is
+ * present), jsmn into a token array on the stack, and one pass over the
+ * tokens that closes the holes jsmn leaves even in strict mode (stray or
+ * missing commas and colons, keys without values, invalid number literals),
+ * measures nesting depth and notes where the wanted top-level values are.
+ * Only the subtrees the event needs (properties, traits, context) are
+ * walked again; every other subtree is skipped by its end offset.
  *
  * Strings are handed out as slices of the caller's buffer; only strings
  * that carry escapes, flattened "parent.child" names and the lower-cased
@@ -59,7 +60,8 @@ struct event_ctx {
 	struct event_error *err;
 };
 
-enum event_gap { GAP_OPEN, GAP_COLON, GAP_COMMA, GAP_END };
+/* What the bytes between two tokens must hold, named by the separator. */
+enum event_gap { GAP_OPEN = 0, GAP_END = 1, GAP_COLON = ':', GAP_COMMA = ',' };
 
 static const char *const event_reason_codes[EVENT_REASON_COUNT] = {
 	[EVENT_OK] = "ok",
@@ -138,14 +140,34 @@ event_fail(struct event_ctx *c, enum event_reason r, const char *fmt, ...)
 
 /* ---- byte level: ASCII fast path, UTF-8 validation ---- */
 
-#define ONES  0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
+/*
+ * Sixteen bytes at a time in the compiler's vector extension (GCC and
+ * Clang; plain SSE2 or NEON code, or scalar code elsewhere).
+ */
+typedef unsigned char event_v16 __attribute__((vector_size(16)));
 
-static inline uint64_t event_word_load(const char *p)
+struct event_byte_scan {
+	event_v16 high; /* bytes >= 0x80 have their top bit here */
+	event_v16 ctl;  /* nonzero lanes: a byte below 0x20 */
+	event_v16 esc;  /* nonzero lanes: a backslash */
+};
+
+static inline void event_v16_scan(struct event_byte_scan *b, const char *p)
 {
-	uint64_t w;
-	memcpy(&w, p, sizeof(w));
-	return w;
+	event_v16 v;
+
+	memcpy(&v, p, sizeof(v));
+	b->high |= v;
+	b->ctl |= (event_v16)(v < 0x20);
+	b->esc |= (event_v16)(v == '\\');
+}
+
+static inline bool event_v16_any(event_v16 v, uint64_t mask)
+{
+	uint64_t w[2];
+
+	memcpy(w, &v, sizeof(w));
+	return ((w[0] | w[1]) & mask) != 0;
 }
 
 /* Length of a valid UTF-8 sequence at p (at most n bytes), or 0. */
@@ -197,33 +219,30 @@ static bool event_utf8_valid(const char *buf, size_t len, size_t from)
 }
 
 /*
- * One pass over the raw bytes, eight at a time: most events are plain
+ * One pass over the raw bytes, sixteen at a time: most events are plain
  * ASCII on one line, and then neither UTF-8 decoding nor control-byte
- * checks inside strings are needed later.
+ * checks inside strings are needed later. The flags are sticky, so the
+ * last block may overlap the one before it.
  */
 static int event_bytes_check(struct event_ctx *c)
 {
 	const char *buf = c->buf;
 	size_t len = c->len, i = 0;
-	uint64_t high = 0, ctl = 0, esc = 0;
+	struct event_byte_scan b = {{0}, {0}, {0}};
+	char tail[16];
 
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w = event_word_load(buf + i);
-		high |= w;
-		/* any byte < 0x20: the classic "hasless(w, 0x20)" test */
-		ctl |= (w - ONES * 0x20) & ~w;
-		uint64_t bs = w ^ (ONES * '\\');
-		esc |= (bs - ONES) & ~bs;
+	for (; i + 16 <= len; i += 16)
+		event_v16_scan(&b, buf + i);
+	if (i < len && len >= 16) {
+		event_v16_scan(&b, buf + len - 16);
+	} else if (i < len) {
+		memset(tail, ' ', sizeof(tail)); /* white space sets no flag */
+		memcpy(tail, buf + i, len - i);
+		event_v16_scan(&b, tail);
 	}
-	for (; i < len; i++) {
-		unsigned char b = (unsigned char)buf[i];
-		high |= (uint64_t)b;
-		ctl |= b < 0x20 ? 0x80 : 0;
-		esc |= b == '\\' ? 0x80 : 0;
-	}
-	c->has_ctl = (ctl & HIGHS) != 0;
-	c->has_esc = (esc & HIGHS) != 0;
-	if ((high & HIGHS) == 0)
+	c->has_esc = event_v16_any(b.esc, ~0ULL);
+	c->has_ctl = event_v16_any(b.ctl, ~0ULL);
+	if (!event_v16_any(b.high, 0x8080808080808080ULL))
 		return 0;
 	if (!event_utf8_valid(buf, len, 0))
 		return event_fail(c, EVENT_ERR_BAD_UTF8,
@@ -277,11 +296,45 @@ static size_t event_digits(const char *s, size_t i, size_t n, bool frac,
 }
 
 /*
+ * The usual number: at most 15 characters after the sign, no leading
+ * zero, maybe a fraction, no exponent. Such a mantissa and its power of ten are
+ * exact doubles, so one division rounds correctly, as event_scale would.
+ * Returns false for anything else, valid or not, and leaves that to the full
+ * parser.
+ */
+static inline bool event_number_plain(const char *s, size_t n, double *out)
+{
+	size_t i = s[0] == '-', dot = 0;
+	uint64_t mant = 0;
+
+	if (i >= n || n - i > 15 || s[i] < '1' || s[i] > '9')
+		return false;
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+		if (d <= 9)
+			mant = mant * 10 + d;
+		else if (s[i] == '.' && dot == 0 && i + 1 < n)
+			dot = i;
+		else
+			return false;
+	}
+	if (out != NULL) {
+		double r = dot ? (double)mant / event_pow10[n - 1 - dot]
+			       : (double)mant;
+		*out = s[0] == '-' ? -r : r;
+	}
+	return true;
+}
+
+/*
  * Validates a JSON number (strict jsmn only looks at its first byte) and
  * converts it without strtod, which would follow the process locale.
  */
 static bool event_number_parse(const char *s, size_t n, double *out)
 {
+	if (event_number_plain(s, n, out))
+		return true;
+
 	uint64_t mant = 0;
 	int ndig = 0, exp10 = 0;
 	size_t i = 0, j;
@@ -339,6 +392,69 @@ static bool event_literal_valid(const char *s, size_t n)
 	}
 }
 
+/* ---- top-level keys ---- */
+
+static inline bool event_key_is(const struct event_ctx *c, int ti,
+				const char *name, size_t n)
+{
+	const jsmntok_t *t = &c->tok[ti];
+	return (size_t)(t->end - t->start) == n &&
+	       memcmp(c->buf + t->start, name, n) == 0;
+}
+
+#define KEY_IS(c, ti, lit) event_key_is(c, ti, lit, sizeof(lit) - 1)
+
+static inline bool event_tok_null(const struct event_ctx *c, int ti)
+{
+	return c->tok[ti].type == JSMN_PRIMITIVE &&
+	       c->buf[c->tok[ti].start] == 'n';
+}
+
+/* The slot for the value of top-level key ki, or NULL if it is not read. */
+static int *event_slot_for(const struct event_ctx *c, struct event_slots *s,
+			   int ki)
+{
+	switch (c->tok[ki].end - c->tok[ki].start) {
+	case 4:
+		return KEY_IS(c, ki, "type")   ? &s->type
+		       : KEY_IS(c, ki, "name") ? &s->name
+					       : NULL;
+	case 5:
+		return KEY_IS(c, ki, "event") ? &s->event : NULL;
+	case 6:
+		return KEY_IS(c, ki, "userId")   ? &s->user_id
+		       : KEY_IS(c, ki, "traits") ? &s->traits
+						 : NULL;
+	case 7:
+		return KEY_IS(c, ki, "groupId")   ? &s->group_id
+		       : KEY_IS(c, ki, "context") ? &s->context
+						  : NULL;
+	case 9:
+		return KEY_IS(c, ki, "messageId")   ? &s->message_id
+		       : KEY_IS(c, ki, "timestamp") ? &s->timestamp
+						    : NULL;
+	case 10:
+		return KEY_IS(c, ki, "properties") ? &s->properties : NULL;
+	case 11:
+		return KEY_IS(c, ki, "anonymousId") ? &s->anonymous_id : NULL;
+	case 17:
+		return KEY_IS(c, ki, "originalTimestamp")
+			       ? &s->original_timestamp
+			       : NULL;
+	}
+	return NULL;
+}
+
+/* A later duplicate key wins, as in most JSON readers; null is absent. */
+static void event_slot_note(const struct event_ctx *c, struct event_slots *s,
+			    int ki)
+{
+	int *slot = event_slot_for(c, s, ki);
+
+	if (slot != NULL)
+		*slot = event_tok_null(c, ki + 1) ? -1 : ki + 1;
+}
+
 /* ---- structure: what jsmn lets through ---- */
 
 static inline bool event_is_ws(char ch)
@@ -364,34 +480,104 @@ static inline size_t event_tok_begin(const jsmntok_t *t)
 }
 
 /*
- * Checks the bytes between two tokens. jsmn ignores most separators, so
- * "[1,,2]", "{\"a\"::1}" and "[[1,]2]" all tokenize; the gap between
- * neighbours must hold exactly what JSON puts there. Closing brackets are
- * counted against *depth; jsmn has already matched them by type.
+ * Checks the bytes between two tokens the slow way: white space, and
+ * before a comma or at the end any closing brackets (jsmn has matched
+ * those to their openers already, so they need no counting).
  */
 static bool event_gap_ok(const char *buf, size_t from, size_t to,
-			 enum event_gap g, int *depth)
+			 enum event_gap g)
 {
 	size_t i = from;
 
-	if (g == GAP_COMMA || g == GAP_END) {
-		for (; i < to; i++) {
-			if (buf[i] == '}' || buf[i] == ']')
-				(*depth)--;
-			else if (!event_is_ws(buf[i]))
-				break;
-		}
-	} else {
+	if (g == GAP_COMMA || g == GAP_END)
+		while (i < to &&
+		       (buf[i] == '}' || buf[i] == ']' || event_is_ws(buf[i])))
+			i++;
+	else
 		while (i < to && event_is_ws(buf[i]))
 			i++;
-	}
 	if (g == GAP_COMMA || g == GAP_COLON) {
-		if (i >= to || buf[i] != (g == GAP_COMMA ? ',' : ':'))
+		if (i >= to || buf[i] != (char)g)
 			return false;
 		for (i++; i < to && event_is_ws(buf[i]); i++)
 			;
 	}
 	return i == to;
+}
+
+/*
+ * The gap that follows token prev, and where it starts. Tokens come in
+ * document order, so a container with children is followed by its first
+ * child (nothing between), a key by its value (a colon); anything else
+ * ends a value, and a comma follows, maybe after closing brackets.
+ */
+static inline enum event_gap event_gap_after(const jsmntok_t *prev,
+					     size_t *from)
+{
+	switch (prev->type) {
+	case JSMN_STRING:
+		*from = (size_t)prev->end + 1;
+		return prev->size ? GAP_COLON : GAP_COMMA;
+	case JSMN_PRIMITIVE:
+		*from = (size_t)prev->end;
+		return GAP_COMMA;
+	default:
+		*from = (size_t)(prev->size ? prev->start + 1 : prev->end);
+		return prev->size ? GAP_OPEN : GAP_COMMA;
+	}
+}
+
+/*
+ * jsmn ignores most separators, so "[1,,2]", "{\"a\"::1}" and "[[1,]2]"
+ * all tokenize; the gap [from, to) before a token must hold exactly what
+ * JSON puts there. Compact JSON, the common case, has one separator byte
+ * or nothing and is settled inline; anything else takes event_gap_ok.
+ */
+static inline bool event_gap_fits(const char *buf, size_t from, size_t to,
+				  enum event_gap g)
+{
+	if (g != GAP_OPEN ? to == from + 1 && buf[from] == (char)g : to == from)
+		return true;
+	return from <= to && event_gap_ok(buf, from, to, g);
+}
+
+/*
+ * Keys own exactly one value; values and array elements own nothing. The
+ * root is the only token without a parent (what follows it is garbage).
+ */
+static inline bool event_tok_size_ok(const jsmntok_t *tok, const jsmntok_t *t)
+{
+	if (t->type == JSMN_STRING)
+		return t->parent >= 0 &&
+		       t->size == (tok[t->parent].type == JSMN_OBJECT);
+	return t->type != JSMN_PRIMITIVE || t->size == 0;
+}
+
+/*
+ * Nesting depth of container k: the containers among it and its
+ * ancestors. Containers are few, and the walk stops at the depth limit.
+ */
+static int event_tok_depth(const jsmntok_t *tok, int k)
+{
+	int d = 0;
+
+	for (; k >= 0 && d <= EVENT_MAX_DEPTH; k = tok[k].parent)
+		d += event_is_container(&tok[k]);
+	return d;
+}
+
+/* An empty container: only white space between its brackets. */
+static inline bool event_empty_ok(const char *buf, const jsmntok_t *t)
+{
+	return t->size != 0 || t->end - t->start == 2 ||
+	       event_gap_ok(buf, (size_t)t->start + 1, (size_t)t->end - 1,
+			    GAP_OPEN);
+}
+
+static int event_malformed(struct event_ctx *c, int offset)
+{
+	return event_fail(c, EVENT_ERR_NOT_JSON,
+			  "malformed JSON near offset %d", offset);
 }
 
 static int event_tok_leaf_check(struct event_ctx *c, int k)
@@ -415,94 +601,63 @@ static int event_tok_leaf_check(struct event_ctx *c, int k)
 	return 0;
 }
 
-/* An empty container: only white space between its brackets. */
-static bool event_empty_ok(const char *buf, const jsmntok_t *t, int *depth)
+/* What token k adds beyond its gap: contents, depth, top-level keys. */
+static inline int event_tok_check(struct event_ctx *c, struct event_slots *s,
+				  int k)
 {
-	int d = 0;
+	const jsmntok_t *t = &c->tok[k];
 
-	(*depth)--;
-	return event_gap_ok(buf, (size_t)t->start + 1, (size_t)t->end - 1,
-			    GAP_OPEN, &d);
-}
-
-static int event_malformed(struct event_ctx *c, int offset)
-{
-	return event_fail(c, EVENT_ERR_NOT_JSON,
-			  "malformed JSON near offset %d", offset);
+	switch (t->type) {
+	case JSMN_STRING:
+		if (c->has_ctl && event_tok_leaf_check(c, k) < 0)
+			return -1;
+		if (t->parent == 0 && t->size != 0)
+			event_slot_note(c, s, k);
+		return 0;
+	case JSMN_PRIMITIVE:
+		return event_tok_leaf_check(c, k);
+	default:
+		if (event_tok_depth(c->tok, k) > EVENT_MAX_DEPTH)
+			return event_fail(c, EVENT_ERR_TOO_DEEP,
+					  "nesting deeper than %d levels",
+					  EVENT_MAX_DEPTH);
+		if (!event_empty_ok(c->buf, t))
+			return event_malformed(c, t->start);
+		return 0;
+	}
 }
 
 /*
- * Checks token k (k > 0) against its neighbour and parent. Keys own exactly
- * one value; values and array elements own nothing; the gap before it
- * holds what JSON puts there. Compact JSON, the common case, has exactly
- * one separator byte or none; anything else takes event_gap_ok.
+ * The one pass over the tokens: closes the holes jsmn leaves, measures
+ * depth and, on the way, notes where the top-level values are.
  */
-static inline bool event_tok_fits(const char *buf, const jsmntok_t *tok, int k,
-				  int *depth)
-{
-	const jsmntok_t *t = &tok[k], *prev = t - 1;
-	size_t from, to = (size_t)t->start;
-	enum event_gap g;
-	char sep;
-
-	if (t->parent < 0)
-		return false;
-	if (t->parent != k - 1) {
-		g = GAP_COMMA, sep = ',';
-		from = (size_t)prev->end + (prev->type == JSMN_STRING);
-	} else if (prev->type == JSMN_STRING) {
-		g = GAP_COLON, sep = ':';
-		from = (size_t)prev->end + 1;
-	} else {
-		g = GAP_OPEN, sep = 0;
-		from = (size_t)prev->start + 1;
-	}
-	if (t->type == JSMN_STRING) {
-		to--;
-		if (t->size != (tok[t->parent].type == JSMN_OBJECT))
-			return false;
-	} else if (t->type == JSMN_PRIMITIVE && t->size != 0) {
-		return false;
-	}
-	if (sep ? to == from + 1 && buf[from] == sep : to == from)
-		return true;
-	return from <= to && event_gap_ok(buf, from, to, g, depth);
-}
-
-static int event_structure_check(struct event_ctx *c)
+static int event_structure_check(struct event_ctx *c, struct event_slots *s)
 {
 	const jsmntok_t *tok = c->tok;
-	const char *buf = c->buf;
-	int depth = event_is_container(&tok[0]);
 
+	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
 	/* a scalar root is not an object, but must still be valid JSON */
-	if (!depth && event_tok_leaf_check(c, 0) < 0)
-		return -1;
-	if (depth && tok[0].size == 0 && !event_empty_ok(buf, &tok[0], &depth))
+	if (!event_is_container(&tok[0])) {
+		if (event_tok_leaf_check(c, 0) < 0)
+			return -1;
+	} else if (!event_empty_ok(c->buf, &tok[0])) {
 		return event_malformed(c, tok[0].start);
+	}
+	size_t from;
+	enum event_gap g = event_gap_after(&tok[0], &from);
 	for (int k = 1; k < c->ntok; k++) {
 		const jsmntok_t *t = &tok[k];
-		if (!event_tok_fits(buf, tok, k, &depth))
+		if (!event_gap_fits(c->buf, from, event_tok_begin(t), g) ||
+		    !event_tok_size_ok(tok, t))
 			return event_malformed(c, t->start);
-		if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
-			if (++depth > EVENT_MAX_DEPTH)
-				return event_fail(c, EVENT_ERR_TOO_DEEP,
-						  "nesting deeper than %d "
-						  "levels",
-						  EVENT_MAX_DEPTH);
-			if (t->size == 0 && !event_empty_ok(buf, t, &depth))
-				return event_malformed(c, t->start);
-		} else if ((t->type == JSMN_PRIMITIVE || c->has_ctl) &&
-			   event_tok_leaf_check(c, k) < 0) {
+		if (event_tok_check(c, s, k) < 0)
 			return -1;
-		}
+		g = event_gap_after(t, &from);
 	}
 	const jsmntok_t *last = &tok[c->ntok - 1];
-	if (c->ntok > 1 && !event_gap_ok(buf, event_tok_after(last),
-					 (size_t)tok[0].end, GAP_END, &depth))
+	if (c->ntok > 1 && !event_gap_ok(c->buf, event_tok_after(last),
+					 (size_t)tok[0].end, GAP_END))
 		return event_malformed(c, last->end);
-	if (depth != 0)
-		return event_fail(c, EVENT_ERR_NOT_JSON, "unbalanced brackets");
 	return 0;
 }
 
@@ -534,7 +689,8 @@ static int event_root_scalar(struct event_ctx *c)
 	return event_fail(c, EVENT_ERR_NOT_JSON, "event is not valid JSON");
 }
 
-static int event_tokenize(struct event_ctx *c, jsmntok_t *tok)
+static int event_tokenize(struct event_ctx *c, jsmntok_t *tok,
+			  struct event_slots *s)
 {
 	jsmn_parser p;
 	int r;
@@ -556,7 +712,7 @@ static int event_tokenize(struct event_ctx *c, jsmntok_t *tok)
 	    !event_ws_only(c->buf, event_tok_after(&tok[0]), c->len))
 		return event_fail(c, EVENT_ERR_NOT_JSON,
 				  "garbage around the JSON value");
-	if (event_structure_check(c) < 0)
+	if (event_structure_check(c, s) < 0)
 		return -1;
 	if (tok[0].type != JSMN_OBJECT)
 		return event_fail(c, EVENT_ERR_NOT_OBJECT,
@@ -705,23 +861,35 @@ static int event_unescape(struct event_ctx *c, const char *s, size_t n,
 	return 0;
 }
 
-/* The text of string token ti: a slice of buf unless it has escapes. */
-static int event_str(struct event_ctx *c, int ti, struct strv *out,
-		     const char *field)
+static int event_str_escaped(struct event_ctx *c, const char *s, size_t n,
+			     struct strv *out, const char *field)
 {
-	const jsmntok_t *t = &c->tok[ti];
-	const char *s = c->buf + t->start;
-	size_t n = (size_t)(t->end - t->start);
-
 	/* a plain loop: these strings are short, a libc call costs more */
-	for (size_t i = 0; c->has_esc && i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (s[i] == '\\')
 			return event_unescape(c, s, n, out, field);
 	*out = (struct strv){s, n};
 	return 0;
 }
 
-/* ---- the top-level walk ---- */
+/*
+ * The text of string token ti: a slice of buf unless it has escapes. Only
+ * a buffer with a backslash somewhere needs a look inside the string.
+ */
+static inline int event_str(struct event_ctx *c, int ti, struct strv *out,
+			    const char *field)
+{
+	const jsmntok_t *t = &c->tok[ti];
+	const char *s = c->buf + t->start;
+	size_t n = (size_t)(t->end - t->start);
+
+	if (c->has_esc)
+		return event_str_escaped(c, s, n, out, field);
+	*out = (struct strv){s, n};
+	return 0;
+}
+
+/* ---- walking objects ---- */
 
 /* Index of the token after the subtree at ti, found by end offsets. */
 static int event_tok_skip(const struct event_ctx *c, int ti)
@@ -733,66 +901,6 @@ static int event_tok_skip(const struct event_ctx *c, int ti)
 	while (k < c->ntok && c->tok[k].start < end)
 		k++;
 	return k;
-}
-
-static inline bool event_key_is(const struct event_ctx *c, int ti,
-				const char *name, size_t n)
-{
-	const jsmntok_t *t = &c->tok[ti];
-	return (size_t)(t->end - t->start) == n &&
-	       memcmp(c->buf + t->start, name, n) == 0;
-}
-
-#define KEY_IS(c, ti, lit) event_key_is(c, ti, lit, sizeof(lit) - 1)
-
-static inline bool event_tok_null(const struct event_ctx *c, int ti)
-{
-	return c->tok[ti].type == JSMN_PRIMITIVE &&
-	       c->buf[c->tok[ti].start] == 'n';
-}
-
-/* Remembers value vi under key ki if it is one the parser reads. */
-static int *event_slot_for(struct event_ctx *c, struct event_slots *s, int ki)
-{
-	switch (c->tok[ki].end - c->tok[ki].start) {
-	case 4:
-		return KEY_IS(c, ki, "type")   ? &s->type
-		       : KEY_IS(c, ki, "name") ? &s->name
-					       : NULL;
-	case 5:
-		return KEY_IS(c, ki, "event") ? &s->event : NULL;
-	case 6:
-		return KEY_IS(c, ki, "userId")   ? &s->user_id
-		       : KEY_IS(c, ki, "traits") ? &s->traits
-						 : NULL;
-	case 7:
-		return KEY_IS(c, ki, "groupId")   ? &s->group_id
-		       : KEY_IS(c, ki, "context") ? &s->context
-						  : NULL;
-	case 9:
-		return KEY_IS(c, ki, "messageId")   ? &s->message_id
-		       : KEY_IS(c, ki, "timestamp") ? &s->timestamp
-						    : NULL;
-	case 10:
-		return KEY_IS(c, ki, "properties") ? &s->properties : NULL;
-	case 11:
-		return KEY_IS(c, ki, "anonymousId") ? &s->anonymous_id : NULL;
-	case 17:
-		return KEY_IS(c, ki, "originalTimestamp")
-			       ? &s->original_timestamp
-			       : NULL;
-	}
-	return NULL;
-}
-
-static void event_top_walk(struct event_ctx *c, struct event_slots *s)
-{
-	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
-	for (int k = 1; k + 1 < c->ntok; k = event_tok_skip(c, k + 1)) {
-		int *slot = event_slot_for(c, s, k);
-		if (slot != NULL)
-			*slot = event_tok_null(c, k + 1) ? -1 : k + 1;
-	}
 }
 
 /* ---- field type checks ---- */
@@ -951,19 +1059,24 @@ static int event_field_add(struct event_ctx *c, struct event_fields *fs,
 
 	if (*fs->n >= EVENT_MAX_FIELDS)
 		return 0;
+	f = &fs->f[*fs->n];
 	if (event_str(c, ki, &key, fs->field) < 0)
 		return -1;
-	if (fs->prefix.len)
-		parts[np++] = fs->prefix;
-	if (outer.p != NULL)
-		parts[np++] = outer;
-	parts[np++] = key;
-	while (np < 3)
-		parts[np++] = STRV_NULL;
-	f = &fs->f[*fs->n];
-	if (event_name_join(c, parts[0], parts[1], parts[2], &f->name,
-			    fs->field) < 0 ||
-	    event_jval_get(c, vi, &f->val, fs->field) < 0)
+	if (fs->prefix.len == 0 && outer.p == NULL) {
+		f->name = key; /* the usual case: nothing to join */
+	} else {
+		if (fs->prefix.len)
+			parts[np++] = fs->prefix;
+		if (outer.p != NULL)
+			parts[np++] = outer;
+		parts[np++] = key;
+		while (np < 3)
+			parts[np++] = STRV_NULL;
+		if (event_name_join(c, parts[0], parts[1], parts[2], &f->name,
+				    fs->field) < 0)
+			return -1;
+	}
+	if (event_jval_get(c, vi, &f->val, fs->field) < 0)
 		return -1;
 	(*fs->n)++;
 	return 0;
@@ -1262,9 +1375,8 @@ int event_parse(const char *buf, size_t len, struct event *ev,
 		return event_fail(&c, EVENT_ERR_TOO_LARGE,
 				  "event is %zu bytes, more than %d", len,
 				  EVENT_MAX_BYTES);
-	if (event_bytes_check(&c) < 0 || event_tokenize(&c, tok) < 0)
+	if (event_bytes_check(&c) < 0 || event_tokenize(&c, tok, &s) < 0)
 		return -1;
-	event_top_walk(&c, &s);
 	/* string-typed fields that are not read for this type still count */
 	if (event_want(&c, s.event, JSMN_STRING, "event") < 0 ||
 	    event_want(&c, s.name, JSMN_STRING, "name") < 0 ||
