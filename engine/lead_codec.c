@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
+#include "iso_time.h"
 #include "lead_internal.h"
 
 /* Version 2 names each score record's rule; version 1 gave its index,
@@ -283,6 +283,8 @@ static int codec_read_scalars(json_t *o, struct lead *h, int *version)
 	    !json_is_integer(json_object_get(o, "cycle")))
 		return -1;
 	h->last_ms = json_integer_value(json_object_get(o, "last_ms"));
+	if (h->last_ms < LEAD_TS_MIN_MS || h->last_ms > LEAD_TS_MAX_MS)
+		return -1;
 	cycle = json_integer_value(json_object_get(o, "cycle"));
 	if (cycle < 1 || cycle > UINT16_MAX)
 		return -1;
@@ -526,23 +528,6 @@ static json_t *codec_real2(double x)
 	return json_real(round(x * 100.0) / 100.0);
 }
 
-static void codec_iso_time(int64_t ms, char *buf, size_t cap)
-{
-	int64_t sec = ms / 1000, rem = ms % 1000;
-	struct tm tm;
-	time_t tt;
-
-	if (rem < 0) {
-		rem += 1000;
-		sec--;
-	}
-	tt = (time_t)sec;
-	gmtime_r(&tt, &tm);
-	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)rem);
-}
-
 static json_t *codec_trait_json(uint8_t type, struct strv v)
 {
 	struct jval jv;
@@ -643,9 +628,8 @@ int lead_assign_build(const struct engine_config *cfg, const struct lead *l,
 	struct jval gid;
 	json_t *o;
 
-	if (!team)
+	if (!team || !iso_time_format(l->last_ms, when, sizeof(when)))
 		return -1;
-	codec_iso_time(l->last_ms, when, sizeof(when));
 	lead_email_domain(l, dbuf, sizeof(dbuf), &dom);
 	if (!lead_trait_get(l, "group_id", &gid) || gid.kind != JVAL_STRING)
 		gid.str = STRV_NULL;

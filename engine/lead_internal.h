@@ -38,6 +38,12 @@
 #define LEAD_RECS_MAX   UINT8_MAX /* distinct rules fired per lead per cycle */
 #define LEAD_TRAITS_MAX 2048 /* packed trait bytes per lead; extras dropped */
 #define LEAD_DAY_MS     86400000LL
+/* Event times the parser can produce (years 0000..9999, any UTC offset),
+ * a day wider each side. A changelog record outside this is refused: its
+ * time would overflow the decay arithmetic and the day numbers, and
+ * cannot be printed as a qualification time. */
+#define LEAD_TS_MIN_MS (-62167219200000LL - LEAD_DAY_MS)
+#define LEAD_TS_MAX_MS (253402300800000LL + LEAD_DAY_MS)
 
 enum lead_disq {
 	LEAD_DISQ_NONE,

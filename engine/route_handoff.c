@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <xxhash.h>
 
+#include "iso_time.h"
 #include "route_state.h"
 
 /* The fields of an assign command that routing needs; they point into the
@@ -140,25 +140,12 @@ static int route_handoff_id(const struct assign_fields *f, unsigned attempt,
 	return 0;
 }
 
-/* ISO 8601 UTC with milliseconds, e.g. 2026-03-29T01:00:00.000Z. */
 static json_t *route_time_json(int64_t ms)
 {
-	int64_t secs = ms / 1000, frac = ms % 1000;
-	struct tm tm;
-	time_t t;
 	char buf[80];
 
-	if (frac < 0) {
-		frac += 1000;
-		secs--;
-	}
-	t = (time_t)secs;
-	if (!gmtime_r(&t, &tm))
-		return json_null();
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)frac);
-	return json_string(buf);
+	return iso_time_format(ms, buf, sizeof(buf)) ? json_string(buf)
+						     : json_null();
 }
 
 /* The deadline, or null without an SLA (or one past the end of time). */

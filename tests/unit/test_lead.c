@@ -426,6 +426,47 @@ static int rec_decode(const struct engine_config *cfg, struct lead_table *t,
 	return lead_decode(cfg, t, strv_from("y"), rec, (size_t)n);
 }
 
+/* A record's last_ms is trusted arithmetic: INT64_MIN would overflow the
+ * decay of the next event and gmtime_r of the assign command. Only times
+ * an event could carry are restored. */
+static void test_decode_refuses_impossible_time(void **state)
+{
+	static const char *const times[] = {
+		"-9223372036854775808", "9223372036854775807",
+		"253402387200001", "-62167305600001"};
+	struct lfx *s = *state;
+	char rec[512];
+
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		int n = snprintf(
+			rec, sizeof(rec),
+			"{\"v\":2,\"last_ms\":%s,\"cycle\":1,\"life\":"
+			"\"known\",\"grade\":\"A\",\"disq\":\"none\","
+			"\"flags\":1,\"ring_pos\":0,\"ring\":[\"0\",\"0\","
+			"\"0\",\"0\"],\"score\":0.0,\"rules\":[],"
+			"\"traits\":[]}",
+			times[i]);
+		assert_int_equal(lead_decode(&s->f.cfg, s->t, strv_from("z"),
+					     rec, (size_t)n),
+				 -1);
+		assert_null(lead_table_find(s->t, strv_from("z")));
+	}
+	/* the edges of year 0000 and year 9999 still restore */
+	for (size_t i = 0; i < 2; i++) {
+		int n = snprintf(
+			rec, sizeof(rec),
+			"{\"v\":2,\"last_ms\":%s,\"cycle\":1,\"life\":"
+			"\"known\",\"grade\":\"A\",\"disq\":\"none\","
+			"\"flags\":1,\"ring_pos\":0,\"ring\":[\"0\",\"0\","
+			"\"0\",\"0\"],\"score\":0.0,\"rules\":[],"
+			"\"traits\":[]}",
+			i ? "253402387200000" : "-62167305600000");
+		assert_int_equal(lead_decode(&s->f.cfg, s->t, strv_from("z"),
+					     rec, (size_t)n),
+				 0);
+	}
+}
+
 /* A reload that reorders the rules, then one that removes a rule: the
  * restored points stay with the rules that earned them, and a removed
  * rule's points leave the score with it. */
@@ -549,6 +590,7 @@ int main(void)
 		T(test_dedupe_and_ring_eviction),
 		T(test_encode_decode_round_trip),
 		T(test_decode_after_rule_reorder),
+		T(test_decode_refuses_impossible_time),
 		T(test_expiry),
 		T(test_table_ops),
 #undef T
