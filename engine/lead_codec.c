@@ -11,6 +11,7 @@
  * their rule's name, not its index, because indexes move when a reload
  * reorders the rules.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -530,7 +531,6 @@ static json_t *codec_real2(double x)
 
 static json_t *codec_trait_json(uint8_t type, struct strv v)
 {
-	struct jval jv;
 	char *end;
 	long long n;
 
@@ -540,11 +540,12 @@ static json_t *codec_trait_json(uint8_t type, struct strv v)
 	case JVAL_BOOL:
 		return json_boolean(strv_eq(v, "true"));
 	case JVAL_NUMBER:
+		/* an integer past int64 stays a number, not LLONG_MAX */
+		errno = 0;
 		n = strtoll(v.p, &end, 10);
-		if (*end == '\0' && v.len > 0)
+		if (*end == '\0' && v.len > 0 && errno != ERANGE)
 			return json_integer(n);
-		jv.num = strtod(v.p, NULL);
-		return json_real(jv.num);
+		return json_real(strtod(v.p, NULL));
 	default:
 		return json_stringn(v.p, v.len);
 	}

@@ -185,6 +185,30 @@ static void test_assign_json(void **state)
 	json_decref(o);
 }
 
+/* A trait integer wider than int64 is shown as the number it is, not
+ * clamped to INT64_MAX by strtoll. */
+static void test_assign_wide_integer_trait(void **state)
+{
+	struct lfx *s = *state;
+	struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+	json_t *o, *v;
+
+	ev->user_id = strv_from("u1");
+	fx_trait_num(ev, "revenue", "123456789012345678901");
+	fx_trait_num(ev, "seats", "-42");
+	apply(s, ev);
+	qualify_u1(s, T0);
+	o = json_loadb(s->cmd.json, s->cmd.len, 0, NULL);
+	assert_non_null(o);
+	v = json_object_get(json_object_get(o, "traits"), "revenue");
+	assert_true(json_is_real(v));
+	assert_float_equal(json_real_value(v), 1.2345678901234568e20, 1e6);
+	v = json_object_get(json_object_get(o, "traits"), "seats");
+	assert_true(json_is_integer(v));
+	assert_int_equal(json_integer_value(v), -42);
+	json_decref(o);
+}
+
 static void test_fallback_territory_and_group(void **state)
 {
 	struct lfx *s = *state;
@@ -583,6 +607,7 @@ int main(void)
 		T(test_lifecycle_anonymous_to_known),
 		T(test_qualifies_once_per_cycle),
 		T(test_assign_json),
+		T(test_assign_wide_integer_trait),
 		T(test_fallback_territory_and_group),
 		T(test_not_qualified),
 		T(test_rejected_requalifies_in_new_cycle),
