@@ -24,11 +24,13 @@ bool cond_parse_number(struct strv s, double *out)
 
 	if (s.len == 0 || s.len >= sizeof(buf))
 		return false;
-	/* strtod skips leading blanks; a value with blanks is not a number */
-	if (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\n')
-		return false;
+	/* strtod also takes leading blanks of every kind (\r, \f, \v), hex
+	 * ("0x10" is 16) and "infinity"; a producer's "employees" string is
+	 * a number only when it is spelt as a decimal one */
 	memcpy(buf, s.p, s.len);
 	buf[s.len] = '\0';
+	if (strspn(buf, "0123456789+-.eE") != s.len)
+		return false;
 	*out = strtod(buf, &end);
 	return end == buf + s.len && isfinite(*out);
 }

@@ -55,6 +55,17 @@ static void test_eq_number(void **state)
 	assert_false(cond_test_value(&c, &v));
 	v = jstr(" 3");
 	assert_false(cond_test_value(&c, &v));
+	/* strtod would read all of these as 3: none is a decimal literal */
+	v = jstr("\r3");
+	assert_false(cond_test_value(&c, &v));
+	v = jstr("\f3");
+	assert_false(cond_test_value(&c, &v));
+	v = jstr("0x3");
+	assert_false(cond_test_value(&c, &v));
+	v = jstr("0x1.8p1");
+	assert_false(cond_test_value(&c, &v));
+	v = jstr("3e0");
+	assert_true(cond_test_value(&c, &v));
 	v = jnum("4");
 	assert_false(cond_test_value(&c, &v));
 }
