@@ -1062,6 +1062,9 @@ static int event_field_add(struct event_ctx *c, struct event_fields *fs,
 	f = &fs->f[*fs->n];
 	if (event_str(c, ki, &key, fs->field) < 0)
 		return -1;
+	if (key.len == 0)
+		return 0; /* no rule can name it, and "company." alone is no
+			     name */
 	if (fs->prefix.len == 0 && outer.p == NULL) {
 		f->name = key; /* the usual case: nothing to join */
 	} else {

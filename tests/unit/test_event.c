@@ -188,6 +188,23 @@ static void test_group_traits_mapping(void **state)
 	assert_int_equal(ev.ntraits, 4);
 }
 
+/* An empty key names nothing: it is skipped, and a group's "company." prefix
+ * never becomes a field name of its own (found by fuzzing). */
+static void test_empty_trait_key_skipped(void **state)
+{
+	(void)state;
+	const char *s =
+		"{\"type\":\"group\",\"groupId\":\"g\",\"userId\":\"u\","
+		"\"timestamp\":\"2026-03-29T01:30:00Z\","
+		"\"traits\":{\"\":1,\"name\":\"Acme\"},"
+		"\"properties\":{\"\":2,\"plan\":\"pro\"}}";
+	assert_int_equal(parse(s), 0);
+	assert_int_equal(ev.ntraits, 1);
+	assert_trait_str("company.name", "Acme");
+	assert_int_equal(ev.nprops, 1);
+	assert_null(event_trait_get(&ev, "company."));
+}
+
 static void test_page_and_screen(void **state)
 {
 	(void)state;
@@ -735,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_track_analytics_js),
 		cmocka_unit_test(test_identify_analytics_node),
 		cmocka_unit_test(test_group_traits_mapping),
+		cmocka_unit_test(test_empty_trait_key_skipped),
 		cmocka_unit_test(test_page_and_screen),
 		cmocka_unit_test(test_identity_precedence),
 		cmocka_unit_test(test_identify_email_fallback),
