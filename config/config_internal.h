@@ -77,6 +77,17 @@ bool cfg_expect_object(struct config_errors *errs, const json_t *v,
 		       const char *path);
 bool cfg_expect_array(struct config_errors *errs, const json_t *v,
 		      const char *path);
+/*
+ * An array of objects, each checked against fields into one element (elem
+ * bytes) of a calloc'd array that *out and *n receive (owned by the
+ * caller, set even when an element has errors so that it is freed). v NULL
+ * or [] gives none. With what, the char * at name_off of each element
+ * must be unique ("duplicate <what> name").
+ */
+int cfg_objects_parse(struct config_errors *errs, const json_t *v,
+		      const char *path, const struct cfg_field *fields,
+		      size_t nfields, size_t elem, const char *what,
+		      size_t name_off, void **out, size_t *n);
 /* A string, or an array of strings (one=true accepts a bare string).
  * Fills *out and *n (owned by the caller); lower=true lower-cases them. */
 int cfg_strings_parse(struct config_errors *errs, const json_t *v,

@@ -385,38 +385,16 @@ static int cfg_score_rules_parse(struct config_errors *errs, const json_t *v,
 				 const char *path, void *base)
 {
 	struct scoring_config *sc = base;
-	const char **names;
-	size_t i, n;
-	int rc = 0;
+	void *rules = NULL;
+	int rc;
 
-	if (!v)
-		return 0;
-	if (!cfg_expect_array(errs, v, path))
-		return -1;
-	n = json_array_size(v);
-	if (n == 0)
-		return 0;
-	sc->rules = calloc(n, sizeof(*sc->rules));
-	names = calloc(n, sizeof(*names));
-	if (!sc->rules || !names) {
-		free(names);
-		return -1;
-	}
-	sc->nrules = n;
-	for (i = 0; i < n; i++) {
-		char sub[CFG_PATH_MAX];
-
-		cfg_path_index(sub, sizeof(sub), path, i);
-		if (cfg_object_apply(errs, json_array_get(v, i), sub,
-				     cfg_score_rule_fields,
-				     sizeof(cfg_score_rule_fields) /
-					     sizeof(cfg_score_rule_fields[0]),
-				     &sc->rules[i]) < 0)
-			rc = -1;
-		names[i] = sc->rules[i].name;
-	}
-	cfg_names_unique(errs, path, "rule", names, n);
-	free(names);
+	rc = cfg_objects_parse(errs, v, path, cfg_score_rule_fields,
+			       sizeof(cfg_score_rule_fields) /
+				       sizeof(cfg_score_rule_fields[0]),
+			       sizeof(*sc->rules), "rule",
+			       offsetof(struct score_rule, name), &rules,
+			       &sc->nrules);
+	sc->rules = rules;
 	return rc;
 }
 
@@ -480,38 +458,15 @@ static int cfg_fit_rules_parse(struct config_errors *errs, const json_t *v,
 			       const char *path, void *base)
 {
 	struct fit_config *fc = base;
-	const char **names;
-	size_t i, n;
-	int rc = 0;
+	void *rules = NULL;
+	int rc;
 
-	if (!v)
-		return 0;
-	if (!cfg_expect_array(errs, v, path))
-		return -1;
-	n = json_array_size(v);
-	if (n == 0)
-		return 0;
-	fc->rules = calloc(n, sizeof(*fc->rules));
-	names = calloc(n, sizeof(*names));
-	if (!fc->rules || !names) {
-		free(names);
-		return -1;
-	}
-	fc->nrules = n;
-	for (i = 0; i < n; i++) {
-		char sub[CFG_PATH_MAX];
-
-		cfg_path_index(sub, sizeof(sub), path, i);
-		if (cfg_object_apply(errs, json_array_get(v, i), sub,
-				     cfg_fit_rule_fields,
-				     sizeof(cfg_fit_rule_fields) /
-					     sizeof(cfg_fit_rule_fields[0]),
-				     &fc->rules[i]) < 0)
-			rc = -1;
-		names[i] = fc->rules[i].name;
-	}
-	cfg_names_unique(errs, path, "rule", names, n);
-	free(names);
+	rc = cfg_objects_parse(
+		errs, v, path, cfg_fit_rule_fields,
+		sizeof(cfg_fit_rule_fields) / sizeof(cfg_fit_rule_fields[0]),
+		sizeof(*fc->rules), "rule", offsetof(struct fit_rule, name),
+		&rules, &fc->nrules);
+	fc->rules = rules;
 	return rc;
 }
 

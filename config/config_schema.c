@@ -153,6 +153,56 @@ bool cfg_expect_array(struct config_errors *errs, const json_t *v,
 	return false;
 }
 
+/* Element names for cfg_names_unique: the char * at name_off of each. */
+static void cfg_elems_names_unique(struct config_errors *errs, const char *path,
+				   const char *what, const char *arr, size_t n,
+				   size_t elem, size_t name_off)
+{
+	const char **names = calloc(n, sizeof(*names));
+
+	if (!names)
+		return;
+	for (size_t i = 0; i < n; i++)
+		memcpy(&names[i], arr + i * elem + name_off, sizeof(names[i]));
+	cfg_names_unique(errs, path, what, names, n);
+	free(names);
+}
+
+int cfg_objects_parse(struct config_errors *errs, const json_t *v,
+		      const char *path, const struct cfg_field *fields,
+		      size_t nfields, size_t elem, const char *what,
+		      size_t name_off, void **out, size_t *n)
+{
+	size_t cnt;
+	char *arr;
+	int rc = 0;
+
+	if (!v)
+		return 0;
+	if (!cfg_expect_array(errs, v, path))
+		return -1;
+	cnt = json_array_size(v);
+	if (cnt == 0)
+		return 0;
+	arr = calloc(cnt, elem);
+	if (!arr)
+		return -1;
+	*out = arr;
+	*n = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		char sub[CFG_PATH_MAX];
+
+		cfg_path_index(sub, sizeof(sub), path, i);
+		if (cfg_object_apply(errs, json_array_get(v, i), sub, fields,
+				     nfields, arr + i * elem) < 0)
+			rc = -1;
+	}
+	if (what)
+		cfg_elems_names_unique(errs, path, what, arr, cnt, elem,
+				       name_off);
+	return rc;
+}
+
 void cfg_strings_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -354,30 +354,16 @@ static int cfg_team_reps(struct config_errors *errs, const json_t *v,
 			 const char *path, void *base)
 {
 	struct team *t = base;
-	size_t n;
-	int rc = 0;
+	void *reps = NULL;
+	int rc;
 
-	if (!v)
-		return 0; /* no reps: everything goes to the overflow queue */
-	if (!cfg_expect_array(errs, v, path))
-		return -1;
-	n = json_array_size(v);
-	if (n == 0)
-		return 0;
-	t->reps = calloc(n, sizeof(*t->reps));
-	if (!t->reps)
-		return -1;
-	t->nreps = n;
-	for (size_t i = 0; i < n; i++) {
-		char sub[CFG_PATH_MAX];
-
-		cfg_path_index(sub, sizeof(sub), path, i);
-		if (cfg_object_apply(
-			    errs, json_array_get(v, i), sub, cfg_rep_fields,
-			    sizeof(cfg_rep_fields) / sizeof(cfg_rep_fields[0]),
-			    &t->reps[i]) < 0)
-			rc = -1;
-	}
+	/* no reps: everything goes to the overflow queue; rep ids are
+	 * checked across all teams by cfg_rep_ids_unique */
+	rc = cfg_objects_parse(errs, v, path, cfg_rep_fields,
+			       sizeof(cfg_rep_fields) /
+				       sizeof(cfg_rep_fields[0]),
+			       sizeof(*t->reps), NULL, 0, &reps, &t->nreps);
+	t->reps = reps;
 	return rc;
 }
 
@@ -562,50 +548,19 @@ static const struct cfg_field cfg_territory_fields[] = {
 	 .flags = CFG_F_REQUIRED | CFG_F_NONEMPTY},
 };
 
-static void cfg_territory_names_unique(struct config_errors *errs,
-				       const char *path,
-				       const struct routing_config *rc)
-{
-	const char **names = calloc(rc->nterritories, sizeof(*names));
-
-	if (!names)
-		return;
-	for (size_t i = 0; i < rc->nterritories; i++)
-		names[i] = rc->territories[i].name;
-	cfg_names_unique(errs, path, "territory", names, rc->nterritories);
-	free(names);
-}
-
 static int cfg_territories(struct config_errors *errs, const json_t *v,
 			   const char *path, void *base)
 {
 	struct routing_config *rc = base;
-	size_t n;
-	int ret = 0;
+	void *terrs = NULL;
+	int ret;
 
-	if (!v)
-		return 0;
-	if (!cfg_expect_array(errs, v, path))
-		return -1;
-	n = json_array_size(v);
-	if (n == 0)
-		return 0;
-	rc->territories = calloc(n, sizeof(*rc->territories));
-	if (!rc->territories)
-		return -1;
-	rc->nterritories = n;
-	for (size_t i = 0; i < n; i++) {
-		char sub[CFG_PATH_MAX];
-
-		cfg_path_index(sub, sizeof(sub), path, i);
-		if (cfg_object_apply(errs, json_array_get(v, i), sub,
-				     cfg_territory_fields,
-				     sizeof(cfg_territory_fields) /
-					     sizeof(cfg_territory_fields[0]),
-				     &rc->territories[i]) < 0)
-			ret = -1;
-	}
-	cfg_territory_names_unique(errs, path, rc);
+	ret = cfg_objects_parse(
+		errs, v, path, cfg_territory_fields,
+		sizeof(cfg_territory_fields) / sizeof(cfg_territory_fields[0]),
+		sizeof(*rc->territories), "territory",
+		offsetof(struct territory, name), &terrs, &rc->nterritories);
+	rc->territories = terrs;
 	return ret;
 }
 
