@@ -78,11 +78,14 @@ enum metrics_family {
  * indexed by these enums.
  */
 #define METRICS_INPUTS(X)                                                      \
-	X(EVENTS, "events") X(FEEDBACK, "feedback") X(COMMANDS, "commands")
+	X(EVENTS, "events")                                                    \
+	X(FEEDBACK, "feedback")                                                \
+	X(COMMANDS, "commands")
 
 #define METRICS_EVENT_RESULTS(X)                                               \
 	X(ACCEPTED, "accepted")                                                \
-	X(REJECTED, "rejected") X(DUPLICATE, "duplicate")
+	X(REJECTED, "rejected")                                                \
+	X(DUPLICATE, "duplicate")
 
 /* Every reason code stage.c sends to the DLQ: event_reason_code() (minus
  * "ok"), feedback_parse()'s codes and stage 2's; anything else is "other". */
@@ -104,16 +107,21 @@ enum metrics_family {
 
 #define METRICS_OUTCOMES(X)                                                    \
 	X(ACCEPTED, "accepted")                                                \
-	X(REJECTED, "rejected") X(CONVERTED, "converted")                      \
-		X(RECYCLED, "recycled") X(OTHER, "other")
+	X(REJECTED, "rejected")                                                \
+	X(CONVERTED, "converted")                                              \
+	X(RECYCLED, "recycled")                                                \
+	X(OTHER, "other")
 
 /* The names route_handoff.c writes as routing.strategy. */
 #define METRICS_STRATEGIES(X)                                                  \
 	X(NAMED_ACCOUNT, "named_account")                                      \
 	X(WEIGHTED_ROUND_ROBIN, "weighted_round_robin")                        \
-	X(OVERFLOW, "overflow") X(UNKNOWN, "unknown")
+	X(OVERFLOW, "overflow")                                                \
+	X(UNKNOWN, "unknown")
 
-#define METRICS_TXN_RESULTS(X) X(COMMITTED, "committed") X(ABORTED, "aborted")
+#define METRICS_TXN_RESULTS(X)                                                 \
+	X(COMMITTED, "committed")                                              \
+	X(ABORTED, "aborted")
 
 /* Commit latency buckets (seconds): X(upper bound, "le" label). */
 #define METRICS_COMMIT_BUCKETS(X)                                              \
