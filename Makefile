@@ -90,10 +90,13 @@ fuzz: deps
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(ENGINE_SRC) $(CONFIG_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_lead_decode tests/fuzz/fuzz_lead_decode.c $(ENGINE_SRC) $(LDLIBS_ALL)
 
+# New inputs go to a scratch corpus under $(BUILD); the seeds stay as committed.
+FUZZ_RUN = mkdir -p $(BUILD)/fuzz/corpus-$(1) && $(BUILD)/fuzz/fuzz_$(2) \
+	-max_total_time=$${FUZZ_SECONDS:-20} $(3) $(BUILD)/fuzz/corpus-$(1) tests/fuzz/corpus/$(1)
 fuzz-run: fuzz
-	$(BUILD)/fuzz/fuzz_event -max_total_time=$${FUZZ_SECONDS:-20} -dict=tests/fuzz/event.dict tests/fuzz/corpus/event
-	$(BUILD)/fuzz/fuzz_config -max_total_time=$${FUZZ_SECONDS:-20} tests/fuzz/corpus/config
-	$(BUILD)/fuzz/fuzz_lead_decode -max_total_time=$${FUZZ_SECONDS:-20} tests/fuzz/corpus/lead
+	$(call FUZZ_RUN,event,event,-dict=tests/fuzz/event.dict)
+	$(call FUZZ_RUN,config,config,)
+	$(call FUZZ_RUN,lead,lead_decode,)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
