@@ -1,6 +1,14 @@
 /*
  * consumer.c - the group consumer and the changelog restore consumer.
  *
+ * The group uses the eager range assignor, forced over the user's kafka
+ * properties: partition p of the events topic and partition p of the
+ * feedback topic share lead table p, and range hands the same partition
+ * numbers of equally sized topics to the same member, which
+ * cooperative-sticky does not promise. Eager means every rebalance revokes
+ * the whole assignment first (the pipeline commits its transaction and
+ * drops all state) and then assigns the new one (state is restored).
+ *
  * Restores run synchronously inside the rebalance callback, before the new
  * partitions are handed to the group consumer: librdkafka fetches nothing
  * for a partition that is not assigned yet, so no record of it can be
@@ -41,52 +49,41 @@ static void consumer_log_parts(const char *what,
 	log_info("consumer: %s %d partition(s): %s", what, parts->cnt, buf);
 }
 
-static bool consumer_cooperative(rd_kafka_t *rk)
-{
-	return strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-}
-
+/*
+ * Eager assign: the hook restores the state of every partition before
+ * librdkafka may fetch any of them. When the restore failed, nothing is
+ * assigned (the pipeline stops; another member takes the partitions).
+ */
 static void consumer_assign(struct consumer *c, rd_kafka_t *rk,
 			    rd_kafka_topic_partition_list_t *parts)
 {
-	rd_kafka_error_t *error = NULL;
-	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	rd_kafka_resp_err_t err;
 
 	consumer_log_parts("assigned", parts);
-	if (c->hooks.assign(parts, c->hooks.arg) < 0)
+	if (c->hooks.assign(parts, c->hooks.arg) < 0) {
 		c->failed = true;
-	if (consumer_cooperative(rk))
-		error = rd_kafka_incremental_assign(rk, parts);
-	else
-		err = rd_kafka_assign(rk, parts);
-	if (error) {
-		log_warnx("consumer: incremental assign failed: %s",
-			  rd_kafka_error_string(error));
-		rd_kafka_error_destroy(error);
-		c->failed = true;
-	} else if (err) {
+		rd_kafka_assign(rk, NULL);
+		return;
+	}
+	err = rd_kafka_assign(rk, parts);
+	if (err) {
 		log_warnx("consumer: assign failed: %s", rd_kafka_err2str(err));
 		c->failed = true;
 	}
 }
 
+/*
+ * Eager revoke: the whole assignment goes. The hook commits the open
+ * transaction (or aborts it when the partitions are lost, i.e. already
+ * owned by another member) while the positions are still ours, then drops
+ * the state.
+ */
 static void consumer_revoke(struct consumer *c, rd_kafka_t *rk,
-			    rd_kafka_topic_partition_list_t *parts)
+			    rd_kafka_topic_partition_list_t *parts, bool lost)
 {
-	rd_kafka_error_t *error = NULL;
-	bool lost = rd_kafka_assignment_lost(rk);
-
 	consumer_log_parts(lost ? "lost" : "revoked", parts);
 	c->hooks.revoke(parts, lost, c->hooks.arg);
-	if (consumer_cooperative(rk))
-		error = rd_kafka_incremental_unassign(rk, parts);
-	else
-		rd_kafka_assign(rk, NULL);
-	if (error) {
-		log_warnx("consumer: incremental unassign failed: %s",
-			  rd_kafka_error_string(error));
-		rd_kafka_error_destroy(error);
-	}
+	rd_kafka_assign(rk, NULL);
 }
 
 static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -101,12 +98,16 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		consumer_assign(c, rk, parts);
 		break;
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-		consumer_revoke(c, rk, parts);
+		consumer_revoke(c, rk, parts, rd_kafka_assignment_lost(rk));
 		break;
 	default:
+		/* Whatever we held may be another member's by now. */
 		log_warnx("consumer: rebalance failed: %s",
 			  rd_kafka_err2str(err));
-		consumer_revoke(c, rk, parts);
+		if (parts)
+			consumer_revoke(c, rk, parts, true);
+		else
+			rd_kafka_assign(rk, NULL);
 		break;
 	}
 }
@@ -117,23 +118,30 @@ static rd_kafka_t *consumer_handle_new(const struct config *cfg,
 				       struct consumer *c, char *errstr,
 				       size_t errsize)
 {
-	static const char *const defaults[] = {"partition.assignment.strategy",
-					       "cooperative-sticky", NULL};
+	/* Forced: co-partitioning (range, see the top of the file), offsets
+	 * only through transactions, committed input only, and the whole
+	 * input when the group has committed nothing yet (latest would skip
+	 * what was produced before the first start). */
 	const char *const forced[] = {"group.id",
 				      group,
+				      "partition.assignment.strategy",
+				      "range",
 				      "enable.auto.commit",
 				      "false",
 				      "enable.auto.offset.store",
 				      "false",
 				      "isolation.level",
 				      "read_committed",
+				      "auto.offset.reset",
+				      "earliest",
 				      "enable.partition.eof",
 				      restore ? "true" : "false",
 				      NULL};
 	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk;
 
-	conf = kafka_conf_make(base, cfg, defaults, forced, errstr, errsize);
+	conf = kafka_conf_make(base, cfg, NULL, forced,
+			       restore ? NULL : "consumer", errstr, errsize);
 	if (conf == NULL)
 		return NULL;
 	if (!restore)
@@ -264,12 +272,42 @@ static int consumer_part_index(const int32_t *parts, int n, int32_t partition)
 	return -1;
 }
 
-static long consumer_restore_poll(struct consumer *c, const int32_t *parts,
-				  int n, consumer_restore_fn *fn, void *arg,
+/*
+ * A read_committed consumer reports the end of a partition at its last
+ * stable offset (LSO). Below the high watermark that means an open
+ * transaction: maybe a previous owner's commit whose markers are not all
+ * written yet (EndTxn returns before they are), whose records this state
+ * must include. So the end counts only once it reaches the high watermark
+ * of the same fetch; an open transaction of a dead owner ends within its
+ * transaction.timeout.ms (aborted), and the wait with it.
+ */
+static bool consumer_restore_at_end(struct consumer *c, const char *topic,
+				    const rd_kafka_message_t *m, bool *waiting)
+{
+	int64_t lo = -1, hi = -1;
+
+	if (rd_kafka_get_watermark_offsets(c->restore_rk, topic, m->partition,
+					   &lo,
+					   &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    hi < 0 || m->offset >= hi)
+		return true;
+	if (!*waiting)
+		log_info("consumer: restore: %s [%d]: a transaction is open "
+			 "between offsets %lld and %lld; waiting for it to end",
+			 topic, (int)m->partition, (long long)m->offset,
+			 (long long)hi);
+	*waiting = true;
+	return false;
+}
+
+static long consumer_restore_poll(struct consumer *c, const char *topic,
+				  const int32_t *parts, int n,
+				  consumer_restore_fn *fn, void *arg,
 				  int timeout_ms)
 {
 	int64_t deadline = consumer_now_ms() + timeout_ms;
-	bool *done = calloc((size_t)n, sizeof(*done));
+	bool *done = calloc((size_t)n * 2, sizeof(*done));
+	bool *waiting = done ? done + n : NULL;
 	int ndone = 0;
 	long records = 0;
 
@@ -282,7 +320,8 @@ static long consumer_restore_poll(struct consumer *c, const int32_t *parts,
 			continue;
 		i = consumer_part_index(parts, n, m->partition);
 		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			if (i >= 0 && !done[i]) {
+			if (i >= 0 && !done[i] &&
+			    consumer_restore_at_end(c, topic, m, &waiting[i])) {
 				done[i] = true;
 				ndone++;
 			}
@@ -314,7 +353,8 @@ long consumer_restore(struct consumer *c, const char *topic,
 			RD_KAFKA_OFFSET_BEGINNING;
 	rd_kafka_assign(c->restore_rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
-	records = consumer_restore_poll(c, parts, n, fn, arg, timeout_ms);
+	records =
+		consumer_restore_poll(c, topic, parts, n, fn, arg, timeout_ms);
 	rd_kafka_assign(c->restore_rk, NULL);
 	if (records < 0)
 		log_warnx("consumer: restore of %s: end not reached within %d "

@@ -2,11 +2,10 @@
  * consumer.h - the group consumer (subscription and rebalances) and the
  * restore consumer that replays changelog partitions into memory.
  *
- * The rebalance callback speaks both protocols: incremental for
- * cooperative-sticky (the default), eager for range / roundrobin if an
- * operator picks one in the kafka properties. Either way the pipeline's
- * hooks run before partitions are assigned (restore their state) and before
- * they are revoked (finish the transaction, drop their state).
+ * The group uses the eager range assignor whatever the kafka properties
+ * say (co-partitioning of events and feedback, see consumer.c). The
+ * pipeline's hooks run before partitions are assigned (restore their state)
+ * and before they are revoked (finish the transaction, drop their state).
  */
 #ifndef LR_CONSUMER_H
 #define LR_CONSUMER_H
@@ -53,8 +52,9 @@ typedef void(consumer_restore_fn)(int32_t partition,
 
 /*
  * Replay partitions parts[0..n) of topic from the beginning to the end
- * (read_committed: committed records only). Returns the number of records,
- * or -1 when the end was not reached within timeout_ms.
+ * (read_committed: committed records only; the end is the high watermark,
+ * so an open transaction is waited for, not cut). Returns the number of
+ * records, or -1 when the end was not reached within timeout_ms.
  */
 long consumer_restore(struct consumer *c, const char *topic,
 		      const int32_t *parts, int n, consumer_restore_fn *fn,

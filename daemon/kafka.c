@@ -97,22 +97,41 @@ static int kafka_conf_list(rd_kafka_conf_t *conf, const char *const *kv,
 	return 0;
 }
 
+/* The value forced for key, or NULL. */
+static const char *kafka_conf_forced(const char *const *forced, const char *key)
+{
+	for (; forced && forced[0]; forced += 2)
+		if (strcmp(forced[0], key) == 0)
+			return forced[1];
+	return NULL;
+}
+
 rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
 				 const struct config *cfg,
 				 const char *const *defaults,
-				 const char *const *forced, char *errstr,
-				 size_t errsize)
+				 const char *const *forced, const char *who,
+				 char *errstr, size_t errsize)
 {
 	rd_kafka_conf_t *conf =
 		base ? rd_kafka_conf_dup(base) : rd_kafka_conf_new();
 
 	if (kafka_conf_list(conf, defaults, errstr, errsize) < 0)
 		goto err;
-	for (size_t i = 0; i < cfg->nkafka; i++)
+	for (size_t i = 0; i < cfg->nkafka; i++) {
+		const char *f = kafka_conf_forced(forced, cfg->kafka[i].key);
+
+		/* Exactly-once depends on these: say so instead of silently
+		 * running with a setting the operator did not ask for. */
+		if (f && who && strcmp(f, cfg->kafka[i].value) != 0)
+			log_warnx("kafka: %s: property %s=%s ignored: "
+				  "leadrouter needs %s",
+				  who, cfg->kafka[i].key, cfg->kafka[i].value,
+				  f);
 		if (rd_kafka_conf_set(conf, cfg->kafka[i].key,
 				      cfg->kafka[i].value, errstr,
 				      errsize) != RD_KAFKA_CONF_OK)
 			goto err;
+	}
 	if (kafka_conf_list(conf, forced, errstr, errsize) < 0)
 		goto err;
 	return conf;

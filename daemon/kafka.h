@@ -31,13 +31,16 @@ void kafka_brokers_up(void);
 /*
  * A copy of base (callbacks, opaque) with, in this order: defaults, the
  * user's kafka properties, forced. defaults and forced are NULL-terminated
- * key, value lists (may be NULL). Returns NULL with errstr set.
+ * key, value lists (may be NULL). With who set (e.g. "consumer"), a user
+ * property that forced overrides with another value is logged as a warning
+ * (once per handle kind: pass NULL for a second handle of the same kind).
+ * Returns NULL with errstr set.
  */
 rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
 				 const struct config *cfg,
 				 const char *const *defaults,
-				 const char *const *forced, char *errstr,
-				 size_t errsize);
+				 const char *const *forced, const char *who,
+				 char *errstr, size_t errsize);
 
 /*
  * Check that the input topics exist and are co-partitioned, create the

@@ -275,6 +275,12 @@ static enum txn_result txn_abort_try(struct pipeline *pl)
 	}
 	pl->txn_open = false;
 	pl->metrics.txns[METRICS_TXN_ABORTED]++;
+	if (pl->in_rebalance) {
+		/* The revoke hook drops the state and unassigns anyway. */
+		log_warnx("txn: transaction aborted while partitions are "
+			  "revoked");
+		return txn_begin(pl);
+	}
 	log_warnx("txn: transaction aborted; restoring state from the "
 		  "changelogs and rewinding to the committed offsets");
 	if (txn_rollback(pl) < 0) {
@@ -457,17 +463,27 @@ static void txn_release(struct pipeline *pl,
 	}
 }
 
+/*
+ * Eager revoke: the whole assignment goes. Revoked partitions are still
+ * ours: commit their work (a failed commit aborts). Lost ones belong to
+ * another member already, which must not see our outputs: abort. Either
+ * way no rollback, since the state is dropped here and restored by
+ * whoever gets the partitions.
+ */
 void txn_revoke_hook(const rd_kafka_topic_partition_list_t *parts, bool lost,
 		     void *arg)
 {
 	struct pipeline *pl = arg;
 
-	if (!lost && pl->txn_open && pl->status == 0)
-		txn_commit_sync(pl);
+	pl->in_rebalance = true;
+	if (pl->txn_open && pl->status == 0) {
+		if (!lost)
+			txn_commit_sync(pl);
+		else
+			txn_abort_sync(pl);
+	}
+	pl->in_rebalance = false;
 	txn_release(pl, parts);
-	/* Lost partitions' outputs are in the open transaction too. */
-	if (lost && pl->txn_open && pl->status == 0)
-		txn_abort_sync(pl);
 }
 
 void txn_expire(struct pipeline *pl)

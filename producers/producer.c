@@ -60,8 +60,8 @@ struct producer *producer_new(const struct config *cfg,
 					      "enable.idempotence", "true",
 					      NULL};
 
-		conf = kafka_conf_make(base, cfg, defaults, forced, errstr,
-				       errsize);
+		conf = kafka_conf_make(base, cfg, defaults, forced, "producer",
+				       errstr, errsize);
 	}
 	if (conf == NULL)
 		goto err;
