@@ -46,7 +46,13 @@ int64_t pipeline_now_ms(void)
 
 void pipeline_fatal(struct pipeline *pl, const char *why)
 {
-	if (pl->status == 0)
+	/* Fencing is an operator's mistake or a zombie: say which. */
+	if (pl->status == 0 && producer_fenced(pl->prod))
+		log_warnx("pipeline: fatal: fenced: another process uses "
+			  "transactional.id %s (process.instance_id must be "
+			  "unique per instance); exiting",
+			  pl->prod->txid);
+	else if (pl->status == 0)
 		log_warnx("pipeline: fatal: %s; exiting", why);
 	pl->status = 1;
 	pl->stopping = true;

@@ -44,19 +44,18 @@ struct producer *producer_new(const struct config *cfg,
 					       "murmur2_random", NULL};
 	struct producer *p = calloc(1, sizeof(*p));
 	rd_kafka_conf_t *conf;
-	char txid[512];
 
 	if (p == NULL) {
 		snprintf(errstr, errsize, "out of memory");
 		return NULL;
 	}
-	snprintf(txid, sizeof(txid), "%s%s",
+	snprintf(p->txid, sizeof(p->txid), "%s%s",
 		 cfg->process.transactional_id_prefix
 			 ? cfg->process.transactional_id_prefix
 			 : "",
 		 cfg->process.instance_id ? cfg->process.instance_id : "");
 	{
-		const char *const forced[] = {"transactional.id", txid,
+		const char *const forced[] = {"transactional.id", p->txid,
 					      "enable.idempotence", "true",
 					      NULL};
 
@@ -76,6 +75,19 @@ struct producer *producer_new(const struct config *cfg,
 err:
 	free(p);
 	return NULL;
+}
+
+bool producer_fenced(struct producer *p)
+{
+	char reason[256];
+	rd_kafka_resp_err_t err;
+
+	if (p == NULL || p->rk == NULL)
+		return false;
+	err = rd_kafka_fatal_error(p->rk, reason, sizeof(reason));
+	return err == RD_KAFKA_RESP_ERR__FENCED ||
+	       err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+	       err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
 }
 
 void producer_free(struct producer *p)

@@ -30,6 +30,7 @@ struct producer {
 	uint64_t sent;    /* records produced (all topics) */
 	uint64_t dr_errs; /* delivery failures */
 	uint64_t handoffs, assigns, changelogs, dlqs;
+	char txid[256]; /* transactional.id, for log lines */
 };
 
 /* A header for producer_send; value is not NUL-terminated. */
@@ -48,6 +49,9 @@ struct producer *producer_new(const struct config *cfg,
 			      const rd_kafka_conf_t *base, char *errstr,
 			      size_t errsize);
 void producer_free(struct producer *p);
+/* True when the producer was fenced by a newer one with its
+ * transactional.id (the fatal error is _FENCED or PRODUCER_FENCED). */
+bool producer_fenced(struct producer *p);
 
 /*
  * Produce one record. partition may be RD_KAFKA_PARTITION_UA (key hash).
