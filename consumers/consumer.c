@@ -118,10 +118,15 @@ static rd_kafka_t *consumer_handle_new(const struct config *cfg,
 				       struct consumer *c, char *errstr,
 				       size_t errsize)
 {
-	/* Forced: co-partitioning (range, see the top of the file), offsets
+	/*
+	 * Forced: co-partitioning (range, see the top of the file), offsets
 	 * only through transactions, committed input only, and the whole
 	 * input when the group has committed nothing yet (latest would skip
-	 * what was produced before the first start). */
+	 * what was produced before the first start). The last pair is the
+	 * restore handle's only (the group consumer's list ends before it):
+	 * the end of an empty or drained partition is reported after one
+	 * fetch wait, and a rebalance waits for every restore.
+	 */
 	const char *const forced[] = {"group.id",
 				      group,
 				      "partition.assignment.strategy",
@@ -136,6 +141,8 @@ static rd_kafka_t *consumer_handle_new(const struct config *cfg,
 				      "earliest",
 				      "enable.partition.eof",
 				      restore ? "true" : "false",
+				      restore ? "fetch.wait.max.ms" : NULL,
+				      "20",
 				      NULL};
 	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk;
