@@ -11,6 +11,14 @@
  * a full broker outage; SIGTERM ends it with status 0. A second run
  * restores its state from the changelog and, fenced on EndTxn, must exit
  * with status 1. Handoff counts are lower bounds, since an abort replays.
+ *
+ * Two mock quirks shape the test. An error pushed for an API key goes to
+ * the next such request of any client, the test's own producer included:
+ * so the daemon's output topics are led by broker 2, the inputs by broker
+ * 1, and Produce errors are pushed on broker 2 only (only the daemon
+ * produces there). And requests in flight when the brokers go down are
+ * never answered on some connections: the test's clients use a short
+ * socket.timeout.ms so they do not sit out the default 60 s.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -29,9 +37,11 @@
 
 extern char **environ;
 
-#define PREFIX "m"
-#define NPART  4
-#define TEAMS  4
+#define PREFIX     "m"
+#define NPART      4
+#define TEAMS      4
+#define IN_BROKER  1 /* leads the input topics */
+#define OUT_BROKER 2 /* leads the daemon's output topics */
 
 static const char *const teams[TEAMS] = {"emea", "amer", "enterprise",
 					 "inbound"};
@@ -123,21 +133,30 @@ static int config_write(const char *tmpl, const char *bootstraps,
 	return 0;
 }
 
+static void topic_create(rd_kafka_mock_cluster_t *mc, const char *name,
+			 int parts, int32_t leader)
+{
+	rd_kafka_mock_topic_create(mc, name, parts, 1);
+	for (int p = 0; p < parts; p++)
+		rd_kafka_mock_partition_set_leader(mc, name, p, leader);
+}
+
 static void topics_create(rd_kafka_mock_cluster_t *mc)
 {
-	static const char *const names[] = {
-		PREFIX ".marketing.events", PREFIX ".sales.feedback",
-		PREFIX ".leadrouter.assign", PREFIX ".leadrouter.leads",
-		PREFIX ".leadrouter.teams"};
+	static const char *const out[] = {PREFIX ".leadrouter.assign",
+					  PREFIX ".leadrouter.leads",
+					  PREFIX ".leadrouter.teams"};
 	char name[128];
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		rd_kafka_mock_topic_create(mc, names[i], NPART, 1);
-	rd_kafka_mock_topic_create(mc, PREFIX ".leadrouter.dlq", 1, 1);
+	topic_create(mc, PREFIX ".marketing.events", NPART, IN_BROKER);
+	topic_create(mc, PREFIX ".sales.feedback", NPART, IN_BROKER);
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+		topic_create(mc, out[i], NPART, OUT_BROKER);
+	topic_create(mc, PREFIX ".leadrouter.dlq", 1, OUT_BROKER);
 	for (int t = 0; t < TEAMS; t++) {
 		snprintf(name, sizeof(name), PREFIX ".sales.handoffs.%s",
 			 teams[t]);
-		rd_kafka_mock_topic_create(mc, name, 1, 1);
+		topic_create(mc, name, 1, OUT_BROKER);
 	}
 }
 
@@ -150,6 +169,7 @@ static rd_kafka_t *producer_new(const char *bootstraps)
 			  sizeof(err));
 	rd_kafka_conf_set(conf, "partitioner", "murmur2_random", err,
 			  sizeof(err));
+	rd_kafka_conf_set(conf, "socket.timeout.ms", "5000", err, sizeof(err));
 	return rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 }
 
@@ -216,6 +236,7 @@ static rd_kafka_t *reader_new(const char *bootstraps)
 	rd_kafka_conf_set(conf, "group.id", "mock-reader", err, sizeof(err));
 	rd_kafka_conf_set(conf, "enable.auto.commit", "false", err,
 			  sizeof(err));
+	rd_kafka_conf_set(conf, "socket.timeout.ms", "5000", err, sizeof(err));
 	c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
 	rd_kafka_poll_set_consumer(c);
 	rd_kafka_topic_partition_list_add(
@@ -297,9 +318,20 @@ static bool log_has(const char *log, const char *what)
 	return has;
 }
 
+static int log_count(const char *log, const char *what)
+{
+	char *s = file_read(log);
+	int n = 0;
+
+	for (const char *p = s; p && (p = strstr(p, what)); p += strlen(what))
+		n++;
+	free(s);
+	return n;
+}
+
 static void brokers_set(rd_kafka_mock_cluster_t *mc, bool up)
 {
-	for (int b = 1; b <= 1; b++)
+	for (int b = 1; b <= OUT_BROKER; b++)
 		if (up)
 			rd_kafka_mock_broker_set_up(mc, b);
 		else
@@ -307,13 +339,16 @@ static void brokers_set(rd_kafka_mock_cluster_t *mc, bool up)
 }
 
 static void faults_run(rd_kafka_mock_cluster_t *mc, rd_kafka_t *p,
-		       rd_kafka_t *reader, pid_t pid, struct counts *n)
+		       rd_kafka_t *reader, pid_t pid, const char *log,
+		       struct counts *n)
 {
+	int aborts = log_count(log, "transaction aborted; restoring");
+
 	/* Retriable errors librdkafka retries on its own. */
-	rd_kafka_mock_push_request_errors(
-		mc, 0, 3, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-		RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-		RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+	rd_kafka_mock_broker_push_request_error_rtts(
+		mc, OUT_BROKER, 0, 3, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 0,
+		RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 0,
+		RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 0);
 	rd_kafka_mock_push_request_errors(
 		mc, 24, 2, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
 		RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS);
@@ -325,12 +360,16 @@ static void faults_run(rd_kafka_mock_cluster_t *mc, rd_kafka_t *p,
 	      n->handoffs);
 	/* A permanent produce error: delivery fails, the transaction aborts
 	 * and the daemon restores and replays. */
-	rd_kafka_mock_push_request_errors(
-		mc, 0, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	rd_kafka_mock_broker_push_request_error_rtts(
+		mc, OUT_BROKER, 0, 1,
+		RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 0);
 	leads_produce(p, 30, 40);
 	reader_wait(reader, n, 40, 30);
 	CHECK(n->handoffs >= 40, "abortable error: %d handoffs (>= 40)",
 	      n->handoffs);
+	CHECK(log_count(log, "transaction aborted; restoring") > aborts &&
+		      log_has(log, "rewound"),
+	      "abortable error: aborted, restored and rewound");
 	/* Every broker down for 3 s, then back. */
 	brokers_set(mc, false);
 	sleep(3);
@@ -355,7 +394,7 @@ static int run(const char *bin, const char *tmpl)
 	snprintf(log, sizeof(log), "%s.log", cfg);
 	close(fd);
 	mrk = producer_new("");
-	mc = rd_kafka_mock_cluster_new(mrk, 1);
+	mc = rd_kafka_mock_cluster_new(mrk, OUT_BROKER);
 	bs = rd_kafka_mock_cluster_bootstraps(mc);
 	topics_create(mc);
 	if (config_write(tmpl, bs, cfg) < 0) {
@@ -372,7 +411,7 @@ static int run(const char *bin, const char *tmpl)
 	      n.handoffs);
 	CHECK(n.typed == n.handoffs, "handoffs carry event-type headers");
 	CHECK(log_has(log, "pipeline: ready"), "daemon logged ready");
-	faults_run(mc, p, reader, pid, &n);
+	faults_run(mc, p, reader, pid, log, &n);
 	CHECK(n.dlq >= 2, "%d DLQ records for the bad events", n.dlq);
 	kill(pid, SIGTERM);
 	CHECK(daemon_wait(pid, 30) == 0, "SIGTERM: exit status 0");
@@ -387,6 +426,8 @@ static int run(const char *bin, const char *tmpl)
 					  RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
 	leads_produce(p, 50, 55);
 	CHECK(daemon_wait(pid, 40) == 1, "fenced: exit status 1");
+	CHECK(log_has(log, "fatal: fenced: another process uses"),
+	      "fenced: one clear log line");
 	if (daemon_wait(pid, 0) == -1)
 		kill(pid, SIGKILL);
 
