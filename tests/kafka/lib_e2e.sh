@@ -172,16 +172,19 @@ e2e_lag() {
 
 # e2e_wait_drained SECONDS [PIDS...]: wait until the group committed the end
 # of the events topic and of the assign topic (stage 2 done too). A daemon
-# of PIDS that exits meanwhile fails the test. The assign topic is written
-# in transactions: its end offset counts the commit markers, which a
-# consumer never returns, so up to one record per partition of lag stays
-# there; that remainder must then hold still for 2 s.
+# of PIDS that exits meanwhile fails the test, and so does a lag that does
+# not move for 30 s (longer than a dead member's session and open
+# transaction in e2e.json). End offsets are high watermarks, which count
+# transaction markers; a consumer's position moves past them, but should a
+# remainder of at most one per partition stay on the assign topic, it must
+# hold still for 2 s.
 e2e_wait_drained() {
-	local secs=$1 i=0 lag alag prev="" stable=0 pid
+	local secs=$1 i=0 lag alag prev="" stable=0 pid last="" still=0
 	shift
 	while :; do
 		for pid in "$@"; do e2e_alive "$pid"; done
 		lag=$(e2e_lag "$EVENTS")
+		alag=""
 		if [ "$lag" = 0 ]; then
 			alag=$(e2e_lag "$ASSIGN")
 			if [ "$alag" = 0 ]; then
@@ -195,6 +198,18 @@ e2e_wait_drained() {
 				stable=0
 			fi
 			prev=$alag
+		fi
+		if [ "$lag/$alag" = "$last" ]; then
+			still=$((still + 1))
+		else
+			still=0
+			last="$lag/$alag"
+		fi
+		if [ $still -ge 60 ]; then
+			fail "no progress for 30 s: events lag $lag, assign lag ${alag:-?}, $(e2e_committed) events committed by group $GROUP$(
+				[ "$(e2e_committed)" -gt 0 ] ||
+					echo " (the daemon consumed nothing: does it start a new group at the end of the topics, auto.offset.reset=latest?)"
+			)"
 		fi
 		[ $i -lt $((secs * 2)) ] ||
 			fail "not drained after ${secs}s (events lag $lag, assign lag ${alag:-?})"
