@@ -106,32 +106,14 @@ enum metrics_outcome metrics_outcome(const char *outcome)
 	return i < 0 ? METRICS_OUTCOME_OTHER : (enum metrics_outcome)i;
 }
 
-/*
- * The handoff carries its strategy only in the JSON (struct handoff has no
- * field for it). "routing" comes after the lead's own fields and
- * "strategy" is the last such key, so the last match is the router's; a
- * match inside a string value is impossible since its quotes are escaped.
- */
-enum metrics_strategy metrics_strategy_of(const char *json, size_t len)
+/* name is route_strategy_name()'s: the strings are the same on purpose, so
+ * the metric's label reads like the handoff's routing.strategy. */
+enum metrics_strategy metrics_strategy_of(const char *name)
 {
-	static const char key[] = "\"strategy\":\"";
-	const size_t klen = sizeof(key) - 1;
-	const char *v = NULL;
-
-	for (size_t i = len >= klen ? len - klen + 1 : 0; i-- > 0;)
-		if (json[i] == '"' && memcmp(json + i, key, klen) == 0) {
-			v = json + i + klen;
-			break;
-		}
-	if (v == NULL)
-		return METRICS_STRATEGY_UNKNOWN;
-	for (int s = 0; s < METRICS_STRATEGY_UNKNOWN; s++) {
-		size_t n = strlen(metrics_strategy_names[s]);
-
-		if ((size_t)(json + len - v) > n &&
-		    memcmp(v, metrics_strategy_names[s], n) == 0 && v[n] == '"')
+	for (int s = 0; s < METRICS_STRATEGY_UNKNOWN; s++)
+		if (name != NULL &&
+		    strcmp(name, metrics_strategy_names[s]) == 0)
 			return (enum metrics_strategy)s;
-	}
 	return METRICS_STRATEGY_UNKNOWN;
 }
 

@@ -225,8 +225,8 @@ const char *metrics_family_help(enum metrics_family f);
 /* Rare paths (DLQ, feedback, handoff): a short string compare each. */
 enum metrics_dlq_reason metrics_dlq_reason(const char *code);
 enum metrics_outcome metrics_outcome(const char *outcome);
-/* The routing.strategy of a handoff record (the last "strategy" key). */
-enum metrics_strategy metrics_strategy_of(const char *json, size_t len);
+/* The series of a routing strategy named as in the handoff record. */
+enum metrics_strategy metrics_strategy_of(const char *name);
 /* Count one handoff; a team that cannot be added is not counted. */
 void metrics_handoff_inc(struct metrics *m, const char *team,
 			 enum metrics_strategy s);

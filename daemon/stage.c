@@ -203,8 +203,9 @@ static void stage_handoff_send(struct stage *sg, struct handoff *ho)
 		log_warnx("stage: handoff topic name too long");
 		return;
 	}
-	metrics_handoff_inc(sg->metrics, ho->team,
-			    metrics_strategy_of(ho->json, ho->len));
+	metrics_handoff_inc(
+		sg->metrics, ho->team,
+		metrics_strategy_of(route_strategy_name(ho->strategy)));
 	producer_send(sg->prod, topic, RD_KAFKA_PARTITION_UA, ho->rep_id,
 		      strlen(ho->rep_id), ho->json, ho->len, true, h, 3);
 	ho->json = NULL;

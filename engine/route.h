@@ -40,8 +40,12 @@ struct handoff {
 	size_t len;
 	const char *team;   /* points into the config */
 	const char *rep_id; /* points into the config */
+	enum route_strategy strategy;
 	char handoff_id[48];
 };
+
+/* "named_account", "weighted_round_robin" or "overflow", as in the handoff. */
+const char *route_strategy_name(enum route_strategy s);
 
 struct team_state *team_state_new(const struct team *team);
 void team_state_free(struct team_state *ts);

@@ -156,7 +156,7 @@ static json_t *route_sla_json(int64_t at_ms, int64_t sla_ms)
 	return route_time_json(at_ms + sla_ms);
 }
 
-static const char *route_strategy_name(enum route_strategy s)
+const char *route_strategy_name(enum route_strategy s)
 {
 	switch (s) {
 	case ROUTE_NAMED_ACCOUNT:
@@ -224,6 +224,7 @@ static int route_handoff_fill(json_t *h, const struct route_decision *d,
 	out->len = strlen(s);
 	out->team = d->team->name;
 	out->rep_id = d->rep_id;
+	out->strategy = d->strategy;
 	snprintf(out->handoff_id, sizeof(out->handoff_id), "%s", handoff_id);
 	return 0;
 }
