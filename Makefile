@@ -29,7 +29,7 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 KTEST_SRC  = $(wildcard tests/kafka/*.c)
 KTEST_BIN  = $(KTEST_SRC:tests/kafka/%.c=$(BUILD)/tests/kafka/%)
 
-.PHONY: all deps test check check-asan check-valgrind fuzz fuzz-run format \
+.PHONY: all deps test test-unit check check-valgrind fuzz fuzz-run format \
 	format-check bench bench-kafka test-kafka clean run-sample
 
 all: $(BUILD)/leadrouter
@@ -61,8 +61,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libleadrouter.a tests/unit/testutil.h 
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(BUILD)/libleadrouter.a \
 		$(LDLIBS_ALL) $$(pkg-config --libs cmocka)
 
+# The README's test command: unit and command-line tests, then the
+# real-broker tests (a Kafka broker on loopback, started and stopped here).
+test: test-unit
+	$(MAKE) BUILD=$(BUILD) test-kafka
+
 # Unit tests: every binary runs even when one fails; the exit status tells.
-test: $(UNIT_BIN) $(BUILD)/leadrouter
+test-unit: $(UNIT_BIN) $(BUILD)/leadrouter
 	@fail=0; for t in $(UNIT_BIN); do \
 		echo "== $$t"; (cd tests/unit && ../../$$t) || fail=1; \
 	done; \
@@ -72,7 +77,7 @@ test: $(UNIT_BIN) $(BUILD)/leadrouter
 # The same tests under ASan + UBSan, then valgrind on the plain build, then a
 # short fuzz run.
 check: deps
-	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test-unit
 	$(MAKE) check-valgrind
 	$(MAKE) fuzz-run
 
