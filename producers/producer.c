@@ -28,12 +28,17 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 	if (p == NULL || msg->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return;
 	p->dr_errs++;
-	if (!p->failed)
-		log_warnx("%s: delivery to %s [%d] failed: %s; the transaction "
-			  "will abort",
-			  __func__, rd_kafka_topic_name(msg->rkt),
-			  (int)msg->partition, rd_kafka_err2str(msg->err));
 	p->failed = true;
+	/* Once a transaction fails librdkafka purges its queued records:
+	 * those reports are consequences. Log the first real cause. */
+	if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+	    msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT || p->dr_logged)
+		return;
+	p->dr_logged = true;
+	log_warnx("%s: delivery to %s [%d] failed: %s; the transaction will "
+		  "abort",
+		  __func__, rd_kafka_topic_name(msg->rkt), (int)msg->partition,
+		  rd_kafka_err2str(msg->err));
 }
 
 struct producer *producer_new(const struct config *cfg,
@@ -187,7 +192,7 @@ enum txn_result producer_txn_begin(struct producer *p)
 		rd_kafka_begin_transaction(p->rk), "begin_transaction");
 
 	if (r == TXN_OK)
-		p->failed = false;
+		p->failed = p->dr_logged = false;
 	return r;
 }
 

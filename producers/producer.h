@@ -27,6 +27,7 @@ enum txn_result {
 struct producer {
 	rd_kafka_t *rk;
 	bool failed;      /* a delivery failed: the transaction must abort */
+	bool dr_logged;   /* its cause was logged (once per transaction) */
 	uint64_t sent;    /* records produced (all topics) */
 	uint64_t dr_errs; /* delivery failures */
 	uint64_t handoffs, assigns, changelogs, dlqs;

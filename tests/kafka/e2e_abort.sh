@@ -60,8 +60,8 @@ until [ "$(aborts)" -ge 2 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-grep -q "delivery to $DLQ .*failed" "$WORK/daemon.log" ||
-	fail "aborted, but not because of the DLQ delivery"
+grep -q "delivery to $DLQ .*failed: Broker: Message size too large" "$WORK/daemon.log" ||
+	fail "aborted, but the daemon did not log the DLQ delivery failure as the cause"
 grep -q 'rewound .* to the committed offsets' "$WORK/daemon.log" ||
 	fail "aborted without rewinding to the committed offsets"
 note "$(aborts) aborts so far, daemon alive; raising max.message.bytes of $DLQ"
