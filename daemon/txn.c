@@ -350,9 +350,16 @@ void txn_step(struct pipeline *pl)
 
 void txn_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct pipeline *pl = arg;
+
 	(void)fd;
 	(void)what;
-	txn_step(arg);
+	txn_step(pl);
+	/* Consumption paused while the retry was pending and the wake-up
+	 * pipe fires only on empty -> non-empty: resume now rather than at
+	 * the next timer tick. */
+	if (pl->retry_op == TXN_OP_NONE && !pl->stopping && pl->ev_cons)
+		event_active(pl->ev_cons, EV_READ, 0);
 }
 
 int txn_abort_sync(struct pipeline *pl)
