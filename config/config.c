@@ -35,6 +35,14 @@ static const struct {
 	{"enable.auto.commit",
 	 "offsets are committed in transactions by the daemon"},
 	{"isolation.level", "the daemon always reads read_committed"},
+	{"enable.auto.offset.store",
+	 "offsets are committed in transactions by the daemon"},
+	{"partition.assignment.strategy",
+	 "the daemon uses the range assignor so that partition p of the "
+	 "events and feedback topics lands on one instance"},
+	{"auto.offset.reset",
+	 "a new group starts at the earliest offset, or events produced "
+	 "before the first start would be lost"},
 };
 
 static int cfg_secret_read(struct config_errors *errs, const char *file,

@@ -581,6 +581,15 @@ static void test_kafka_owned_keys(void **state)
 		     "'isolation.level':'read_uncommitted'}}",
 		     "$.kafka['transactional.id']", "transactional_id_prefix");
 	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
+		     ",'kafka':{'bootstrap.servers':'k',"
+		     "'partition.assignment.strategy':'cooperative-sticky'}}",
+		     "$.kafka['partition.assignment.strategy']",
+		     "range assignor");
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
+		     ",'kafka':{'bootstrap.servers':'k','auto.offset.reset':"
+		     "'latest'}}",
+		     "$.kafka['auto.offset.reset']", "earliest offset");
+	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
 		     ",'kafka':{'client.id':'x'}}",
 		     "$.kafka", "missing required key \"bootstrap.servers\"");
 	expect_error("{" SCORING "," QUAL "," TEAMS "," ROUTING
