@@ -48,8 +48,10 @@ LEADROUTER=$(cd "$(dirname "$LEADROUTER")" && pwd)/$(basename "$LEADROUTER")
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
 TEST_ID=$(date +%s)$$
 
-# The list of tests: smoke_txn first, then the e2e scripts in name order.
-TESTS="smoke_txn"
+# The list of tests: smoke_txn first, the mock-cluster fault-injection test
+# (it needs no broker, but runs here to share the tool build), then the e2e
+# scripts in name order.
+TESTS="smoke_txn mock_pipeline"
 for f in "$HERE"/e2e_*.sh; do
 	[ -e "$f" ] || continue
 	TESTS="$TESTS $(basename "$f" .sh)"
@@ -86,7 +88,7 @@ if [ -z "${LR_TOOLS:-}" ]; then
 		exit 1
 	fi
 fi
-for tool in lr_admin smoke_txn; do
+for tool in lr_admin smoke_txn mock_pipeline; do
 	[ -x "$LR_TOOLS/$tool" ] || {
 		echo "run.sh: $LR_TOOLS/$tool is missing"
 		echo "0 passed, $NTESTS failed"
@@ -172,6 +174,8 @@ run_one() {
 	name=$1
 	if [ "$name" = smoke_txn ]; then
 		set -- "$LR_TOOLS/smoke_txn" -b "$BOOTSTRAP"
+	elif [ "$name" = mock_pipeline ]; then
+		set -- "$LR_TOOLS/mock_pipeline" "$LEADROUTER" "$HERE/e2e.json"
 	else
 		script="$HERE/$name.sh"
 		if [ ! -x "$script" ]; then
