@@ -109,7 +109,9 @@ bool lead_is_expired(const struct engine_config *cfg, const struct lead *l,
  * Score records name their rule, so both take the config: a record
  * restored after a reload that reorders the rules credits the same rules,
  * and the record of a rule the config no longer has is dropped with its
- * points. A malformed record is refused and leaves the table alone.
+ * points. The grade and disqualification are recomputed from the stored
+ * traits under cfg (new fit rules and disqualifiers apply at once). A
+ * malformed record is refused and leaves the table alone.
  */
 int lead_encode(const struct engine_config *cfg, const struct lead *l,
 		char **out, size_t *len);

@@ -474,8 +474,8 @@ static int codec_read_traits(json_t *o, struct codec_state *st)
 	return 0;
 }
 
-static int codec_install(struct lead_table *t, struct strv key,
-			 const struct codec_state *st)
+static int codec_install(const struct fit_config *fc, struct lead_table *t,
+			 struct strv key, const struct codec_state *st)
 {
 	struct lead *l = lead_table_insert(t, key);
 	const struct lead *h = &st->hdr;
@@ -497,6 +497,15 @@ static int codec_install(struct lead_table *t, struct strv key,
 	}
 	if (st->nrecs)
 		memcpy(lead_recs(l), st->recs, st->nrecs * sizeof(*st->recs));
+	/* The grade and disqualification are a function of the traits and
+	 * the fit config, so they are recomputed rather than trusted: the
+	 * record may have been written under an older config (a reload
+	 * rebuilds the state from the changelogs), and fit rules or
+	 * disqualifying domains added since must apply at once, not at the
+	 * lead's next trait change. Under an unchanged config this
+	 * reproduces the stored values, so a decoded lead still re-encodes
+	 * to identical bytes. */
+	lead_fit_update(fc, l);
 	return 0;
 }
 
@@ -514,7 +523,7 @@ int lead_decode(const struct engine_config *cfg, struct lead_table *t,
 	    codec_read_recs(&cfg->scoring, o, st) < 0 ||
 	    codec_read_traits(o, st) < 0)
 		goto done;
-	rc = codec_install(t, key, st);
+	rc = codec_install(&cfg->fit, t, key, st);
 done:
 	json_decref(o);
 	if (st)

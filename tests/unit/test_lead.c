@@ -543,6 +543,97 @@ static void test_decode_after_rule_reorder(void **state)
 	lead_table_free(t2);
 }
 
+/* Pricing then a demo request for key in t (53 points with the
+ * identify): past the threshold, so the outcome says whether the lead's
+ * grade and disqualification let it qualify. */
+static enum lead_outcome score_to_mql(const struct engine_config *cfg,
+				      struct lead_table *t, const char *key,
+				      struct assign_cmd *cmd)
+{
+	struct event *ev = fx_event(EVENT_PAGE, key, T0 + 1);
+
+	ev->path = strv_from("/pricing");
+	ev->message_id = strv_from("mql-1");
+	lead_event_apply(cfg, t, ev, NULL, NULL);
+	ev = fx_event(EVENT_TRACK, key, T0 + 2);
+	ev->name = strv_from("Demo Requested");
+	ev->message_id = strv_from("mql-2");
+	free(cmd->json);
+	cmd->json = NULL;
+	return lead_event_apply(cfg, t, ev, NULL, cmd);
+}
+
+/* The disqualification a changelog record gives, by name. */
+static char *rec_disq(const char *rec, size_t len)
+{
+	json_t *o = json_loadb(rec, len, 0, NULL);
+	char *d;
+
+	assert_non_null(o);
+	d = strdup(json_string_value(json_object_get(o, "disq")));
+	json_decref(o);
+	return d;
+}
+
+/* A reload that changes the fit rules or the disqualifying domains
+ * applies to restored leads at once: decode re-grades from the stored
+ * traits instead of trusting the grade in the record, which would
+ * otherwise stay stale until the lead's traits change again. */
+static void test_decode_regrades_under_new_fit(void **state)
+{
+	struct lfx *s = *state;
+	struct engine_config re = s->f.cfg;
+	char *competitors[2] = {"rival.io", "acme.com"};
+	static const char bare[] =
+		"{\"v\":2,\"last_ms\":0,\"cycle\":1,\"life\":\"known\","
+		"\"grade\":\"A\",\"disq\":\"competitor\",\"flags\":1,"
+		"\"ring_pos\":0,\"ring\":[\"0\",\"0\",\"0\",\"0\"],"
+		"\"score\":0.0,\"rules\":[],\"traits\":[]}";
+	struct lead_table *t2 = lead_table_new();
+	const struct lead *l;
+	char *a, *b, *d;
+	size_t alen, blen;
+
+	identify_good(s, "u1", "jo@acme.com", T0); /* senior + size: A */
+	assert_int_equal(lead_grade(get(s, "u1")), 'A');
+	a = encode(&s->f.cfg, get(s, "u1"), &alen);
+	/* only the size rule left (20 points: B), acme.com a competitor */
+	re.fit.rules = s->f.fit + 1;
+	re.fit.nrules = 1;
+	re.fit.competitor_domains = competitors;
+	re.fit.ncompetitor = 2;
+	assert_int_equal(lead_decode(&re, t2, strv_from("u1"), a, alen), 0);
+	l = lead_table_find(t2, strv_from("u1"));
+	assert_non_null(l);
+	assert_int_equal(lead_grade(l), 'B');
+	b = encode(&re, l, &blen);
+	d = rec_disq(b, blen);
+	assert_string_equal(d, "competitor");
+	free(d);
+	free(b);
+	/* scored past the threshold, the competitor does not qualify */
+	assert_int_equal(score_to_mql(&re, t2, "u1", &s->cmd), LEAD_UPDATED);
+	/* back under the original config: A and not disqualified again */
+	assert_int_equal(lead_decode(&s->f.cfg, t2, strv_from("u1"), a, alen),
+			 0);
+	l = lead_table_find(t2, strv_from("u1"));
+	assert_int_equal(lead_grade(l), 'A');
+	b = encode(&s->f.cfg, l, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(b);
+	free(a);
+	/* the grade it had under the original config qualifies it */
+	assert_int_equal(score_to_mql(&s->f.cfg, t2, "u1", &s->cmd),
+			 LEAD_QUALIFIED);
+	/* a stored grade without traits to back it is not trusted */
+	assert_int_equal(
+		lead_decode(&s->f.cfg, t2, strv_from("z"), bare, strlen(bare)),
+		0);
+	assert_int_equal(lead_grade(lead_table_find(t2, strv_from("z"))), 0);
+	lead_table_free(t2);
+}
+
 static void test_expiry(void **state)
 {
 	struct lfx *s = *state;
@@ -616,6 +707,7 @@ int main(void)
 		T(test_encode_decode_round_trip),
 		T(test_decode_after_rule_reorder),
 		T(test_decode_refuses_impossible_time),
+		T(test_decode_regrades_under_new_fit),
 		T(test_expiry),
 		T(test_table_ops),
 #undef T
