@@ -279,12 +279,12 @@ static void pipeline_timer_arm(struct pipeline *pl)
 	event_add(pl->ev_timer, &tv);
 }
 
-void pipeline_reload_apply(struct pipeline *pl)
+bool pipeline_reload_swap(struct pipeline *pl)
 {
 	struct config *old = pl->cfg;
 
 	if (pl->pending_cfg == NULL)
-		return;
+		return false;
 	pl->cfg = pl->pending_cfg;
 	pl->pending_cfg = NULL;
 	pl->stage.cfg = pl->cfg;
@@ -292,6 +292,44 @@ void pipeline_reload_apply(struct pipeline *pl)
 	log_setlevel(pl->cfg->process.log_level);
 	pipeline_timer_arm(pl);
 	log_info("pipeline: configuration reloaded");
+	return true;
+}
+
+/*
+ * The lead tables hold config-dependent state: score records point at
+ * rules by index in scoring.rules, and grades and disqualifications come
+ * from the fit config. Rather than remap the tables in place, a swap
+ * rebuilds them from the changelogs under the new config, with the very
+ * restore that start-up and abort use: the changelog names each record's
+ * rule (so reordered rules keep their points and removed ones drop
+ * theirs) and lead_decode re-grades every lead. This needs no second,
+ * seldom-run path that must agree with lead_decode, and leaves exactly
+ * the state a restart under the new config would, at the cost of a
+ * restore's time per reload. It is correct because of where the swap is
+ * called: after a successful commit, which wrote every dirty lead and team
+ * under the old config (lead_encode turning the old indexes into names)
+ * together with the consumer positions, or with nothing consumed or
+ * changed since the last one. Either way the changelogs hold exactly the
+ * state as of the committed offsets, which equal the current positions,
+ * so the consumer is not rewound. Team state is rebuilt too: its
+ * team_state objects are created per configured team, and a removed team's
+ * state is then gone (its commands go to the DLQ as unknown_team).
+ *
+ * During a rebalance or a stop the swap waits: the state is about to be
+ * dropped (revoke) or no longer matters, and the next commit after the
+ * assignment applies it.
+ */
+int pipeline_reload_apply(struct pipeline *pl)
+{
+	if (pl->pending_cfg == NULL || pl->in_rebalance || pl->stopping)
+		return 0;
+	pipeline_reload_swap(pl);
+	if (txn_state_rebuild(pl) < 0) {
+		pipeline_fatal(pl, "cannot rebuild the state under the "
+				   "reloaded configuration");
+		return -1;
+	}
+	return 0;
 }
 
 static void pipeline_signal_cb(evutil_socket_t sig, short what, void *arg)

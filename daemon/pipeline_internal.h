@@ -63,8 +63,16 @@ struct pipeline {
 
 int64_t pipeline_now_ms(void);
 void pipeline_fatal(struct pipeline *pl, const char *why);
-/* Swap in a config loaded on SIGHUP; call between transactions only. */
-void pipeline_reload_apply(struct pipeline *pl);
+/*
+ * Swap in a config loaded on SIGHUP and rebuild the state under it. Call
+ * only between transactions, when the in-memory state equals what the
+ * changelogs hold: right after a commit, or with nothing done since.
+ * Returns -1 (after pipeline_fatal) when the rebuild fails.
+ */
+int pipeline_reload_apply(struct pipeline *pl);
+/* The swap alone, for a caller about to drop and restore the state itself
+ * (the rollback of an abort). Returns true when a config was swapped in. */
+bool pipeline_reload_swap(struct pipeline *pl);
 
 /* txn.c */
 enum txn_result txn_begin(struct pipeline *pl);
@@ -76,6 +84,9 @@ int txn_commit_sync(struct pipeline *pl);
 /* Abort now and roll back; returns 0 or -1 (fatal). */
 int txn_abort_sync(struct pipeline *pl);
 bool txn_has_work(const struct pipeline *pl);
+/* Drop the in-memory state of every assigned partition and replay it from
+ * the changelogs under pl->cfg. Returns 0 or -1. */
+int txn_state_rebuild(struct pipeline *pl);
 void txn_retry_cb(evutil_socket_t fd, short what, void *arg);
 int txn_assign_hook(const rd_kafka_topic_partition_list_t *parts, void *arg);
 void txn_revoke_hook(const rd_kafka_topic_partition_list_t *parts, bool lost,

@@ -114,10 +114,8 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 		return TXN_FATAL;
 	if (!pl->txn_open)
 		return txn_begin(pl);
-	if (!txn_has_work(pl) && !pl->flushed) {
-		pipeline_reload_apply(pl); /* nothing in flight: swap now */
-		return TXN_OK;
-	}
+	if (!txn_has_work(pl) && !pl->flushed) /* nothing in flight */
+		return pipeline_reload_apply(pl) < 0 ? TXN_FATAL : TXN_OK;
 	t0 = metrics_now_us();
 	if (!pl->flushed) {
 		txn_flush(pl);
@@ -144,7 +142,10 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 	log_debug("txn: committed %llu record(s), %llu produced",
 		  (unsigned long long)records,
 		  (unsigned long long)(pl->prod->sent - pl->txn_sent0));
-	pipeline_reload_apply(pl);
+	/* Before the next transaction begins: its records must not be in
+	 * the changelogs the reload restores from. */
+	if (pipeline_reload_apply(pl) < 0)
+		return TXN_FATAL;
 	return txn_begin(pl);
 }
 
@@ -226,12 +227,11 @@ static int txn_restore(struct pipeline *pl, bool leads, const int32_t *parts,
 	return 0;
 }
 
-static int txn_rollback(struct pipeline *pl)
+int txn_state_rebuild(struct pipeline *pl)
 {
 	int nl = state_leads_count(pl->st), nt = state_teams_count(pl->st);
 	int32_t *lp = calloc((size_t)nl + 1, sizeof(*lp));
 	int32_t *tp = calloc((size_t)nt + 1, sizeof(*tp));
-	rd_kafka_topic_partition_list_t *a = NULL;
 	int n1 = 0, n2 = 0, rc = -1;
 
 	if (lp == NULL || tp == NULL)
@@ -249,14 +249,26 @@ static int txn_rollback(struct pipeline *pl)
 	if (txn_restore(pl, true, lp, n1) < 0 ||
 	    txn_restore(pl, false, tp, n2) < 0)
 		goto done;
+	rc = 0;
+done:
+	free(lp);
+	free(tp);
+	return rc;
+}
+
+static int txn_rollback(struct pipeline *pl)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	int rc = -1;
+
+	if (txn_state_rebuild(pl) < 0)
+		return -1;
 	if (rd_kafka_assignment(pl->cons->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		goto done;
 	rc = consumer_rewind(pl->cons, a, TXN_TIMEOUT_MS);
 done:
 	if (a)
 		rd_kafka_topic_partition_list_destroy(a);
-	free(lp);
-	free(tp);
 	return rc;
 }
 
@@ -283,11 +295,14 @@ static enum txn_result txn_abort_try(struct pipeline *pl)
 	}
 	log_warnx("txn: transaction aborted; restoring state from the "
 		  "changelogs and rewinding to the committed offsets");
+	/* A pending reload is swapped in first, so that the rollback's
+	 * restore is also the rebuild under the new config (one restore,
+	 * not two; see pipeline_reload_apply). */
+	pipeline_reload_swap(pl);
 	if (txn_rollback(pl) < 0) {
 		log_warnx("txn: rollback failed");
 		return TXN_FATAL;
 	}
-	pipeline_reload_apply(pl);
 	return txn_begin(pl);
 }
 
