@@ -145,6 +145,8 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 			   struct lead_table *t)
 {
 	struct feedback fb;
+	struct lead *lead;
+	enum lead_lifecycle before;
 	const char *code;
 	char msg[160];
 	int64_t ts;
@@ -164,13 +166,20 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 	/* Without a timestamp the record's own time keeps replays exact. */
 	ts = fb.ts_ms ? fb.ts_ms : rd_kafka_message_timestamp(m, NULL);
 	sg->metrics->feedback[metrics_outcome(fb.outcome)]++;
+	lead = lead_table_find(t, fb.lead);
+	before = lead ? lead_lifecycle_get(lead) : LEAD_LIFECYCLE_COUNT;
 	if (lead_feedback_apply(&sg->cfg->engine, t, fb.lead, fb.outcome, ts) ==
 	    0)
 		state_lead_dirty(sg->st, m->partition, fb.lead);
 	else
 		log_debug("stage: feedback for an unknown lead on %s [%d]",
 			  sg->topics.feedback, (int)m->partition);
-	if (!strv_empty(fb.team) && !strv_empty(fb.rep))
+	/* Only the first answer to an open handoff frees the rep's slot: a
+	 * redelivered or stale record, or "rejected" after "accepted", must
+	 * not free a second one (max_open counts unanswered handoffs). */
+	if ((before == LEAD_HANDED_OFF || before == LEAD_MQL) &&
+	    lead_lifecycle_get(lead) != before && !strv_empty(fb.team) &&
+	    !strv_empty(fb.rep))
 		stage_feedback_forward(sg, m, &fb);
 }
 
