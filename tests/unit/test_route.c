@@ -790,6 +790,36 @@ static void test_assign_apply_fields(void **state)
 	free(f);
 }
 
+/* A reload that removes a team: an assign command already on the topic,
+ * applied to the state the team had under the old config, is refused
+ * (the daemon sends it to the DLQ) and leaves the state alone. */
+static void test_assign_apply_team_removed(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct team_state *ts = team_state_new(&f->teams[1]);
+	int64_t ms = utc_ms(2026, 3, 29, 10, 0);
+	char *cmd = assign_cmd("lead-3", 1, "apac", NULL, ms);
+	char err[128] = "", *before, *after;
+	size_t blen, alen;
+	struct handoff h;
+
+	(void)state;
+	assert_int_equal(team_state_encode(ts, &before, &blen), 0);
+	f->cfg.routing.nteams = 1; /* apac is gone */
+	assert_int_equal(
+		route_assign_apply(&f->cfg, ts, cmd, strlen(cmd), &h, err, 128),
+		-1);
+	assert_non_null(strstr(err, "unknown team"));
+	assert_int_equal(team_state_encode(ts, &after, &alen), 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(before);
+	free(after);
+	free(cmd);
+	team_state_free(ts);
+	free(f);
+}
+
 static void test_assign_apply_deterministic(void **state)
 {
 	struct fixture *f = fixture_new();
@@ -904,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_state_encode_roundtrip),
 		cmocka_unit_test(test_assign_apply_fields),
 		cmocka_unit_test(test_assign_apply_deterministic),
+		cmocka_unit_test(test_assign_apply_team_removed),
 		cmocka_unit_test(test_assign_apply_malformed),
 	};
 
