@@ -14,9 +14,10 @@
  * commit the open transaction and exit 0; so does --exit-idle MS once
  * nothing arrived for MS after at least one record.
  *
- * -X prop=value sets a producer property (e.g. retry.backoff.ms, which
- * librdkafka also uses as the back-off when the broker answers
- * CONCURRENT_TRANSACTIONS right after a commit: it bounds the commit rate).
+ * Like the daemon it defaults the producer's retry.backoff.ms to 20 (also
+ * librdkafka's back-off when the broker answers CONCURRENT_TRANSACTIONS
+ * right after a commit: it bounds the commit rate) and the consumer's
+ * fetch.wait.max.ms to 50. -X prop=value sets a producer property.
  *
  * Usage: lr_passthrough -b BOOTSTRAP -i IN_TOPIC -o OUT_TOPIC -g GROUP
  *                       [--txn-id ID] [--interval-ms MS] [--max-records N]
@@ -207,6 +208,12 @@ int main(int argc, char **argv)
 
 	rd_kafka_conf_t *pconf = rd_kafka_conf_new();
 	rd_kafka_conf_t *cconf = rd_kafka_conf_new();
+
+	/* The daemon's own defaults (producers/producer.c,
+	 * consumers/consumer.c), so the baseline stays comparable; -X can
+	 * still override the producer's. */
+	set_conf(pconf, "retry.backoff.ms", "20");
+	set_conf(cconf, "fetch.wait.max.ms", "50");
 	static const struct option opts[] = {
 		{"txn-id", required_argument, NULL, 't'},
 		{"interval-ms", required_argument, NULL, 'm'},
