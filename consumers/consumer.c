@@ -144,10 +144,19 @@ static rd_kafka_t *consumer_handle_new(const struct config *cfg,
 				      restore ? "fetch.wait.max.ms" : NULL,
 				      "20",
 				      NULL};
+
+	/*
+	 * Defaults the user's kafka properties may override. A
+	 * read_committed fetch sees a transaction's records only once its
+	 * marker lands, and a fetch with nothing visible waits in the
+	 * broker up to fetch.wait.max.ms (librdkafka: 500): stage 2 would
+	 * see stage 1's committed commands up to that much late.
+	 */
+	const char *const defaults[] = {"fetch.wait.max.ms", "50", NULL};
 	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk;
 
-	conf = kafka_conf_make(base, cfg, NULL, forced,
+	conf = kafka_conf_make(base, cfg, restore ? NULL : defaults, forced,
 			       restore ? NULL : "consumer", errstr, errsize);
 	if (conf == NULL)
 		return NULL;
