@@ -47,7 +47,7 @@ struct pipeline {
 	uint64_t txn_sent0; /* producer->sent at begin */
 	enum txn_op retry_op;
 	int retries;
-	int64_t last_commit_ms;
+	int64_t last_commit_ms; /* when the last commit began */
 
 	/* Life cycle. */
 	bool ready, stopping, in_rebalance;

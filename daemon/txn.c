@@ -118,6 +118,9 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 		return pipeline_reload_apply(pl) < 0 ? TXN_FATAL : TXN_OK;
 	t0 = metrics_now_us();
 	if (!pl->flushed) {
+		/* The interval runs from the start of a commit (see
+		 * pipeline_commit_due); retries do not move it. */
+		pl->last_commit_ms = pipeline_now_ms();
 		txn_flush(pl);
 		pl->flushed = true;
 	}
@@ -137,7 +140,6 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 	pl->metrics.txns[METRICS_TXN_COMMITTED]++;
 	metrics_commit_observe(&pl->metrics,
 			       (double)(metrics_now_us() - t0) / 1e6);
-	pl->last_commit_ms = pipeline_now_ms();
 	kafka_brokers_up();
 	log_debug("txn: committed %llu record(s), %llu produced",
 		  (unsigned long long)records,
