@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../config/config.h"
 #include "kafka.h"
@@ -402,6 +403,87 @@ static int kafka_layout_make(const rd_kafka_metadata_t *md,
 	return 0;
 }
 
+/* Whether md names topic with a leader for every partition. */
+static bool kafka_topic_led(const rd_kafka_metadata_t *md, const char *topic)
+{
+	for (int i = 0; i < md->topic_cnt; i++) {
+		const rd_kafka_metadata_topic_t *t = &md->topics[i];
+
+		if (strcmp(t->topic, topic) != 0)
+			continue;
+		if (t->err || t->partition_cnt == 0)
+			return false;
+		for (int p = 0; p < t->partition_cnt; p++)
+			if (t->partitions[p].leader < 0)
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Teach the producer every topic it will write to, leaders included,
+ * before the first transaction. Otherwise the first record for a topic
+ * waits for librdkafka to look it up (about a second here), and since
+ * commit_transaction flushes, the whole loop stalls with it: the first
+ * handoffs after a start took 1-2 s. Best effort: a topic still unknown
+ * is only slower.
+ */
+static void kafka_producer_warm(rd_kafka_t *rk, const struct config *cfg)
+{
+	const struct topics_config *tc = &cfg->topics;
+	const struct routing_config *rc = &cfg->engine.routing;
+	bool per_rep = strstr(tc->handoff, "{rep}") != NULL;
+	rd_kafka_topic_t *v[256];
+	int n = 0, tries;
+	bool all = false;
+	char name[512];
+
+	v[n++] = rd_kafka_topic_new(rk, tc->assign, NULL);
+	v[n++] = rd_kafka_topic_new(rk, tc->leads_changelog, NULL);
+	v[n++] = rd_kafka_topic_new(rk, tc->teams_changelog, NULL);
+	v[n++] = rd_kafka_topic_new(rk, tc->dlq, NULL);
+	for (size_t t = 0; t < rc->nteams; t++) {
+		const struct team *team = &rc->teams[t];
+		size_t nrep = per_rep ? team->nreps + 1 : 1;
+
+		for (size_t r = 0; r < nrep && n < 256; r++) {
+			const char *rep = r < team->nreps
+						  ? team->reps[r].id
+						  : team->overflow_queue;
+
+			if (kafka_handoff_topic(tc->handoff, team->name,
+						rep ? rep : "", name,
+						sizeof(name)) == 0)
+				v[n++] = rd_kafka_topic_new(rk, name, NULL);
+		}
+	}
+	/* Freshly created topics may have no leader yet: ask again. */
+	for (tries = 0; tries < KAFKA_META_TRIES && !all; tries++) {
+		const rd_kafka_metadata_t *md = NULL;
+
+		if (tries > 0)
+			usleep(100 * 1000);
+		if (rd_kafka_metadata(rk, 0, NULL, &md,
+				      KAFKA_META_TIMEOUT_MS) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+			continue;
+		all = true;
+		for (int i = 0; i < n; i++)
+			if (v[i] &&
+			    !kafka_topic_led(md, rd_kafka_topic_name(v[i])))
+				all = false;
+		rd_kafka_metadata_destroy(md);
+	}
+	if (!all)
+		log_info("%s: some output topics have no leader yet; their "
+			 "first records will wait for one",
+			 __func__);
+	for (int i = 0; i < n; i++)
+		if (v[i])
+			rd_kafka_topic_destroy(v[i]);
+}
+
 int kafka_topics_prepare(rd_kafka_t *rk, const struct config *cfg,
 			 struct kafka_layout *layout)
 {
@@ -420,6 +502,8 @@ int kafka_topics_prepare(rd_kafka_t *rk, const struct config *cfg,
 	for (int i = 0; i < kc.n; i++)
 		free(kc.names[i]);
 	rd_kafka_metadata_destroy(md);
+	if (rc == 0)
+		kafka_producer_warm(rk, cfg);
 	if (rc == 0)
 		log_info("%s: topics ready: %d lead partitions, %d team "
 			 "partitions",
