@@ -16,7 +16,7 @@ LDLIBS_ALL = $$(pkg-config --libs $(PKGS)) -lm $(EXTRA_LDFLAGS)
 DEB_PKGS = build-essential pkg-config librdkafka-dev libevent-dev libjansson-dev \
 	libcmocka-dev libsystemd-dev libjsmn-dev libglib2.0-dev libxxhash-dev \
 	kcat clang clang-format libclang-rt-14-dev valgrind tzdata \
-	openjdk-17-jre-headless maven curl time
+	openjdk-17-jdk-headless maven curl time jq
 
 ENGINE_SRC = $(wildcard engine/*.c)
 CONFIG_SRC = $(wildcard config/*.c)
