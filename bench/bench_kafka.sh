@@ -28,7 +28,7 @@
 #      its transaction committed.
 # Both run with the daemon's own Kafka defaults (lr_passthrough sets the
 # same ones: producer retry.backoff.ms=20, consumer fetch.wait.max.ms=50;
-# see docs/config.md); KAFKA_EXTRA (default none) adds the same producer
+# see README.md, "Configuration reference"); KAFKA_EXTRA (default none) adds the same producer
 # settings to both, e.g. "retry.backoff.ms=10".
 #
 # Environment: EVENTS (500000), LEADS (100000), PARTITIONS (6), RUNS (3),

@@ -1,6 +1,6 @@
 /*
- * feedback.h - the sales feedback record (docs/feedback.md), parsed with
- * jsmn into slices of the caller's buffer: the feedback path allocates
+ * feedback.h - the sales feedback record (README.md, "Sales feedback"), parsed
+ * with jsmn into slices of the caller's buffer: the feedback path allocates
  * nothing, like the event path.
  */
 #ifndef LR_FEEDBACK_H

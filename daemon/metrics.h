@@ -4,7 +4,7 @@
  *
  * METRICS_FAMILIES is the single source of truth for every metric's name,
  * type and help text: the /metrics formatter (metrics_format.c) walks it,
- * docs/metrics.md is checked against it (tests/unit/test_metrics.c), and the
+ * README.md is checked against it (tests/unit/test_metrics.c), and the
  * stats log line reads the same struct metrics. Label values come from the
  * fixed lists below, so the label sets stay bounded: a lead or a rep never
  * becomes a label; the only open set is the configured teams.

@@ -18,7 +18,7 @@
 #     new handoff_id. A was already answered (accepted), so the rejection
 #     must not free a second slot: anna still holds C, and A's cycle-2
 #     handoff goes to emea-overflow (max_open counts handoffs "not yet
-#     answered", docs/handoff.md);
+#     answered", README.md "Handoff format");
 #  6. malformed feedback records (not JSON, no type, unknown type, unknown
 #     team) -> the DLQ with their original bytes and the reason header, and
 #     no further handoff.

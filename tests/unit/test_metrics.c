@@ -3,7 +3,7 @@
  * (daemon/metrics.c): exact sample lines for known counter values, label
  * escaping, one HELP and TYPE per family before its samples, the
  * cumulative histogram, the label mappings of the hot-path helpers, and
- * docs/metrics.md agreeing with the METRICS_FAMILIES table.
+ * README.md agreeing with the METRICS_FAMILIES table.
  *
  * metrics.c is pure (no libevent, no Kafka), so it is compiled into this
  * test directly rather than added to libleadrouter.a, which holds only the
@@ -260,11 +260,11 @@ static void test_mappings(void **state)
 	assert_int_equal(metrics_strategy_of(NULL), METRICS_STRATEGY_UNKNOWN);
 }
 
-/* docs/metrics.md lists each family as "| `name` | type |" and no other
+/* README.md lists each family as "| `name` | type |" and no other
  * leadrouter_ metric. */
 static void test_docs_agree(void **state)
 {
-	FILE *f = fopen("../../docs/metrics.md", "r");
+	FILE *f = fopen("../../README.md", "r");
 	char line[1024], want[256];
 	bool seen[METRICS_FAMILY_COUNT] = {false};
 
@@ -285,20 +285,20 @@ static void test_docs_agree(void **state)
 			snprintf(want, sizeof(want), "` | %s |",
 				 metrics_family_type((enum metrics_family)i));
 			if (strstr(line, want) == NULL)
-				fail_msg("docs/metrics.md: wrong type for %s",
+				fail_msg("README.md: wrong type for %s",
 					 metrics_family_name(
 						 (enum metrics_family)i));
 			seen[i] = known = true;
 		}
 		if (!known)
-			fail_msg("docs/metrics.md lists a metric the table "
+			fail_msg("README.md lists a metric the table "
 				 "lacks: %s",
 				 line);
 	}
 	fclose(f);
 	for (int i = 0; i < METRICS_FAMILY_COUNT; i++)
 		if (!seen[i])
-			fail_msg("docs/metrics.md does not list %s",
+			fail_msg("README.md does not list %s",
 				 metrics_family_name((enum metrics_family)i));
 }
 
