@@ -616,20 +616,8 @@ struct config *config_load_string(const char *json, size_t len,
 	return cfg;
 }
 
-void config_free(struct config *cfg)
+void config_topics_free(struct topics_config *t)
 {
-	struct topics_config *t;
-	struct process_config *p;
-
-	if (!cfg)
-		return;
-	t = &cfg->topics;
-	p = &cfg->process;
-	for (size_t i = 0; i < cfg->nkafka; i++) {
-		free(cfg->kafka[i].key);
-		free(cfg->kafka[i].value);
-	}
-	free(cfg->kafka);
 	free(t->events);
 	free(t->feedback);
 	free(t->assign);
@@ -637,6 +625,42 @@ void config_free(struct config *cfg)
 	free(t->teams_changelog);
 	free(t->dlq);
 	free(t->handoff);
+	memset(t, 0, sizeof(*t));
+}
+
+int config_topics_copy(struct topics_config *dst,
+		       const struct topics_config *src)
+{
+	*dst = *src; /* the flags and counts */
+	dst->events = strdup(src->events);
+	dst->feedback = strdup(src->feedback);
+	dst->assign = strdup(src->assign);
+	dst->leads_changelog = strdup(src->leads_changelog);
+	dst->teams_changelog = strdup(src->teams_changelog);
+	dst->dlq = strdup(src->dlq);
+	dst->handoff = strdup(src->handoff);
+	if (!dst->events || !dst->feedback || !dst->assign ||
+	    !dst->leads_changelog || !dst->teams_changelog || !dst->dlq ||
+	    !dst->handoff) {
+		config_topics_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	struct process_config *p;
+
+	if (!cfg)
+		return;
+	p = &cfg->process;
+	for (size_t i = 0; i < cfg->nkafka; i++) {
+		free(cfg->kafka[i].key);
+		free(cfg->kafka[i].value);
+	}
+	free(cfg->kafka);
+	config_topics_free(&cfg->topics);
 	free(p->instance_id);
 	free(p->transactional_id_prefix);
 	free(p->group_id);

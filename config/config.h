@@ -79,6 +79,12 @@ struct config *config_load_string(const char *json, size_t len,
 void config_free(struct config *cfg);
 void config_errors_free(struct config_errors *errs);
 
+/* A deep copy of the topic names, for code that must keep them across a
+ * config swap (topics need a restart to change); 0 or -1. */
+int config_topics_copy(struct topics_config *dst,
+		       const struct topics_config *src);
+void config_topics_free(struct topics_config *t);
+
 /* One-line summary for --check-config: "ok: 12 rules, 3 teams, 9 reps, ..." */
 void config_summary(const struct config *cfg, char *buf, size_t size);
 

@@ -444,7 +444,7 @@ done:
 
 static int pipeline_start(struct pipeline *pl)
 {
-	if (stage_topics_init(&pl->stage.topics, pl->cfg) < 0 ||
+	if (config_topics_copy(&pl->stage.topics, &pl->cfg->topics) < 0 ||
 	    pipeline_events_new(pl) < 0 || pipeline_http_start(pl) < 0 ||
 	    pipeline_kafka_new(pl) < 0)
 		return -1;
@@ -521,7 +521,7 @@ static void pipeline_free(struct pipeline *pl)
 	if (pl->base)
 		event_base_free(pl->base);
 	state_free(pl->st);
-	stage_topics_free(&pl->stage.topics);
+	config_topics_free(&pl->stage.topics);
 	config_free(pl->pending_cfg);
 	config_free(pl->cfg);
 	metrics_free(&pl->metrics);

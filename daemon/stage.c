@@ -25,37 +25,6 @@
 
 #define STAGE_CMD_HDR "leadrouter.cmd"
 
-int stage_topics_init(struct stage_topics *t, const struct config *cfg)
-{
-	const struct topics_config *c = &cfg->topics;
-
-	t->events = strdup(c->events);
-	t->feedback = strdup(c->feedback);
-	t->assign = strdup(c->assign);
-	t->leads_changelog = strdup(c->leads_changelog);
-	t->teams_changelog = strdup(c->teams_changelog);
-	t->dlq = strdup(c->dlq);
-	t->handoff = strdup(c->handoff);
-	if (!t->events || !t->feedback || !t->assign || !t->leads_changelog ||
-	    !t->teams_changelog || !t->dlq || !t->handoff) {
-		stage_topics_free(t);
-		return -1;
-	}
-	return 0;
-}
-
-void stage_topics_free(struct stage_topics *t)
-{
-	free(t->events);
-	free(t->feedback);
-	free(t->assign);
-	free(t->leads_changelog);
-	free(t->teams_changelog);
-	free(t->dlq);
-	free(t->handoff);
-	memset(t, 0, sizeof(*t));
-}
-
 static void stage_dlq(struct stage *sg, const rd_kafka_message_t *m,
 		      const char *code, const char *msg)
 {

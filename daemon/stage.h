@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdint.h>
 
+#include "../config/config.h"
 #include "../engine/event.h"
 
 struct config;
@@ -18,22 +19,14 @@ struct producer;
 struct metrics;
 
 /* Topic names fixed at start: a reload never moves the daemon's topics. */
-struct stage_topics {
-	char *events, *feedback, *assign, *leads_changelog, *teams_changelog,
-		*dlq, *handoff;
-};
-
 struct stage {
-	const struct config *cfg; /* swapped on reload */
-	struct stage_topics topics;
+	const struct config *cfg;    /* swapped on reload */
+	struct topics_config topics; /* a copy kept across reloads */
 	struct state *st;
 	struct producer *prod;
 	struct metrics *metrics; /* the pipeline's counters */
 	struct event ev; /* scratch for event_parse (large: keep off stack) */
 };
-
-int stage_topics_init(struct stage_topics *t, const struct config *cfg);
-void stage_topics_free(struct stage_topics *t);
 
 /* Process one consumed record. Returns 0, or -1 on a broken invariant
  * (a partition without state). */

@@ -712,10 +712,32 @@ static void test_comment_keys(void **state)
 	config_free(cfg);
 }
 
+/* The copy the Kafka stages keep across reloads owns its own strings. */
+static void test_topics_copy(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = config_load(EXAMPLE, &errs);
+	struct topics_config t;
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(config_topics_copy(&t, &cfg->topics), 0);
+	assert_string_equal(t.events, cfg->topics.events);
+	assert_string_equal(t.handoff, "sales.handoffs.{team}");
+	assert_ptr_not_equal(t.dlq, cfg->topics.dlq);
+	assert_int_equal(t.create_internal, cfg->topics.create_internal);
+	config_free(cfg);
+	assert_string_equal(t.leads_changelog, "leadrouter.leads");
+	config_topics_free(&t);
+	assert_null(t.events);
+	config_errors_free(&errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_topics_copy),
 		cmocka_unit_test(test_example_rules),
 		cmocka_unit_test(test_example_teams),
 		cmocka_unit_test(test_defaults),
