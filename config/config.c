@@ -205,12 +205,9 @@ static int cfg_topic_check(struct config_errors *errs, const json_t *v,
 	char **dst = (char **)((char *)base + off);
 	const char *s;
 
-	s = v && json_is_string(v) ? json_string_value(v) : def;
-	if (v && !json_is_string(v)) {
-		cfg_error(errs, path, "expected a topic name string, got %s",
-			  cfg_json_type(v));
+	s = cfg_string_or(errs, v, path, def, "a topic name string");
+	if (s == NULL)
 		return -1;
-	}
 	if (!cfg_topic_name_ok(s)) {
 		cfg_error(errs, path,
 			  "expected a topic name of 1-249 letters, digits, "
@@ -265,15 +262,11 @@ static int cfg_topic_handoff(struct config_errors *errs, const json_t *v,
 			     const char *path, void *base)
 {
 	struct topics_config *tc = base;
-	const char *s = "sales.handoffs.{team}";
+	const char *s = cfg_string_or(errs, v, path, "sales.handoffs.{team}",
+				      "a topic name string");
 
-	if (v && !json_is_string(v)) {
-		cfg_error(errs, path, "expected a topic name string, got %s",
-			  cfg_json_type(v));
+	if (s == NULL)
 		return -1;
-	}
-	if (v)
-		s = json_string_value(v);
 	if (!cfg_handoff_ok(s)) {
 		cfg_error(errs, path,
 			  "expected a topic name template such as "
@@ -395,15 +388,11 @@ static int cfg_http_listen(struct config_errors *errs, const json_t *v,
 			   const char *path, void *base)
 {
 	struct process_config *pc = base;
-	const char *s = "127.0.0.1:9464";
+	const char *s = cfg_string_or(errs, v, path, "127.0.0.1:9464",
+				      "a string \"host:port\"");
 
-	if (v && !json_is_string(v)) {
-		cfg_error(errs, path, "expected a string \"host:port\", got %s",
-			  cfg_json_type(v));
+	if (s == NULL)
 		return -1;
-	}
-	if (v)
-		s = json_string_value(v);
 	if (!cfg_listen_ok(s)) {
 		cfg_error(errs, path,
 			  "expected \"host:port\" (e.g. \"127.0.0.1:9464\") "

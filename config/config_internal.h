@@ -56,6 +56,10 @@ struct cfg_field {
 void cfg_error(struct config_errors *errs, const char *path, const char *fmt,
 	       ...) __attribute__((format(printf, 3, 4)));
 const char *cfg_json_type(const json_t *v);
+/* The string at v, or def when v is absent; NULL after an error "expected
+ * WHAT, got TYPE" when v is something else. */
+const char *cfg_string_or(struct config_errors *errs, const json_t *v,
+			  const char *path, const char *def, const char *what);
 void cfg_path_key(char *out, size_t size, const char *base, const char *key);
 void cfg_path_index(char *out, size_t size, const char *base, size_t i);
 bool cfg_key_is_comment(const char *key);

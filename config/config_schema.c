@@ -52,6 +52,19 @@ void cfg_error(struct config_errors *errs, const char *path, const char *fmt,
 	va_end(ap);
 }
 
+const char *cfg_string_or(struct config_errors *errs, const json_t *v,
+			  const char *path, const char *def, const char *what)
+{
+	if (v == NULL)
+		return def;
+	if (!json_is_string(v)) {
+		cfg_error(errs, path, "expected %s, got %s", what,
+			  cfg_json_type(v));
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
 const char *cfg_json_type(const json_t *v)
 {
 	switch (json_typeof(v)) {

@@ -153,17 +153,12 @@ static int cfg_rep_tz(struct config_errors *errs, const json_t *v,
 		      const char *path, void *base)
 {
 	struct rep *r = base;
-	const char *name = "UTC";
+	const char *name = cfg_string_or(errs, v, path, "UTC",
+					 "a string (an IANA time zone such as "
+					 "\"Europe/Berlin\")");
 
-	if (v && !json_is_string(v)) {
-		cfg_error(errs, path,
-			  "expected a string (an IANA time zone such as "
-			  "\"Europe/Berlin\"), got %s",
-			  cfg_json_type(v));
+	if (name == NULL)
 		return -1;
-	}
-	if (v)
-		name = json_string_value(v);
 	r->tz_name = cfg_strdup(name);
 	if (cfg_tz_name_ok(name))
 		r->tz = g_time_zone_new_identifier(name);
