@@ -489,6 +489,28 @@ static void cfg_handoff_reps_check(struct config_errors *errs,
 	}
 }
 
+/* librdkafka's default transaction.timeout.ms. */
+#define CFG_TXN_TIMEOUT_DEFAULT_MS 60000
+
+/* The broker aborts a transaction open longer than transaction.timeout.ms
+ * and fences its producer: a commit interval must leave room for the
+ * commit itself, so it may take at most half of it. */
+static void cfg_commit_interval_check(struct config_errors *errs,
+				      const struct config *cfg)
+{
+	long timeout = CFG_TXN_TIMEOUT_DEFAULT_MS;
+
+	for (size_t i = 0; i < cfg->nkafka; i++)
+		if (strcmp(cfg->kafka[i].key, "transaction.timeout.ms") == 0)
+			timeout = strtol(cfg->kafka[i].value, NULL, 10);
+	if (timeout > 0 && cfg->process.commit_interval_ms > timeout / 2)
+		cfg_error(errs, "$.process.commit_interval_ms",
+			  "expected at most half of kafka "
+			  "transaction.timeout.ms (%ld), got %d: the broker "
+			  "aborts a longer transaction and fences the daemon",
+			  timeout, cfg->process.commit_interval_ms);
+}
+
 static const char *const cfg_sections[] = {
 	"kafka", "topics", "process",       "scoring",
 	"fit",   "teams",  "qualification", "routing",
@@ -540,6 +562,7 @@ static void cfg_root_apply(struct config_errors *errs, const json_t *root,
 	if ((v = json_object_get(root, "routing")))
 		cfg_routing_parse(errs, v, "$.routing", &ec->routing);
 	cfg_handoff_reps_check(errs, cfg);
+	cfg_commit_interval_check(errs, cfg);
 }
 
 static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,

@@ -93,6 +93,16 @@ static bool pipeline_commit_due(const struct pipeline *pl, int64_t now)
 	return now - pl->last_commit_ms >= pl->cfg->process.commit_interval_ms;
 }
 
+/* With the input drained, a transaction that holds a handoff or a command
+ * for stage 2 commits at once: each of the two hops would otherwise wait
+ * out up to a whole interval. Under load the queue is seldom empty, so
+ * the interval and commit_max_records still set the batch size. */
+static bool pipeline_commit_due_drained(const struct pipeline *pl,
+					int64_t now)
+{
+	return pl->stage.urgent || pipeline_commit_due(pl, now);
+}
+
 /* Process up to POLL_BATCH records; re-arm ourselves when there may be
  * more, since the wake-up pipe fires only on empty -> non-empty. */
 static void pipeline_consume(struct pipeline *pl)
@@ -115,7 +125,8 @@ static void pipeline_consume(struct pipeline *pl)
 			 * output (stage 1's commands, which stage 2 sees only
 			 * once committed) is not held for a tick's phase. */
 			if (pipeline_can_consume(pl) &&
-			    pipeline_commit_due(pl, pipeline_now_ms()) &&
+			    pipeline_commit_due_drained(pl,
+							pipeline_now_ms()) &&
 			    txn_has_work(pl))
 				txn_step(pl);
 			return;

@@ -54,6 +54,7 @@ static void stage_assign_send(struct stage *sg, struct assign_cmd *cmd)
 	static const struct producer_hdr h = {STAGE_CMD_HDR, "assign", 6};
 
 	sg->metrics->mql++;
+	sg->urgent = true;
 	/* The producer takes cmd->json (freed on every path). */
 	producer_send(sg->prod, sg->topics.assign, RD_KAFKA_PARTITION_UA,
 		      cmd->team, strlen(cmd->team), cmd->json, cmd->len, true,
@@ -94,6 +95,7 @@ static void stage_feedback_forward(struct stage *sg,
 {
 	static const struct producer_hdr h = {STAGE_CMD_HDR, "feedback", 8};
 
+	sg->urgent = true; /* a rejection re-routes the lead */
 	producer_send(sg->prod, sg->topics.assign, RD_KAFKA_PARTITION_UA,
 		      fb->team.p, fb->team.len, m->payload, m->len, false, &h,
 		      1);
@@ -181,6 +183,7 @@ static void stage_handoff_send(struct stage *sg, struct handoff *ho)
 		log_warnx("stage: handoff topic name too long");
 		return;
 	}
+	sg->urgent = true;
 	metrics_handoff_inc(
 		sg->metrics, ho->team,
 		metrics_strategy_of(route_strategy_name(ho->strategy)));

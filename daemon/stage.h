@@ -26,6 +26,10 @@ struct stage {
 	struct producer *prod;
 	struct metrics *metrics; /* the pipeline's counters */
 	struct event ev; /* scratch for event_parse (large: keep off stack) */
+	/* The open transaction holds a command for stage 2 or a handoff:
+	 * someone waits for it, so it commits without waiting out the
+	 * interval (pipeline.c). Cleared when a transaction begins. */
+	bool urgent;
 };
 
 /* Process one consumed record. Returns 0, or -1 on a broken invariant

@@ -41,6 +41,7 @@ enum txn_result txn_begin(struct pipeline *pl)
 	pl->flushed = false;
 	pl->offsets_sent = false;
 	pl->txn_records = 0;
+	pl->stage.urgent = false;
 	pl->txn_sent0 = pl->prod->sent;
 	return TXN_OK;
 }
@@ -114,25 +115,31 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 		return TXN_FATAL;
 	if (!pl->txn_open)
 		return txn_begin(pl);
-	if (!txn_has_work(pl) && !pl->flushed) /* nothing in flight */
+	if (!pl->offsets_sent && !txn_has_work(pl)) /* nothing in flight */
 		return pipeline_reload_apply(pl) < 0 ? TXN_FATAL : TXN_OK;
 	t0 = metrics_now_us();
-	if (!pl->flushed) {
-		/* The interval runs from the start of a commit (see
-		 * pipeline_commit_due); retries do not move it. */
-		pl->last_commit_ms = pipeline_now_ms();
-		txn_flush(pl);
-		pl->flushed = true;
-	}
-	if (pl->prod->failed)
-		return TXN_ABORT;
 	if (!pl->offsets_sent) {
+		/* The interval runs from the start of a commit (see
+		 * pipeline_commit_due). */
+		pl->last_commit_ms = pipeline_now_ms();
+		/* Offsets before the changelogs: the broker answers one
+		 * request per connection at a time, and TxnOffsetCommit
+		 * shares the connection with the changelogs' produce
+		 * requests; behind them it waited tens of milliseconds.
+		 * Nothing is consumed during a commit, so the positions
+		 * are final. */
 		r = producer_txn_send_offsets(pl->prod, pl->cons->rk,
 					      TXN_TIMEOUT_MS);
 		if (r != TXN_OK)
 			return r;
 		pl->offsets_sent = true;
 	}
+	if (!pl->flushed) {
+		txn_flush(pl);
+		pl->flushed = true;
+	}
+	if (pl->prod->failed)
+		return TXN_ABORT;
 	r = producer_txn_commit(pl->prod, TXN_TIMEOUT_MS);
 	if (r != TXN_OK)
 		return r;

@@ -14,6 +14,9 @@
 #                     $LEADROUTER_CACHE/kafka-<version>/libs
 #   KAFKA_PORT        broker port (default: a free loopback port)
 #   KAFKA_HEAP        JVM heap flags (default: -Xmx512m -Xms256m)
+#   KAFKA_JVM_FLAGS   other JVM flags (default: -XX:TieredStopAtLevel=1, the
+#                     quick-starting JIT the tests want; the benchmarks set
+#                     kafka-run-class.sh's flags, a production broker's JIT)
 #   LR_ADMIN          path of the lr_admin binary (default build/tests/kafka/lr_admin,
 #                     built with cc when missing)
 #
@@ -90,7 +93,7 @@ log_tail() {
 java_cmd() {
 	# shellcheck disable=SC2086
 	exec java ${KAFKA_HEAP:--Xmx512m -Xms256m} -XX:+UseG1GC \
-		-XX:TieredStopAtLevel=1 -Xshare:auto \
+		${KAFKA_JVM_FLAGS--XX:TieredStopAtLevel=1} -Xshare:auto \
 		-Djava.awt.headless=true \
 		-Dlog4j2.configurationFile="$DIR/log4j2.properties" \
 		-Dkafka.logs.dir="$DIR" \

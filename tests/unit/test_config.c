@@ -329,6 +329,31 @@ static void test_wrong_type(void **state)
 	expect_error("[1,2]", "$", "expected an object, got array");
 }
 
+/* A commit interval the transaction timeout cannot hold is refused,
+ * against librdkafka's default and against the configured one. */
+static void test_commit_interval_timeout(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'commit_interval_ms':30001}}",
+		     "$.process.commit_interval_ms",
+		     "expected at most half of kafka transaction.timeout.ms "
+		     "(60000), got 30001");
+	expect_error("{'kafka':{'bootstrap.servers':'k:9092',"
+		     "'transaction.timeout.ms':'10000'}," SCORING "," QUAL
+		     "," TEAMS "," ROUTING
+		     ",'process':{'commit_interval_ms':6000}}",
+		     "$.process.commit_interval_ms", "(10000), got 6000");
+	cfg = load_ok("{'kafka':{'bootstrap.servers':'k:9092',"
+		      "'transaction.timeout.ms':'120000'}," SCORING "," QUAL
+		      "," TEAMS "," ROUTING
+		      ",'process':{'commit_interval_ms':60000}}");
+	assert_int_equal(cfg->process.commit_interval_ms, 60000);
+	config_free(cfg);
+}
+
 static void test_missing_required(void **state)
 {
 	(void)state;
@@ -743,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_commit_interval_timeout),
 		cmocka_unit_test(test_missing_required),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_duplicates),
