@@ -97,8 +97,7 @@ static bool pipeline_commit_due(const struct pipeline *pl, int64_t now)
  * for stage 2 commits at once: each of the two hops would otherwise wait
  * out up to a whole interval. Under load the queue is seldom empty, so
  * the interval and commit_max_records still set the batch size. */
-static bool pipeline_commit_due_drained(const struct pipeline *pl,
-					int64_t now)
+static bool pipeline_commit_due_drained(const struct pipeline *pl, int64_t now)
 {
 	return pl->stage.urgent || pipeline_commit_due(pl, now);
 }
