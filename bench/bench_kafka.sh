@@ -18,12 +18,13 @@
 #  reach the end of the topic (lr_consume --lag --wait-lag 0, polling every
 #  50 ms): start-up, group join and state restore are left out. Each is run
 #  RUNS times; the table quotes the median.
-#  (c) latency: a fresh daemon, events (tests/kafka/gen_stream.sh) produced
+#  (c) latency, LAT_RUNS times (a p99 of one 20-s run is noisy): a fresh
+#      daemon and topics, events (tests/kafka/gen_stream.sh) produced
 #      at RATE/s for about LAT_SECONDS s with their "timestamp" set to the
 #      moment they are produced (lr_produce --stamp), so a handoff's
 #      qualified_at_ms is when its qualifying event entered Kafka. lr_consume --latency qualified_at_ms reads the handoff
 #      topics read_committed and reports, per handoff, (receipt time - that):
-#      what a rep's consumer sees, commit interval included; and (CreateTime
+#      what a rep's consumer sees, both commits included; and (CreateTime
 #      of the handoff record - that): until the daemon produced it, before
 #      its transaction committed.
 # Both run with the daemon's own Kafka defaults (lr_passthrough sets the
@@ -32,7 +33,7 @@
 # settings to both, e.g. "retry.backoff.ms=10".
 #
 # Environment: EVENTS (500000), LEADS (100000), PARTITIONS (6), RUNS (3),
-# RATE (1000), LAT_SECONDS (20), KAFKA_EXTRA (""), BOOTSTRAP (use a running broker instead).
+# RATE (1000), LAT_SECONDS (20), LAT_RUNS (3), KAFKA_EXTRA (""), BOOTSTRAP (use a running broker instead).
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
@@ -48,6 +49,7 @@ parts=${PARTITIONS:-6}
 runs=${RUNS:-3}
 rate=${RATE:-1000}
 lat_secs=${LAT_SECONDS:-20}
+lat_runs=${LAT_RUNS:-3}
 extra=${KAFKA_EXTRA-}
 id="bench-$(date +%s)-$$"
 
@@ -182,51 +184,55 @@ done
 pt_med=$(echo "${pt[@]}" | median)
 lr_med=$(echo "${lr[@]}" | median)
 
-# (c) latency.
-p="$id-lat"
-lat_in="$p.marketing.events"
-"$tools/lr_admin" -b "$BOOTSTRAP" create "$lat_in" "$parts" >/dev/null
-# The daemon refuses an input topic its metadata does not show yet.
-i=0
-until [ "$("$tools/lr_admin" -b "$BOOTSTRAP" watermarks "$lat_in" 2>/dev/null | wc -l)" = "$parts" ]; do
-	[ $i -lt 100 ] || { echo "$lat_in has no $parts partitions after 10 s" >&2; exit 1; }
-	sleep 0.1
-	i=$((i + 1))
-done
-make_config "$work/lat.json" "$p" "$lat_in"
-"$bin" -c "$work/lat.json" >"$work/lat-daemon.log" 2>&1 &
-dpid=$!
-pids+=("$dpid")
-i=0
-until grep -q 'pipeline: ready' "$work/lat-daemon.log"; do
-	kill -0 "$dpid" 2>/dev/null || { tail "$work/lat-daemon.log" >&2; exit 1; }
-	[ $i -lt 600 ] || { echo "latency daemon not ready in 60 s" >&2; exit 1; }
-	sleep 0.1
-	i=$((i + 1))
-done
-"$tools/lr_consume" -b "$BOOTSTRAP" -t "^${p//./\\.}\\.sales\\.handoffs\\..*" \
-	--latency qualified_at_ms --idle 5000 --min-ms $(((lat_secs + 2) * 1000)) \
-	--timeout $(((lat_secs + 60) * 1000)) >"$work/lat.out" 2>"$work/lat.err" &
-cpid=$!
-pids+=("$cpid")
-# tests/kafka/gen_stream.sh: about 60% of its leads qualify (at their 6th of
-# 8 events) under bench.json's rules too, so the run yields ~1,500
-# handoffs; gen_events' traffic qualifies too rarely for a p99 in 20 s.
-# Every event's timestamp becomes its produce time.
-nlat=$((rate * lat_secs))
-log "latency: $nlat events at $rate/s"
-"$root/tests/kafka/gen_stream.sh" -l $((nlat * 10 / 76)) -s 7 |
-	sed 's/"timestamp":"[^"]*"/"timestamp":"@NOW@"/' |
-	"$tools/lr_produce" -b "$BOOTSTRAP" -t "$lat_in" --rate "$rate" --stamp 2>"$work/lat-produce.log"
-wait "$cpid" || true
-grep -q '^visible:' "$work/lat.out" || {
-	cat "$work/lat.err" >&2
-	echo "the latency consumer failed" >&2
-	exit 1
+# (c) latency: LAT_RUNS runs, each with a fresh daemon and topics; prints
+# the run's "visible:" and "produced:" lines into $work/lat$1.out.
+latency_run() {
+	local r=$1 p="$id-lat$1" lat_in dpid cpid i nlat
+	lat_in="$p.marketing.events"
+	"$tools/lr_admin" -b "$BOOTSTRAP" create "$lat_in" "$parts" >/dev/null
+	# The daemon refuses an input topic its metadata does not show yet.
+	i=0
+	until [ "$("$tools/lr_admin" -b "$BOOTSTRAP" watermarks "$lat_in" 2>/dev/null | wc -l)" = "$parts" ]; do
+		[ $i -lt 100 ] || { echo "$lat_in has no $parts partitions after 10 s" >&2; exit 1; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	make_config "$work/lat$r.json" "$p" "$lat_in"
+	"$bin" -c "$work/lat$r.json" >"$work/lat$r-daemon.log" 2>&1 &
+	dpid=$!
+	pids+=("$dpid")
+	i=0
+	until grep -q 'pipeline: ready' "$work/lat$r-daemon.log"; do
+		kill -0 "$dpid" 2>/dev/null || { tail "$work/lat$r-daemon.log" >&2; exit 1; }
+		[ $i -lt 600 ] || { echo "latency daemon not ready in 60 s" >&2; exit 1; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$tools/lr_consume" -b "$BOOTSTRAP" -t "^${p//./\\.}\\.sales\\.handoffs\\..*" \
+		--latency qualified_at_ms --idle 5000 --min-ms $(((lat_secs + 2) * 1000)) \
+		--timeout $(((lat_secs + 60) * 1000)) >"$work/lat$r.out" 2>"$work/lat$r.err" &
+	cpid=$!
+	pids+=("$cpid")
+	# tests/kafka/gen_stream.sh: about 60% of its leads qualify (at their
+	# 6th of 8 events) under bench.json's rules too, so a run yields
+	# ~1,500 handoffs; gen_events' traffic qualifies too rarely for a p99
+	# in 20 s. Every event's timestamp becomes its produce time.
+	nlat=$((rate * lat_secs))
+	log "latency run $r: $nlat events at $rate/s"
+	"$root/tests/kafka/gen_stream.sh" -l $((nlat * 10 / 76)) -s 7 |
+		sed 's/"timestamp":"[^"]*"/"timestamp":"@NOW@"/' |
+		"$tools/lr_produce" -b "$BOOTSTRAP" -t "$lat_in" --rate "$rate" --stamp 2>"$work/lat$r-produce.log"
+	wait "$cpid" || true
+	grep -q '^visible:' "$work/lat$r.out" || {
+		cat "$work/lat$r.err" >&2
+		echo "the latency consumer failed" >&2
+		exit 1
+	}
+	kill -TERM "$dpid" 2>/dev/null || true
+	wait "$dpid" 2>/dev/null || true
 }
-kill -TERM "$dpid" 2>/dev/null || true
-vis=$(grep '^visible:' "$work/lat.out" || echo "visible: count=0")
-prod=$(grep '^produced:' "$work/lat.out" || echo "produced: count=0")
+
+for r in $(seq 1 "$lat_runs"); do latency_run "$r"; done
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
 echo
@@ -242,7 +248,23 @@ printf '%-26s' "leadrouter"
 for v in "${lr[@]}"; do printf '%10s' "$v"; done
 printf '%10s\n' "$lr_med"
 awk -v a="$lr_med" -v b="$pt_med" 'BEGIN { if (b > 0) printf "%-26s%10.2f\n", "ratio leadrouter/pass", a / b }'
-echo "latency at $rate events/s for ${lat_secs}s: $(field "$vis" count) handoffs"
-printf '%-26s%10s%10s%10s%10s\n' "event -> handoff (ms)" p50 p90 p99 max
-printf '%-26s%10s%10s%10s%10s\n' "visible (read_committed)" "$(field "$vis" p50_ms)" "$(field "$vis" p90_ms)" "$(field "$vis" p99_ms)" "$(field "$vis" max_ms)"
-printf '%-26s%10s%10s%10s%10s\n' "produced (CreateTime)" "$(field "$prod" p50_ms)" "$(field "$prod" p90_ms)" "$(field "$prod" p99_ms)" "$(field "$prod" max_ms)"
+echo "latency at $rate events/s, $lat_runs runs of ${lat_secs}s (each line: one run; then the median of the runs)"
+printf '%-26s%8s%8s%8s%8s%8s\n' "event -> handoff (ms)" count p50 p90 p99 max
+lat_row() { # LABEL LINE
+	printf '%-26s%8s%8s%8s%8s%8s\n' "$1" "$(field "$2" count)" "$(field "$2" p50_ms)" \
+		"$(field "$2" p90_ms)" "$(field "$2" p99_ms)" "$(field "$2" max_ms)"
+}
+for kind in visible produced; do
+	label="visible (read_committed)"
+	[ $kind = visible ] || label="produced (CreateTime)"
+	rows=()
+	for r in $(seq 1 "$lat_runs"); do
+		rows+=("$(grep "^$kind:" "$work/lat$r.out" || echo "$kind: count=0")")
+		lat_row "$label" "${rows[-1]}"
+	done
+	med="$kind:"
+	for k in count p50_ms p90_ms p99_ms max_ms; do
+		med="$med $k=$(for row in "${rows[@]}"; do field "$row" $k; done | median)"
+	done
+	lat_row "  median of $lat_runs" "$med"
+done

@@ -14,6 +14,7 @@
 #                     $LEADROUTER_CACHE/kafka-<version>/libs
 #   KAFKA_PORT        broker port (default: a free loopback port)
 #   KAFKA_HEAP        JVM heap flags (default: -Xmx512m -Xms256m)
+#   KAFKA_PROPS       lines appended to server.properties (later keys win)
 #   KAFKA_JVM_FLAGS   other JVM flags (default: -XX:TieredStopAtLevel=1, the
 #                     quick-starting JIT the tests want; the benchmarks set
 #                     kafka-run-class.sh's flags, a production broker's JIT)
@@ -137,6 +138,7 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 log.flush.interval.messages=9223372036854775807
 EOF
+	[ -z "${KAFKA_PROPS:-}" ] || printf '%s\n' "$KAFKA_PROPS" >>"$DIR/server.properties"
 	cat >"$DIR/log4j2.properties" <<EOF
 # Written by tests/kafka/broker.sh: WARN and above to stdout, which start
 # redirects to $DIR/broker.log.
