@@ -100,6 +100,7 @@ enum metrics_family {
 	X(WRONG_FIELD_TYPE, "wrong_field_type")                                \
 	X(FIELD_TYPE, "field_type")                                            \
 	X(BAD_TIMESTAMP, "bad_timestamp")                                      \
+	X(BAD_HANDOFF_ID, "bad_handoff_id")                                    \
 	X(INVALID_UTF8, "invalid_utf8")                                        \
 	X(UNKNOWN_TEAM, "unknown_team")                                        \
 	X(BAD_COMMAND, "bad_command")                                          \
@@ -110,6 +111,7 @@ enum metrics_family {
 	X(REJECTED, "rejected")                                                \
 	X(CONVERTED, "converted")                                              \
 	X(RECYCLED, "recycled")                                                \
+	X(STALE, "stale")                                                      \
 	X(OTHER, "other")
 
 /* The names route_handoff.c writes as routing.strategy. */

@@ -101,6 +101,26 @@ static void stage_feedback_forward(struct stage *sg,
 		      1);
 }
 
+/* Feedback that names a handoff of another cycle than the lead's current
+ * one is stale: a late "accepted" for cycle 1 must not close the lead's
+ * cycle-2 handoff. Only the hash part is compared; the attempt suffix
+ * leaves room for re-routing. Without a handoff_id nothing can be told. */
+static bool stage_feedback_stale(const struct lead *lead,
+				 const struct feedback *fb)
+{
+	char id[48];
+	const char *dash;
+
+	if (lead == NULL || strv_empty(fb->handoff_id))
+		return false;
+	if (route_handoff_id_make(lead_key(lead), lead_cycle(lead), 1, id,
+				  sizeof(id)) < 0 ||
+	    (dash = strchr(id, '-')) == NULL)
+		return false;
+	return fb->handoff_id.len < (size_t)(dash - id) + 1 ||
+	       memcmp(fb->handoff_id.p, id, (size_t)(dash - id) + 1) != 0;
+}
+
 static bool stage_team_known(const struct stage *sg, struct strv team)
 {
 	char name[256];
@@ -136,8 +156,16 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 	}
 	/* Without a timestamp the record's own time keeps replays exact. */
 	ts = fb.ts_ms ? fb.ts_ms : rd_kafka_message_timestamp(m, NULL);
-	sg->metrics->feedback[metrics_outcome(fb.outcome)]++;
 	lead = lead_table_find(t, fb.lead);
+	if (stage_feedback_stale(lead, &fb)) {
+		sg->metrics->feedback[METRICS_OUTCOME_STALE]++;
+		log_debug("stage: stale feedback (another cycle's handoff) on "
+			  "%s [%d] at %lld",
+			  sg->topics.feedback, (int)m->partition,
+			  (long long)m->offset);
+		return;
+	}
+	sg->metrics->feedback[metrics_outcome(fb.outcome)]++;
 	before = lead ? lead_lifecycle_get(lead) : LEAD_LIFECYCLE_COUNT;
 	if (lead_feedback_apply(&sg->cfg->engine, t, fb.lead, fb.outcome, ts) ==
 	    0)

@@ -23,8 +23,10 @@
  * REJECTED and RECYCLED are passed through inside one feedback call; the
  * state that stays is KNOWN (ANONYMOUS for a lead that was never
  * identified). Feedback that does not fit the current state (a second
- * "rejected", a stale "accepted" from an earlier cycle) changes nothing:
- * feedback may be redelivered, and it must not start two cycles. MQL is not
+ * "rejected") changes nothing: feedback may be redelivered, and it must not
+ * start two cycles. A stale "accepted" that does fit (cycle 1's, while
+ * cycle 2 is handed off) is told by its handoff_id before it gets here
+ * (daemon/stage.c, route_handoff_id_make). MQL is not
  * used by stage 1: qualifying and handing off are one step here.
  */
 #include <math.h>
@@ -516,6 +518,11 @@ char lead_grade(const struct lead *l)
 enum lead_lifecycle lead_lifecycle_get(const struct lead *l)
 {
 	return (enum lead_lifecycle)l->lifecycle;
+}
+
+unsigned lead_cycle(const struct lead *l)
+{
+	return l->cycle;
 }
 
 const char *lead_lifecycle_name(enum lead_lifecycle s)

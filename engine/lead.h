@@ -95,6 +95,7 @@ double lead_score_at(const struct engine_config *cfg, const struct lead *l,
 		     int64_t ts_ms);
 char lead_grade(const struct lead *l); /* 'A'..'D', or 0 when ungraded */
 enum lead_lifecycle lead_lifecycle_get(const struct lead *l);
+unsigned lead_cycle(const struct lead *l); /* 1, then +1 per restart */
 const char *lead_lifecycle_name(enum lead_lifecycle s);
 int64_t lead_last_seen(const struct lead *l);
 /* True when the lead may be deleted: idle since before now - ttl and its

@@ -44,6 +44,12 @@ struct handoff {
 	char handoff_id[48];
 };
 
+/* The handoff id of a lead's cycle and routing attempt:
+ * "<16 hex digits of XXH3-64 over lead + "\n" + cycle>-<attempt>". Returns
+ * 0, or -1 when out of memory. */
+int route_handoff_id_make(struct strv lead, int64_t cycle, unsigned attempt,
+			  char *out, size_t outlen);
+
 /* "named_account", "weighted_round_robin" or "overflow", as in the handoff. */
 const char *route_strategy_name(enum route_strategy s);
 

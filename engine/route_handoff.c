@@ -121,18 +121,18 @@ static const struct team *route_team_find(const struct engine_config *cfg,
 	return NULL;
 }
 
-static int route_handoff_id(const struct assign_fields *f, unsigned attempt,
-			    char *out, size_t outlen)
+int route_handoff_id_make(struct strv lead, int64_t cycle, unsigned attempt,
+			  char *out, size_t outlen)
 {
 	char small[256], *buf = small;
-	size_t klen = strlen(f->lead), need = klen + 32;
+	size_t klen = lead.len, need = klen + 32;
 	int n;
 
 	/* Lead keys have no length bound; most fit on the stack. */
 	if (need > sizeof(small) && !(buf = malloc(need)))
 		return -1;
-	memcpy(buf, f->lead, klen);
-	n = snprintf(buf + klen, need - klen, "\n%" PRId64, (int64_t)f->cycle);
+	memcpy(buf, lead.p, klen);
+	n = snprintf(buf + klen, need - klen, "\n%" PRId64, cycle);
 	snprintf(out, outlen, "%016" PRIx64 "-%u",
 		 (uint64_t)XXH3_64bits(buf, klen + (size_t)n), attempt);
 	if (buf != small)
@@ -265,7 +265,8 @@ int route_assign_apply(const struct engine_config *cfg, struct team_state *ts,
 	}
 	/* The id is computed before routing so that a failure here leaves
 	 * the state untouched. */
-	if (route_handoff_id(&f, 1, handoff_id, sizeof(handoff_id))) {
+	if (route_handoff_id_make(strv_from(f.lead), (int64_t)f.cycle, 1,
+				  handoff_id, sizeof(handoff_id))) {
 		route_fail(err, errlen, "out of memory");
 		goto done;
 	}

@@ -19,9 +19,12 @@
 #     must not free a second slot: anna still holds C, and A's cycle-2
 #     handoff goes to emea-overflow (max_open counts handoffs "not yet
 #     answered", README.md "Handoff format");
+#  5b. a late "accepted" for A naming its cycle-1 handoff_id is stale: A
+#     stays handed_off in cycle 2 (it would otherwise close cycle 2's open
+#     handoff) and anna's slot count does not move;
 #  6. malformed feedback records (not JSON, no type, unknown type, unknown
-#     team) -> the DLQ with their original bytes and the reason header, and
-#     no further handoff.
+#     team, a handoff_id not of leadrouter's form) -> the DLQ with their
+#     original bytes and the reason header, and no further handoff.
 # Everything is read back read_committed: the handoff topic, the DLQ and the
 # leads changelog (latest record per key). simulate has no feedback input,
 # so the expected values are written out here.
@@ -160,6 +163,15 @@ ho_a2=$(handoff_of 4 .handoff_id)
 [ "$ho_a2" != "$ho_a1" ] || fail "A's second handoff reuses handoff_id $ho_a1"
 st=$(lead_state "$LA")
 [ "$st" = "handed_off 2" ] || fail "lead A after its second handoff: '$st', want 'handed_off 2'"
+
+# 5b. A stale "accepted" (cycle 1's handoff id) changes nothing.
+echo "{\"type\":\"accepted\",\"lead\":\"$LA\",\"rep\":\"anna.schmidt\",\"team\":\"emea\",\"handoff_id\":\"$ho_a1\",\"timestamp\":\"2026-03-03T12:00:00Z\"}" >"$WORK/fb-stale.jsonl"
+produce_feedback "$WORK/fb-stale.jsonl"
+wait_lag "$FEEDBACK" 60
+e2e_wait_drained 60 "$pid"
+st=$(lead_state "$LA")
+[ "$st" = "handed_off 2" ] || fail "lead A after a stale cycle-1 accepted: '$st', want 'handed_off 2'"
+note "lead A after a stale cycle-1 accepted: $st"
 # The routing state agrees: anna holds C only (open 1), 2 handoffs in all.
 e2e_read "$TEAMS" "$WORK/teams.raw"
 latest_per_key "$WORK/teams.raw" "$WORK/teams.tsv"
@@ -174,14 +186,15 @@ anna=$(awk -F'\t' '$1 == "emea" { print $2 }' "$WORK/teams.tsv" |
 	echo "{\"lead\":\"$LC\",\"rep\":\"anna.schmidt\",\"team\":\"emea\"}"
 	echo "{\"type\":\"liked\",\"lead\":\"$LC\"}"
 	echo "{\"type\":\"accepted\",\"lead\":\"$LC\",\"rep\":\"anna.schmidt\",\"team\":\"apac\"}"
+	echo "{\"type\":\"accepted\",\"lead\":\"$LC\",\"rep\":\"anna.schmidt\",\"team\":\"emea\",\"handoff_id\":\"h-123\"}"
 } >"$WORK/fb-bad.jsonl"
-printf '%s\n' not_json missing_type unknown_type unknown_team >"$WORK/fb-bad.reasons"
+printf '%s\n' not_json missing_type unknown_type unknown_team bad_handoff_id >"$WORK/fb-bad.reasons"
 produce_feedback "$WORK/fb-bad.jsonl"
 wait_lag "$FEEDBACK" 60
 e2e_wait_drained 60 "$pid"
 e2e_read "$DLQ" "$WORK/dlq.tsv" --headers
-[ "$(wc -l <"$WORK/dlq.tsv")" = 4 ] ||
-	fail "DLQ holds $(wc -l <"$WORK/dlq.tsv") records, want 4"
+[ "$(wc -l <"$WORK/dlq.tsv")" = 5 ] ||
+	fail "DLQ holds $(wc -l <"$WORK/dlq.tsv") records, want 5"
 paste <(hdr reason <"$WORK/dlq.tsv") <(cut -f4 "$WORK/dlq.tsv") | LC_ALL=C sort >"$WORK/dlq.got"
 paste "$WORK/fb-bad.reasons" "$WORK/fb-bad.jsonl" | LC_ALL=C sort >"$WORK/dlq.want"
 diff "$WORK/dlq.want" "$WORK/dlq.got" >&2 || fail "DLQ records differ (< want, > got)"
@@ -199,4 +212,4 @@ cut -f4 "$WORK/all.tsv" >"$WORK/all.jsonl"
 kill -TERM "$pid"
 e2e_wait_exit "$pid" 15 || fail "daemon did not exit within 15 s of SIGTERM"
 [ "$EXIT_STATUS" = 0 ] || fail "daemon exited with status $EXIT_STATUS after SIGTERM"
-echo "PASS: max_open overflow, accepted frees the slot, rejected starts cycle 2 (new handoff id, no second slot freed), 4 malformed feedback records in the DLQ"
+echo "PASS: max_open overflow, accepted frees the slot, rejected starts cycle 2 (new handoff id, no second slot freed), a stale cycle-1 accepted ignored, 5 malformed feedback records in the DLQ"

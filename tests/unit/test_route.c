@@ -726,6 +726,19 @@ static void test_assign_apply_fields(void **state)
 	snprintf(expect_id, sizeof(expect_id), "%016" PRIx64 "-1",
 		 (uint64_t)XXH3_64bits("lead-1\n2", 8));
 	assert_string_equal(h.handoff_id, expect_id);
+	{
+		/* Stage 1 recomputes it to tell stale feedback (stage.c). */
+		char again[48], other[48];
+
+		assert_int_equal(route_handoff_id_make(strv_from("lead-1"), 2,
+						       1, again, sizeof(again)),
+				 0);
+		assert_string_equal(again, expect_id);
+		assert_int_equal(route_handoff_id_make(strv_from("lead-1"), 3,
+						       1, other, sizeof(other)),
+				 0);
+		assert_string_not_equal(other, expect_id);
+	}
 	assert_string_equal(h.rep_id, "rep-b");
 	assert_string_equal(h.team, "emea");
 	assert_int_equal(strlen(h.json), h.len);
