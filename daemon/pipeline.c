@@ -70,7 +70,8 @@ static void pipeline_pipe_drain(int fd)
 
 static bool pipeline_can_consume(const struct pipeline *pl)
 {
-	return !pl->stopping && pl->txn_open && pl->retry_op == TXN_OP_NONE;
+	return !pl->stopping && pl->txn_open && pl->retry_op == TXN_OP_NONE &&
+	       !pl->replay_paused;
 }
 
 static void pipeline_message(struct pipeline *pl, rd_kafka_message_t *m)
@@ -216,8 +217,12 @@ static void pipeline_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	pipeline_producer_poll(pl);
-	pipeline_consume(pl);
 	now = pipeline_now_ms();
+	if (pl->replay_paused && now >= pl->replay_at_ms) {
+		log_info("pipeline: replaying from the committed offsets");
+		pl->replay_paused = false;
+	}
+	pipeline_consume(pl);
 	pipeline_timer_jobs(pl, now);
 	if (!pl->stopping && pl->retry_op == TXN_OP_NONE &&
 	    pipeline_commit_due(pl, now))

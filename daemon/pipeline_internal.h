@@ -48,6 +48,12 @@ struct pipeline {
 	enum txn_op retry_op;
 	int retries;
 	int64_t last_commit_ms; /* when the last commit began */
+	/* Aborts less than a minute apart; from the second on, consumption
+	 * pauses until replay_at_ms (txn.c, txn_replay_pause). */
+	int aborts_in_row;
+	int64_t last_abort_ms;
+	bool replay_paused;
+	int64_t replay_at_ms;
 
 	/* Life cycle. */
 	bool ready, stopping, in_rebalance;

@@ -25,6 +25,8 @@
 
 #define EXPIRE_MAX_PER_PASS 1000
 #define SYNC_RETRIES        5
+#define REPLAY_PAUSE_MAX_MS 30000
+#define REPLAY_QUIET_MS     (2 * REPLAY_PAUSE_MAX_MS)
 
 static void txn_handle(struct pipeline *pl, enum txn_op op, enum txn_result r);
 
@@ -281,6 +283,32 @@ done:
 	return rc;
 }
 
+/* A record the broker keeps refusing (too large for its topic, say) makes
+ * every replay abort again once it reaches that record, and each abort
+ * restores every partition from its changelog. The first abort replays at
+ * once (most causes are transient); each further abort within
+ * REPLAY_QUIET_MS of the previous one waits longer before the replay,
+ * doubling from 200 ms to REPLAY_PAUSE_MAX_MS, so a poison record costs a
+ * restore now and then instead of a hot loop. Commits between the aborts
+ * (other partitions' records) do not reset the count: only quiet does. */
+static void txn_replay_pause(struct pipeline *pl)
+{
+	int64_t now = pipeline_now_ms(), ms;
+
+	if (now - pl->last_abort_ms > REPLAY_QUIET_MS)
+		pl->aborts_in_row = 0;
+	pl->last_abort_ms = now;
+	if (++pl->aborts_in_row < 2)
+		return;
+	ms = 100LL << (pl->aborts_in_row < 10 ? pl->aborts_in_row - 1 : 9);
+	if (ms > REPLAY_PAUSE_MAX_MS)
+		ms = REPLAY_PAUSE_MAX_MS;
+	pl->replay_paused = true;
+	pl->replay_at_ms = now + ms;
+	log_warnx("txn: %d aborts in a row; replaying in %lld ms",
+		  pl->aborts_in_row, (long long)ms);
+}
+
 static enum txn_result txn_abort_try(struct pipeline *pl)
 {
 	enum txn_result r;
@@ -312,6 +340,7 @@ static enum txn_result txn_abort_try(struct pipeline *pl)
 		log_warnx("txn: rollback failed");
 		return TXN_FATAL;
 	}
+	txn_replay_pause(pl);
 	return txn_begin(pl);
 }
 

@@ -11,7 +11,8 @@
 # holds it aborts, and the replay fails the same way. Once the daemon has
 # aborted and restored at least twice (and is still running), the test
 # raises the topic's limit with Kafka's ConfigCommand and the next replay
-# commits. Asserted, reading read_committed: the DLQ holds the bad event
+# commits; from the second abort in a row the replay must pause first
+# (200 ms, doubling), not loop hot. Asserted, reading read_committed: the DLQ holds the bad event
 # once, byte for byte; the handoffs are simulate's (lead, team, handoff id),
 # none twice; the latest leads changelog record per lead equals that of an
 # uninterrupted run (state rolled back, not applied twice); SIGTERM then
@@ -64,6 +65,14 @@ grep -q "delivery to $DLQ .*failed: Broker: Message size too large" "$WORK/daemo
 	fail "aborted, but the daemon did not log the DLQ delivery failure as the cause"
 grep -q 'rewound .* to the committed offsets' "$WORK/daemon.log" ||
 	fail "aborted without rewinding to the committed offsets"
+# The pause is logged once the second rollback's restore is done.
+i=0
+until grep -q 'txn: 2 aborts in a row; replaying in 200 ms' "$WORK/daemon.log"; do
+	e2e_alive "$pid"
+	[ $i -lt 300 ] || fail "no pause before replaying after the second abort in a row"
+	sleep 0.1
+	i=$((i + 1))
+done
 note "$(aborts) aborts so far, daemon alive; raising max.message.bytes of $DLQ"
 
 timeout 60 java -Xmx256m -cp "$libs/*" kafka.admin.ConfigCommand \
