@@ -181,16 +181,18 @@ static void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
 		trait_buf_put(tb, (uint8_t)(v->kind | flags), name, text);
 }
 
-int lead_traits_replace(struct lead *l, const char *packed, size_t len)
+int lead_traits_replace(struct lead_table *t, struct lead *l,
+			const char *packed, size_t len)
 {
-	if (len > LEAD_TRAITS_MAX || lead_ext_resize(l, l->nrecs, len) < 0)
+	if (len > LEAD_TRAITS_MAX || lead_ext_resize(t, l, l->nrecs, len) < 0)
 		return -1;
 	if (len)
 		memcpy((char *)lead_traits(l), packed, len);
 	return 0;
 }
 
-bool lead_traits_merge(struct lead *l, const struct event *ev)
+bool lead_traits_merge(struct lead_table *t, struct lead *l,
+		       const struct event *ev)
 {
 	struct trait_buf tb;
 	struct jval v;
@@ -215,7 +217,7 @@ bool lead_traits_merge(struct lead *l, const struct event *ev)
 	if (tb.len == l->traits_len &&
 	    (tb.len == 0 || memcmp(tb.b, lead_traits(l), tb.len) == 0))
 		return false;
-	return lead_traits_replace(l, tb.b, tb.len) == 0;
+	return lead_traits_replace(t, l, tb.b, tb.len) == 0;
 }
 
 double lead_fit_points(const struct fit_config *fc, const struct lead *l)

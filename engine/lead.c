@@ -53,6 +53,7 @@ struct lead_table {
 	size_t cap;      /* power of two */
 	size_t count;
 	bool untagged;
+	struct lead_slab slab; /* the leads and their ext blocks */
 };
 
 static uint64_t table_hash(struct strv key)
@@ -98,21 +99,22 @@ struct lead_table *lead_table_new(void)
 	return t;
 }
 
-static void lead_free(struct lead *l)
+static void lead_free(struct lead_table *t, struct lead *l)
 {
-	if (l) {
-		free(l->ext);
-		free(l);
-	}
+	lead_slab_free(&t->slab, l->ext, lead_ext_size(l));
+	lead_slab_free(&t->slab, l, lead_size(l->key_len));
 }
 
+/* Only the blocks the slab took from malloc need freeing one by one, and
+ * a table without any (the usual case) skips the walk over its leads. */
 void lead_table_free(struct lead_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->cap; i++)
+	for (size_t i = 0; i < t->cap && t->slab.nbig > 0; i++)
 		if (t->slots[i])
-			lead_free(slot_lead(t, t->slots[i]));
+			lead_free(t, slot_lead(t, t->slots[i]));
+	lead_slab_release(&t->slab);
 	free(t->slots);
 	free(t);
 }
@@ -122,21 +124,12 @@ size_t lead_table_count(const struct lead_table *t)
 	return t->count;
 }
 
-static size_t lead_bytes(const struct lead *l)
-{
-	size_t n = offsetof(struct lead, key) + l->key_len;
-
-	return n + l->nrecs * sizeof(struct lead_rec) + l->traits_len;
-}
-
+/* What the table took from malloc: the slots, the slab's chunks (free
+ * space included) and its big blocks. */
 size_t lead_table_bytes(const struct lead_table *t)
 {
-	size_t n = sizeof(*t) + t->cap * sizeof(*t->slots);
-
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i])
-			n += lead_bytes(slot_lead(t, t->slots[i]));
-	return n;
+	return sizeof(*t) + t->cap * sizeof(*t->slots) + t->slab.held +
+	       t->slab.big_bytes;
 }
 
 static bool lead_key_eq(const struct lead *l, struct strv key)
@@ -226,15 +219,16 @@ static void table_untag(struct lead_table *t)
 	t->untagged = true;
 }
 
-static struct lead *lead_alloc(struct strv key)
+static struct lead *lead_alloc(struct lead_table *t, struct strv key)
 {
 	struct lead *l;
 
 	if (key.len == 0 || key.len > UINT16_MAX)
 		return NULL;
-	l = calloc(1, offsetof(struct lead, key) + key.len);
+	l = lead_slab_alloc(&t->slab, lead_size(key.len));
 	if (!l)
 		return NULL;
+	memset(l, 0, offsetof(struct lead, key));
 	memcpy(l->key, key.p, key.len);
 	l->key_len = (uint16_t)key.len;
 	l->cycle = 1;
@@ -252,7 +246,7 @@ struct lead *lead_table_insert(struct lead_table *t, struct strv key)
 		lead_table_remove(t, key);
 	if ((t->count + 1) * 5 > t->cap * 4 && table_grow(t) < 0)
 		return NULL;
-	l = lead_alloc(key);
+	l = lead_alloc(t, key);
 	if (!l)
 		return NULL;
 	if (!t->untagged && ((uint64_t)(uintptr_t)l & ~PTR_MASK))
@@ -276,7 +270,7 @@ void lead_table_remove(struct lead_table *t, struct strv key)
 
 	if (!t->slots[hole])
 		return;
-	lead_free(slot_lead(t, t->slots[hole]));
+	lead_free(t, slot_lead(t, t->slots[hole]));
 	t->slots[hole] = 0;
 	t->count--;
 	for (;;) {
@@ -301,32 +295,37 @@ void lead_table_foreach(const struct lead_table *t,
 			fn(slot_lead(t, t->slots[i]), arg);
 }
 
-int lead_ext_resize(struct lead *l, size_t nrecs, size_t traits_len)
+/* Records keep their place (the first min(old, new) of them survive) and
+ * the first traits_len trait bytes move to follow the new records. */
+int lead_ext_resize(struct lead_table *t, struct lead *l, size_t nrecs,
+		    size_t traits_len)
 {
 	const size_t rs = sizeof(struct lead_rec);
-	size_t old = l->nrecs * rs + l->traits_len,
-	       size = nrecs * rs + traits_len;
+	size_t old = lead_ext_size(l), size = nrecs * rs + traits_len;
 	size_t keep = traits_len < l->traits_len ? traits_len : l->traits_len;
-	char *p = l->ext;
+	char *p = l->ext, *q = NULL;
 
 	if (nrecs > LEAD_RECS_MAX || traits_len > UINT16_MAX)
 		return -1;
-	if (size > old) {
-		p = realloc(l->ext, size);
-		if (!p)
+	if (size > 0) {
+		q = lead_slab_refit(&t->slab, p, old, size);
+		if (!q)
 			return -1;
-		memmove(p + nrecs * rs, p + l->nrecs * rs, keep);
-	} else if (p) {
-		memmove(p + nrecs * rs, p + l->nrecs * rs, keep);
-		if (size == 0) {
-			free(p);
-			p = NULL;
-		} else {
-			char *q = realloc(p, size);
-			p = q ? q : p; /* a failed shrink keeps the block */
-		}
 	}
-	l->ext = p;
+	if (q == p) {
+		memmove(q + nrecs * rs, p + l->nrecs * rs, keep);
+		lead_slab_trim(&t->slab, q, old, size);
+	} else {
+		if (q) {
+			size_t n = nrecs < l->nrecs ? nrecs : l->nrecs;
+			if (n)
+				memcpy(q, p, n * rs);
+			if (keep)
+				memcpy(q + nrecs * rs, p + l->nrecs * rs, keep);
+		}
+		lead_slab_free(&t->slab, p, old);
+	}
+	l->ext = q;
 	l->nrecs = (uint8_t)nrecs;
 	l->traits_len = (uint16_t)traits_len;
 	return 0;
@@ -434,9 +433,9 @@ enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 	if (lead_dedupe_check(l, msg_hash))
 		return LEAD_DUPLICATE;
 	lead_identity_note(l, ev);
-	if (lead_traits_merge(l, ev))
+	if (lead_traits_merge(t, l, ev))
 		lead_fit_update(&cfg->fit, l);
-	lead_score_event(&cfg->scoring, l, ev);
+	lead_score_event(&cfg->scoring, t, l, ev);
 	if (!cmd || !lead_qualifies(cfg, l))
 		return LEAD_UPDATED;
 	if (lead_assign_build(cfg, l, cmd) < 0)
@@ -445,16 +444,17 @@ enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 	return LEAD_QUALIFIED;
 }
 
-void lead_state_reset_cycle(struct lead *l)
+void lead_state_reset_cycle(struct lead_table *t, struct lead *l)
 {
-	lead_ext_resize(l, 0, l->traits_len);
+	lead_ext_resize(t, l, 0, l->traits_len);
 	if (l->cycle < UINT16_MAX)
 		l->cycle++; /* saturates: once per cycle still holds */
 	l->lifecycle =
 		(l->flags & LEAD_F_IDENTIFIED) ? LEAD_KNOWN : LEAD_ANONYMOUS;
 }
 
-static bool lead_feedback_move(struct lead *l, const char *outcome)
+static bool lead_feedback_move(struct lead_table *t, struct lead *l,
+			       const char *outcome)
 {
 	enum lead_lifecycle s = l->lifecycle;
 	bool open = s == LEAD_HANDED_OFF || s == LEAD_MQL;
@@ -468,12 +468,12 @@ static bool lead_feedback_move(struct lead *l, const char *outcome)
 	} else if (!strcmp(outcome, "rejected")) {
 		if (open || s == LEAD_ACCEPTED) {
 			l->lifecycle = LEAD_REJECTED;
-			lead_state_reset_cycle(l);
+			lead_state_reset_cycle(t, l);
 		}
 	} else if (!strcmp(outcome, "recycled")) {
 		if (open || s == LEAD_ACCEPTED || s == LEAD_CONVERTED) {
 			l->lifecycle = LEAD_RECYCLED;
-			lead_state_reset_cycle(l);
+			lead_state_reset_cycle(t, l);
 		}
 	} else {
 		return false;
@@ -488,7 +488,7 @@ int lead_feedback_apply(const struct engine_config *cfg, struct lead_table *t,
 
 	if (!l || !outcome)
 		return -1;
-	if (!lead_feedback_move(l, outcome))
+	if (!lead_feedback_move(t, l, outcome))
 		return -1;
 	lead_score_advance(&cfg->scoring, l, ts_ms);
 	return 0;

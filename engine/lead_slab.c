@@ -1,0 +1,147 @@
+/*
+ * lead_slab.c - the allocator that holds one lead table's leads and their
+ * ext blocks.
+ *
+ * A million leads as a million malloc blocks cost twice: every block pays
+ * glibc's header and 16-byte rounding (a 52-byte lead with a 36-byte key
+ * takes 96 bytes, a 24-byte record block 32), and dropping the table frees
+ * them one by one, which at exit took a sixth of a simulate run. Here
+ * blocks are carved from a few large chunks in 8-byte size classes with no
+ * header: the owner always knows a block's size (a lead's from its key
+ * length, an ext block's from nrecs and traits_len), so it passes the size
+ * back on free. Freed blocks go to a list per class and are reused first.
+ * Dropping the table releases the chunks, not the blocks.
+ *
+ * Blocks above LEAD_SLAB_MAX (long keys, leads with many traits) are rare
+ * and come from malloc; nbig counts them so that a table without any can
+ * skip the walk over its leads that freeing them needs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lead_internal.h"
+
+#define SLAB_CHUNK_MIN                                                         \
+	(16u << 10) /* a small table (a test, a quiet                          \
+		       partition) stays small */
+#define SLAB_CHUNK_MAX (1u << 20)
+
+static size_t slab_round(size_t n)
+{
+	return n < 8 ? 8 : (n + 7) & ~(size_t)7;
+}
+
+static bool slab_is_big(size_t n)
+{
+	return n > LEAD_SLAB_MAX;
+}
+
+/* Put the block at p (n bytes, rounded) on its class's free list. */
+static void slab_push(struct lead_slab *s, void *p, size_t n)
+{
+	size_t c = n / 8 - 1;
+
+	memcpy(p, &s->free[c], sizeof(void *));
+	s->free[c] = p;
+}
+
+/* A new chunk for the bump pointer; the old chunk's tail is not lost but
+ * goes to the free list of its size. */
+static int slab_chunk_add(struct lead_slab *s)
+{
+	size_t size = s->nchunks ? s->chunk_size * 2 : SLAB_CHUNK_MIN;
+	char *c;
+
+	if (size > SLAB_CHUNK_MAX)
+		size = SLAB_CHUNK_MAX;
+	if (s->nchunks == s->cap_chunks) {
+		size_t cap = s->cap_chunks ? s->cap_chunks * 2 : 16;
+		char **v = realloc(s->chunks, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		s->chunks = v;
+		s->cap_chunks = cap;
+	}
+	c = malloc(size);
+	if (!c)
+		return -1;
+	if (s->left >= 8)
+		slab_push(s, s->cur, s->left);
+	s->chunks[s->nchunks++] = c;
+	s->chunk_size = size;
+	s->cur = c;
+	s->left = size;
+	s->held += size;
+	return 0;
+}
+
+void *lead_slab_alloc(struct lead_slab *s, size_t n)
+{
+	size_t c;
+	void *p;
+
+	if (n == 0)
+		return NULL;
+	if (slab_is_big(n)) {
+		p = malloc(n);
+		if (p) {
+			s->nbig++;
+			s->big_bytes += n;
+		}
+		return p;
+	}
+	n = slab_round(n);
+	c = n / 8 - 1;
+	if (s->free[c]) {
+		p = s->free[c];
+		memcpy(&s->free[c], p, sizeof(void *));
+		return p;
+	}
+	if (s->left < n && slab_chunk_add(s) < 0)
+		return NULL;
+	p = s->cur;
+	s->cur += n;
+	s->left -= n;
+	return p;
+}
+
+void lead_slab_free(struct lead_slab *s, void *p, size_t n)
+{
+	if (!p)
+		return;
+	if (slab_is_big(n)) {
+		free(p);
+		s->nbig--;
+		s->big_bytes -= n;
+		return;
+	}
+	slab_push(s, p, slab_round(n));
+}
+
+void *lead_slab_refit(struct lead_slab *s, void *p, size_t old, size_t n)
+{
+	if (p && slab_is_big(old) && slab_is_big(n) && n <= old) {
+		s->big_bytes -= old - n; /* as lead_slab_free will count it */
+		return p; /* free() needs no size: a smaller record is fine */
+	}
+	if (p && !slab_is_big(old) && !slab_is_big(n) &&
+	    slab_round(n) <= slab_round(old))
+		return p;
+	return lead_slab_alloc(s, n);
+}
+
+void lead_slab_trim(struct lead_slab *s, void *p, size_t old, size_t n)
+{
+	size_t have = slab_round(old), want = slab_round(n);
+
+	if (p && n > 0 && !slab_is_big(old) && want < have)
+		slab_push(s, (char *)p + want, have - want);
+}
+
+void lead_slab_release(struct lead_slab *s)
+{
+	for (size_t i = 0; i < s->nchunks; i++)
+		free(s->chunks[i]);
+	free(s->chunks);
+	memset(s, 0, sizeof(*s));
+}
