@@ -107,13 +107,49 @@ static struct lead_rec *score_rec_get(struct lead_table *t, struct lead *l,
 	return &r[i];
 }
 
+/* The event's own slice for a name, path or url condition, whose lookup
+ * never falls back to the lead; false for every other source. */
+static bool score_event_slice(const struct event *ev, enum field_src src,
+			      struct strv *out)
+{
+	switch (src) {
+	case FIELD_EVENT_NAME:
+		*out = ev->name;
+		return true;
+	case FIELD_PATH:
+		*out = ev->path;
+		return true;
+	case FIELD_URL:
+		*out = ev->url;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Most score conditions test the event name or path: those are tested
+ * on the slice at hand, as cond_eval would after score_lookup_cb, without
+ * the two calls through the lookup and its scratch buffer. */
+static bool score_cond_holds(const struct cond *c, const struct score_ctx *ctx)
+{
+	struct strv s;
+	struct jval v;
+
+	if (!score_event_slice(ctx->ev, c->src, &s))
+		return cond_eval(c, score_lookup_cb, (void *)ctx);
+	v = (struct jval){.kind = JVAL_STRING, .str = s};
+	return cond_test_value(c, s.p ? &v : NULL);
+}
+
 static bool score_rule_matches(const struct score_rule *rule,
 			       const struct score_ctx *ctx)
 {
 	if (rule->types && !(rule->types & (1u << ctx->ev->type)))
 		return false;
-	return cond_eval_all(rule->conds, rule->nconds, score_lookup_cb,
-			     (void *)ctx);
+	for (size_t i = 0; i < rule->nconds; i++)
+		if (!score_cond_holds(&rule->conds[i], ctx))
+			return false;
+	return true;
 }
 
 /* Would one more match of rule count, given its record (may be NULL)? */
