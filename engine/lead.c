@@ -217,6 +217,7 @@ static int table_grow(struct lead_table *t)
 
 	if (!slots)
 		return -1;
+	lead_mem_hugepage(slots, cap * sizeof(*slots));
 	for (size_t i = 0; i < GROW_AHEAD; i++)
 		table_grow_prefetch(t, i);
 	for (size_t i = 0; i < t->cap; i++) {

@@ -120,6 +120,8 @@ void *lead_slab_refit(struct lead_slab *s, void *p, size_t old, size_t n);
 void lead_slab_trim(struct lead_slab *s, void *p, size_t old, size_t n);
 /* Frees every chunk; the malloc'd big blocks are the caller's to free. */
 void lead_slab_release(struct lead_slab *s);
+/* Hint that the whole 2 MiB pages inside [p, p + n) be huge pages. */
+void lead_mem_hugepage(void *p, size_t n);
 
 static inline size_t lead_size(size_t key_len)
 {
