@@ -350,8 +350,9 @@ int lead_ext_resize(struct lead_table *t, struct lead *l, size_t nrecs,
 		if (!q)
 			return -1;
 	}
-	if (q == p) {
-		memmove(q + nrecs * rs, p + l->nrecs * rs, keep);
+	if (q == p) { /* both NULL when the lead had and keeps no ext */
+		if (keep)
+			memmove(q + nrecs * rs, p + l->nrecs * rs, keep);
 		lead_slab_trim(&t->slab, q, old, size);
 	} else {
 		if (q) {

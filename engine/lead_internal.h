@@ -100,8 +100,7 @@ struct lead_slab {
 	void *free[LEAD_SLAB_MAX / 8]; /* free lists by size / 8 - 1 */
 	char **chunks;
 	size_t nchunks, cap_chunks;
-	size_t chunk_size; /* of the newest chunk; the next one doubles */
-	char *cur;         /* bump pointer into the newest chunk */
+	char *cur; /* bump pointer into the newest chunk */
 	size_t left;
 	size_t held;      /* chunk bytes */
 	size_t nbig;      /* blocks from malloc, alive */

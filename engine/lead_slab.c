@@ -15,6 +15,10 @@
  * Blocks above LEAD_SLAB_MAX (long keys, leads with many traits) are rare
  * and come from malloc; nbig counts them so that a table without any can
  * skip the walk over its leads that freeing them needs.
+ *
+ * Under AddressSanitizer the slab poisons what is not handed out (fresh
+ * chunk space, freed blocks but for their free-list link), so `make check`
+ * still catches a lead used after lead_table_remove or an ext overrun.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +26,23 @@
 #include <sys/mman.h>
 
 #include "lead_internal.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SLAB_ASAN)
+#define SLAB_ASAN 1
+#endif
+#ifdef SLAB_ASAN
+#include <sanitizer/asan_interface.h>
+#define SLAB_POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define SLAB_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define SLAB_POISON(p, n)   ((void)(p), (void)(n))
+#define SLAB_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 /* The first chunk is small so that a small table (a test, a quiet
  * partition) stays small; each next one doubles. */
@@ -66,19 +87,28 @@ static void slab_push(struct lead_slab *s, void *p, size_t n)
 {
 	size_t c = n / 8 - 1;
 
+	SLAB_POISON(p, n);
+	SLAB_UNPOISON(p, sizeof(void *));
 	memcpy(p, &s->free[c], sizeof(void *));
 	s->free[c] = p;
+}
+
+/* Chunk i's size: they double from SLAB_CHUNK_MIN to SLAB_CHUNK_MAX. */
+static size_t slab_chunk_size(size_t i)
+{
+	size_t size = SLAB_CHUNK_MIN;
+
+	for (; i > 0 && size < SLAB_CHUNK_MAX; i--)
+		size *= 2;
+	return size;
 }
 
 /* A new chunk for the bump pointer; the old chunk's tail is not lost but
  * goes to the free list of its size. */
 static int slab_chunk_add(struct lead_slab *s)
 {
-	size_t size = s->nchunks ? s->chunk_size * 2 : SLAB_CHUNK_MIN;
+	size_t size = slab_chunk_size(s->nchunks);
 	char *c;
-
-	if (size > SLAB_CHUNK_MAX)
-		size = SLAB_CHUNK_MAX;
 	if (s->nchunks == s->cap_chunks) {
 		size_t cap = s->cap_chunks ? s->cap_chunks * 2 : 16;
 		char **v = realloc(s->chunks, cap * sizeof(*v));
@@ -93,10 +123,10 @@ static int slab_chunk_add(struct lead_slab *s)
 		return -1;
 	if (size == SLAB_HUGE)
 		lead_mem_hugepage(c, size);
+	SLAB_POISON(c, size);
 	if (s->left >= 8)
 		slab_push(s, s->cur, s->left);
 	s->chunks[s->nchunks++] = c;
-	s->chunk_size = size;
 	s->cur = c;
 	s->left = size;
 	s->held += size;
@@ -123,13 +153,14 @@ void *lead_slab_alloc(struct lead_slab *s, size_t n)
 	if (s->free[c]) {
 		p = s->free[c];
 		memcpy(&s->free[c], p, sizeof(void *));
-		return p;
+	} else {
+		if (s->left < n && slab_chunk_add(s) < 0)
+			return NULL;
+		p = s->cur;
+		s->cur += n;
+		s->left -= n;
 	}
-	if (s->left < n && slab_chunk_add(s) < 0)
-		return NULL;
-	p = s->cur;
-	s->cur += n;
-	s->left -= n;
+	SLAB_UNPOISON(p, n);
 	return p;
 }
 
@@ -153,8 +184,10 @@ void *lead_slab_refit(struct lead_slab *s, void *p, size_t old, size_t n)
 		return p; /* free() needs no size: a smaller record is fine */
 	}
 	if (p && !slab_is_big(old) && !slab_is_big(n) &&
-	    slab_round(n) <= slab_round(old))
+	    slab_round(n) <= slab_round(old)) {
+		SLAB_UNPOISON(p, slab_round(old));
 		return p;
+	}
 	return lead_slab_alloc(s, n);
 }
 
@@ -168,8 +201,10 @@ void lead_slab_trim(struct lead_slab *s, void *p, size_t old, size_t n)
 
 void lead_slab_release(struct lead_slab *s)
 {
-	for (size_t i = 0; i < s->nchunks; i++)
+	for (size_t i = 0; i < s->nchunks; i++) {
+		SLAB_UNPOISON(s->chunks[i], slab_chunk_size(i));
 		free(s->chunks[i]);
+	}
 	free(s->chunks);
 	memset(s, 0, sizeof(*s));
 }
