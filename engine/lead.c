@@ -7,6 +7,8 @@
  * lead that is not the one sought (one cache miss per lookup instead of
  * one per probe). It doubles before the load passes 0.8
  * and deletes by backward shift, so there are no tombstones to clean up.
+ * The leads and their ext blocks live in the table's own slab
+ * (lead_slab.c), so dropping a table frees a few chunks, not every lead.
  *
  * Lifecycle transitions (enum lead_lifecycle):
  *
