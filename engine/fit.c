@@ -181,16 +181,18 @@ static void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
 		trait_buf_put(tb, (uint8_t)(v->kind | flags), name, text);
 }
 
-int lead_traits_replace(struct lead *l, const char *packed, size_t len)
+int lead_traits_replace(struct lead_table *t, struct lead *l,
+			const char *packed, size_t len)
 {
-	if (len > LEAD_TRAITS_MAX || lead_ext_resize(l, l->nrecs, len) < 0)
+	if (len > LEAD_TRAITS_MAX || lead_ext_resize(t, l, l->nrecs, len) < 0)
 		return -1;
 	if (len)
 		memcpy((char *)lead_traits(l), packed, len);
 	return 0;
 }
 
-bool lead_traits_merge(struct lead *l, const struct event *ev)
+bool lead_traits_merge(struct lead_table *t, struct lead *l,
+		       const struct event *ev)
 {
 	struct trait_buf tb;
 	struct jval v;
@@ -215,16 +217,87 @@ bool lead_traits_merge(struct lead *l, const struct event *ev)
 	if (tb.len == l->traits_len &&
 	    (tb.len == 0 || memcmp(tb.b, lead_traits(l), tb.len) == 0))
 		return false;
-	return lead_traits_replace(l, tb.b, tb.len) == 0;
+	return lead_traits_replace(t, l, tb.b, tb.len) == 0;
 }
 
+/* Fit rules whose trait values one walk over the traits collects. */
+#define FIT_BATCH 64
+
+static bool fit_name_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/*
+ * The values of the trait conditions of rules [base, base + n) (n <= 64)
+ * in one walk over the packed traits, as lead_trait_get would find them
+ * one by one (the first entry of that name): grading a lead with a dozen
+ * traits used to walk them, with two strlen and a strcmp per entry, once
+ * per rule. Returns the mask of the rules whose trait was found.
+ */
+static uint64_t fit_traits_collect(const struct fit_config *fc,
+				   const struct lead *l, size_t base, size_t n,
+				   struct jval *vals)
+{
+	const char *p = lead_traits(l), *name;
+	uint64_t want = 0, found = 0;
+	size_t off = 0, next;
+	struct strv v;
+	uint8_t type;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cond *c = &fc->rules[base + i].cond;
+		if (c->src == FIELD_TRAIT && c->name)
+			want |= UINT64_C(1) << i;
+	}
+	while ((want & ~found) &&
+	       (next = lead_trait_next(p, l->traits_len, off, &type, &name,
+				       &v)) != 0) {
+		const struct jval *first = NULL; /* several rules, one value */
+
+		for (uint64_t m = want & ~found; m; m &= m - 1) {
+			size_t i = (size_t)__builtin_ctzll(m);
+			if (!fit_name_eq(name, fc->rules[base + i].cond.name))
+				continue;
+			if (first)
+				vals[i] = *first;
+			else
+				trait_to_jval(type, v, &vals[i]);
+			first = &vals[i];
+			found |= UINT64_C(1) << i;
+		}
+		off = next;
+	}
+	return found;
+}
+
+/* Points are added in rule order, as before, so the sum is the same to
+ * the last bit. */
 double lead_fit_points(const struct fit_config *fc, const struct lead *l)
 {
+	struct jval vals[FIT_BATCH];
 	double pts = 0;
 
-	for (size_t i = 0; i < fc->nrules; i++)
-		if (cond_eval(&fc->rules[i].cond, lead_lookup_cb, (void *)l))
-			pts += fc->rules[i].points;
+	for (size_t base = 0; base < fc->nrules; base += FIT_BATCH) {
+		size_t n = fc->nrules - base < FIT_BATCH ? fc->nrules - base
+							 : FIT_BATCH;
+		uint64_t found = fit_traits_collect(fc, l, base, n, vals);
+
+		for (size_t i = 0; i < n; i++) {
+			const struct cond *c = &fc->rules[base + i].cond;
+			bool holds;
+
+			if (c->src == FIELD_TRAIT && c->name)
+				holds = cond_test_value(
+					c, (found >> i) & 1 ? &vals[i] : NULL);
+			else
+				holds = cond_eval(c, lead_lookup_cb, (void *)l);
+			if (holds)
+				pts += fc->rules[base + i].points;
+		}
+	}
 	return pts;
 }
 

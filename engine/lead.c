@@ -7,6 +7,8 @@
  * lead that is not the one sought (one cache miss per lookup instead of
  * one per probe). It doubles before the load passes 0.8
  * and deletes by backward shift, so there are no tombstones to clean up.
+ * The leads and their ext blocks live in the table's own slab
+ * (lead_slab.c), so dropping a table frees a few chunks, not every lead.
  *
  * Lifecycle transitions (enum lead_lifecycle):
  *
@@ -55,6 +57,7 @@ struct lead_table {
 	size_t cap;      /* power of two */
 	size_t count;
 	bool untagged;
+	struct lead_slab slab; /* the leads and their ext blocks */
 };
 
 static uint64_t table_hash(struct strv key)
@@ -100,21 +103,22 @@ struct lead_table *lead_table_new(void)
 	return t;
 }
 
-static void lead_free(struct lead *l)
+static void lead_free(struct lead_table *t, struct lead *l)
 {
-	if (l) {
-		free(l->ext);
-		free(l);
-	}
+	lead_slab_free(&t->slab, l->ext, lead_ext_size(l));
+	lead_slab_free(&t->slab, l, lead_size(l->key_len));
 }
 
+/* Only the blocks the slab took from malloc need freeing one by one, and
+ * a table without any (the usual case) skips the walk over its leads. */
 void lead_table_free(struct lead_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->cap; i++)
+	for (size_t i = 0; i < t->cap && t->slab.nbig > 0; i++)
 		if (t->slots[i])
-			lead_free(slot_lead(t, t->slots[i]));
+			lead_free(t, slot_lead(t, t->slots[i]));
+	lead_slab_release(&t->slab);
 	free(t->slots);
 	free(t);
 }
@@ -124,21 +128,12 @@ size_t lead_table_count(const struct lead_table *t)
 	return t->count;
 }
 
-static size_t lead_bytes(const struct lead *l)
-{
-	size_t n = offsetof(struct lead, key) + l->key_len;
-
-	return n + l->nrecs * sizeof(struct lead_rec) + l->traits_len;
-}
-
+/* What the table took from malloc: the slots, the slab's chunks (free
+ * space included) and its big blocks. */
 size_t lead_table_bytes(const struct lead_table *t)
 {
-	size_t n = sizeof(*t) + t->cap * sizeof(*t->slots);
-
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i])
-			n += lead_bytes(slot_lead(t, t->slots[i]));
-	return n;
+	return sizeof(*t) + t->cap * sizeof(*t->slots) + t->slab.held +
+	       t->slab.big_bytes;
 }
 
 static bool lead_key_eq(const struct lead *l, struct strv key)
@@ -201,6 +196,24 @@ static void table_place(const struct lead_table *t, uint64_t *slots, size_t cap,
 	slots[i] = slot_make(t, l, h);
 }
 
+/* Slots ahead of the rehash whose leads are being fetched. */
+#define GROW_AHEAD 16
+
+/* Rehashing reads every lead's key, and at a million leads each of those
+ * reads misses the cache: the leads some slots ahead are fetched while
+ * the current one is placed. The prefetches cover the key length and
+ * the end of a 36-byte key. */
+static void table_grow_prefetch(const struct lead_table *t, size_t i)
+{
+	const char *p;
+
+	if (i >= t->cap || !t->slots[i])
+		return;
+	p = (const char *)slot_lead(t, t->slots[i]);
+	__builtin_prefetch(p + offsetof(struct lead, key_len), 0);
+	__builtin_prefetch(p + lead_size(36) - 1, 0);
+}
+
 static int table_grow(struct lead_table *t)
 {
 	size_t cap = t->cap * 2;
@@ -208,7 +221,11 @@ static int table_grow(struct lead_table *t)
 
 	if (!slots)
 		return -1;
+	lead_mem_hugepage(slots, cap * sizeof(*slots));
+	for (size_t i = 0; i < GROW_AHEAD; i++)
+		table_grow_prefetch(t, i);
 	for (size_t i = 0; i < t->cap; i++) {
+		table_grow_prefetch(t, i + GROW_AHEAD);
 		if (t->slots[i]) {
 			struct lead *l = slot_lead(t, t->slots[i]);
 			table_place(t, slots, cap, l, lead_hash(l));
@@ -228,15 +245,16 @@ static void table_untag(struct lead_table *t)
 	t->untagged = true;
 }
 
-static struct lead *lead_alloc(struct strv key)
+static struct lead *lead_alloc(struct lead_table *t, struct strv key)
 {
 	struct lead *l;
 
 	if (key.len == 0 || key.len > UINT16_MAX)
 		return NULL;
-	l = calloc(1, offsetof(struct lead, key) + key.len);
+	l = lead_slab_alloc(&t->slab, lead_size(key.len));
 	if (!l)
 		return NULL;
+	memset(l, 0, offsetof(struct lead, key));
 	memcpy(l->key, key.p, key.len);
 	l->key_len = (uint16_t)key.len;
 	l->cycle = 1;
@@ -244,24 +262,40 @@ static struct lead *lead_alloc(struct strv key)
 	return l;
 }
 
-/* Insert a fresh lead under key, replacing any lead already there. */
-struct lead *lead_table_insert(struct lead_table *t, struct strv key)
+/* A new lead under key (hash h), which the table does not hold, at slot
+ * i: the empty slot its probe ended on, so a lookup that missed goes
+ * straight on to the insert. Growing moves the slots: probe again. */
+static struct lead *table_add(struct lead_table *t, struct strv key, uint64_t h,
+			      size_t i)
 {
-	uint64_t h = table_hash(key);
 	struct lead *l;
 
-	if (t->slots[table_slot_of(t, key, h)])
-		lead_table_remove(t, key);
-	if ((t->count + 1) * 5 > t->cap * 4 && table_grow(t) < 0)
-		return NULL;
-	l = lead_alloc(key);
+	if ((t->count + 1) * 5 > t->cap * 4) {
+		if (table_grow(t) < 0)
+			return NULL;
+		i = table_slot_of(t, key, h);
+	}
+	l = lead_alloc(t, key);
 	if (!l)
 		return NULL;
 	if (!t->untagged && ((uint64_t)(uintptr_t)l & ~PTR_MASK))
 		table_untag(t);
-	table_place(t, t->slots, t->cap, l, h);
+	t->slots[i] = slot_make(t, l, h);
 	t->count++;
 	return l;
+}
+
+/* Insert a fresh lead under key, replacing any lead already there. */
+struct lead *lead_table_insert(struct lead_table *t, struct strv key)
+{
+	uint64_t h = table_hash(key);
+	size_t i = table_slot_of(t, key, h);
+
+	if (t->slots[i]) {
+		lead_table_remove(t, key);
+		i = table_slot_of(t, key, h);
+	}
+	return table_add(t, key, h, i);
 }
 
 /* Is home cyclically outside (hole, j]? Then the entry at j may move back
@@ -278,7 +312,7 @@ void lead_table_remove(struct lead_table *t, struct strv key)
 
 	if (!t->slots[hole])
 		return;
-	lead_free(slot_lead(t, t->slots[hole]));
+	lead_free(t, slot_lead(t, t->slots[hole]));
 	t->slots[hole] = 0;
 	t->count--;
 	for (;;) {
@@ -303,32 +337,38 @@ void lead_table_foreach(const struct lead_table *t,
 			fn(slot_lead(t, t->slots[i]), arg);
 }
 
-int lead_ext_resize(struct lead *l, size_t nrecs, size_t traits_len)
+/* Records keep their place (the first min(old, new) of them survive) and
+ * the first traits_len trait bytes move to follow the new records. */
+int lead_ext_resize(struct lead_table *t, struct lead *l, size_t nrecs,
+		    size_t traits_len)
 {
 	const size_t rs = sizeof(struct lead_rec);
-	size_t old = l->nrecs * rs + l->traits_len,
-	       size = nrecs * rs + traits_len;
+	size_t old = lead_ext_size(l), size = nrecs * rs + traits_len;
 	size_t keep = traits_len < l->traits_len ? traits_len : l->traits_len;
-	char *p = l->ext;
+	char *p = l->ext, *q = NULL;
 
 	if (nrecs > LEAD_RECS_MAX || traits_len > UINT16_MAX)
 		return -1;
-	if (size > old) {
-		p = realloc(l->ext, size);
-		if (!p)
+	if (size > 0) {
+		q = lead_slab_refit(&t->slab, p, old, size);
+		if (!q)
 			return -1;
-		memmove(p + nrecs * rs, p + l->nrecs * rs, keep);
-	} else if (p) {
-		memmove(p + nrecs * rs, p + l->nrecs * rs, keep);
-		if (size == 0) {
-			free(p);
-			p = NULL;
-		} else {
-			char *q = realloc(p, size);
-			p = q ? q : p; /* a failed shrink keeps the block */
-		}
 	}
-	l->ext = p;
+	if (q == p) { /* both NULL when the lead had and keeps no ext */
+		if (keep)
+			memmove(q + nrecs * rs, p + l->nrecs * rs, keep);
+		lead_slab_trim(&t->slab, q, old, size);
+	} else {
+		if (q) {
+			size_t n = nrecs < l->nrecs ? nrecs : l->nrecs;
+			if (n)
+				memcpy(q, p, n * rs);
+			if (keep)
+				memcpy(q + nrecs * rs, p + l->nrecs * rs, keep);
+		}
+		lead_slab_free(&t->slab, p, old);
+	}
+	l->ext = q;
 	l->nrecs = (uint8_t)nrecs;
 	l->traits_len = (uint16_t)traits_len;
 	return 0;
@@ -414,15 +454,16 @@ enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 				   struct lead **out, struct assign_cmd *cmd)
 {
 	uint64_t msg_hash = lead_dedupe_hash(ev->message_id);
-	struct lead *l;
+	uint64_t h = table_hash(ev->lead_key);
+	size_t i = table_slot_of(t, ev->lead_key, h);
+	struct lead *l = t->slots[i] ? slot_lead(t, t->slots[i]) : NULL;
 
 	if (out)
 		*out = NULL;
 	if (cmd)
 		*cmd = (struct assign_cmd){0};
-	l = lead_table_find(t, ev->lead_key);
 	if (!l) {
-		l = lead_table_insert(t, ev->lead_key);
+		l = table_add(t, ev->lead_key, h, i);
 		if (!l)
 			return LEAD_DUPLICATE; /* no key or memory: no change */
 		l->last_ms = ev->ts_ms; /* a new lead starts at its event */
@@ -436,9 +477,9 @@ enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 	if (lead_dedupe_check(l, msg_hash))
 		return LEAD_DUPLICATE;
 	lead_identity_note(l, ev);
-	if (lead_traits_merge(l, ev))
+	if (lead_traits_merge(t, l, ev))
 		lead_fit_update(&cfg->fit, l);
-	lead_score_event(&cfg->scoring, l, ev);
+	lead_score_event(&cfg->scoring, t, l, ev);
 	if (!cmd || !lead_qualifies(cfg, l))
 		return LEAD_UPDATED;
 	if (lead_assign_build(cfg, l, cmd) < 0)
@@ -447,16 +488,17 @@ enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 	return LEAD_QUALIFIED;
 }
 
-void lead_state_reset_cycle(struct lead *l)
+void lead_state_reset_cycle(struct lead_table *t, struct lead *l)
 {
-	lead_ext_resize(l, 0, l->traits_len);
+	lead_ext_resize(t, l, 0, l->traits_len);
 	if (l->cycle < UINT16_MAX)
 		l->cycle++; /* saturates: once per cycle still holds */
 	l->lifecycle =
 		(l->flags & LEAD_F_IDENTIFIED) ? LEAD_KNOWN : LEAD_ANONYMOUS;
 }
 
-static bool lead_feedback_move(struct lead *l, const char *outcome)
+static bool lead_feedback_move(struct lead_table *t, struct lead *l,
+			       const char *outcome)
 {
 	enum lead_lifecycle s = l->lifecycle;
 	bool open = s == LEAD_HANDED_OFF || s == LEAD_MQL;
@@ -470,12 +512,12 @@ static bool lead_feedback_move(struct lead *l, const char *outcome)
 	} else if (!strcmp(outcome, "rejected")) {
 		if (open || s == LEAD_ACCEPTED) {
 			l->lifecycle = LEAD_REJECTED;
-			lead_state_reset_cycle(l);
+			lead_state_reset_cycle(t, l);
 		}
 	} else if (!strcmp(outcome, "recycled")) {
 		if (open || s == LEAD_ACCEPTED || s == LEAD_CONVERTED) {
 			l->lifecycle = LEAD_RECYCLED;
-			lead_state_reset_cycle(l);
+			lead_state_reset_cycle(t, l);
 		}
 	} else {
 		return false;
@@ -490,7 +532,7 @@ int lead_feedback_apply(const struct engine_config *cfg, struct lead_table *t,
 
 	if (!l || !outcome)
 		return -1;
-	if (!lead_feedback_move(l, outcome))
+	if (!lead_feedback_move(t, l, outcome))
 		return -1;
 	lead_score_advance(&cfg->scoring, l, ts_ms);
 	return 0;

@@ -6,10 +6,11 @@
  * Memory is the constraint that shapes this file: a partition may track a
  * million leads, most of them anonymous visitors with a rule or two fired,
  * so the budget is about 200 bytes per lead all in. struct lead is one
- * malloc'd block of 52 bytes plus the key; everything of variable size
- * (per-rule records, then the packed traits) lives in a single lazily
- * allocated "ext" block, so an anonymous lead costs two allocations and a
- * lead without rules or traits costs one.
+ * block of 52 bytes plus the key; everything of variable size (per-rule
+ * records, then the packed traits) lives in a single lazily allocated
+ * "ext" block, so an anonymous lead costs two blocks and a lead without
+ * rules or traits costs one. Both come from the table's slab
+ * (lead_slab.c), without a per-block header.
  */
 #ifndef LR_LEAD_INTERNAL_H
 #define LR_LEAD_INTERNAL_H
@@ -84,9 +85,52 @@ struct lead {
 	uint8_t disq;      /* enum lead_disq */
 	char grade;        /* 'A'..'D' or GRADE_NONE */
 	uint8_t flags;
-	char key[]; /* key_len bytes, no NUL: a 36-byte UUID key then fits
-		       glibc's 96-byte chunk (52 + 36 <= 88 usable) */
+	char key[]; /* key_len bytes, no NUL: a 36-byte UUID key makes an
+		       88-byte block */
 };
+
+/*
+ * lead_slab.c: blocks in 8-byte size classes up to LEAD_SLAB_MAX, carved
+ * from chunks the slab owns, with no header: the caller passes a block's
+ * size back (lead_size, lead_ext_size). Larger blocks come from malloc.
+ */
+#define LEAD_SLAB_MAX 512
+
+struct lead_slab {
+	void *free[LEAD_SLAB_MAX / 8]; /* free lists by size / 8 - 1 */
+	char **chunks;
+	size_t nchunks, cap_chunks;
+	char *cur; /* bump pointer into the newest chunk */
+	size_t left;
+	size_t held;      /* chunk bytes */
+	size_t nbig;      /* blocks from malloc, alive */
+	size_t big_bytes; /* their sizes */
+};
+
+void *lead_slab_alloc(struct lead_slab *s, size_t n);
+void lead_slab_free(struct lead_slab *s, void *p, size_t n);
+/* The block to hold n bytes (n > 0) in place of p (old bytes, or p NULL):
+ * p itself when it still fits (same class or smaller), else a fresh block,
+ * which the caller fills before it frees p. NULL when out of memory; p is
+ * then untouched. */
+void *lead_slab_refit(struct lead_slab *s, void *p, size_t old, size_t n);
+/* After a block kept by lead_slab_refit shrank from old to n bytes (and
+ * its bytes have moved into place): its tail becomes a free block. */
+void lead_slab_trim(struct lead_slab *s, void *p, size_t old, size_t n);
+/* Frees every chunk; the malloc'd big blocks are the caller's to free. */
+void lead_slab_release(struct lead_slab *s);
+/* Hint that the whole 2 MiB pages inside [p, p + n) be huge pages. */
+void lead_mem_hugepage(void *p, size_t n);
+
+static inline size_t lead_size(size_t key_len)
+{
+	return offsetof(struct lead, key) + key_len;
+}
+
+static inline size_t lead_ext_size(const struct lead *l)
+{
+	return (size_t)l->nrecs * sizeof(struct lead_rec) + l->traits_len;
+}
 
 static inline uint64_t lead_ring_get(const struct lead *l, size_t i)
 {
@@ -119,23 +163,26 @@ static inline const char *lead_traits(const struct lead *l)
 
 /* lead.c: resize ext to nrecs records and traits_len trait bytes, keeping
  * the trait bytes in place (the records are not moved). */
-int lead_ext_resize(struct lead *l, size_t nrecs, size_t traits_len);
+int lead_ext_resize(struct lead_table *t, struct lead *l, size_t nrecs,
+		    size_t traits_len);
 struct lead *lead_table_insert(struct lead_table *t, struct strv key);
-void lead_state_reset_cycle(struct lead *l);
+void lead_state_reset_cycle(struct lead_table *t, struct lead *l);
 
 /* score.c */
 void lead_score_advance(const struct scoring_config *sc, struct lead *l,
 			int64_t ts_ms);
-bool lead_score_event(const struct scoring_config *sc, struct lead *l,
-		      const struct event *ev);
+bool lead_score_event(const struct scoring_config *sc, struct lead_table *t,
+		      struct lead *l, const struct event *ev);
 double lead_score_sum(const struct lead *l);
 double lead_decay_factor(const struct scoring_config *sc, int64_t dt_ms);
 int32_t lead_day_of(int64_t ts_ms);
 
 /* fit.c */
 bool lead_trait_get(const struct lead *l, const char *name, struct jval *out);
-bool lead_traits_merge(struct lead *l, const struct event *ev);
-int lead_traits_replace(struct lead *l, const char *packed, size_t len);
+bool lead_traits_merge(struct lead_table *t, struct lead *l,
+		       const struct event *ev);
+int lead_traits_replace(struct lead_table *t, struct lead *l,
+			const char *packed, size_t len);
 void lead_fit_update(const struct fit_config *fc, struct lead *l);
 double lead_fit_points(const struct fit_config *fc, const struct lead *l);
 bool lead_lookup_cb(void *arg, enum field_src src, const char *name,

@@ -87,7 +87,8 @@ void lead_score_advance(const struct scoring_config *sc, struct lead *l,
 }
 
 /* The record for rule idx, created in rule order when missing. */
-static struct lead_rec *score_rec_get(struct lead *l, uint16_t idx, bool create)
+static struct lead_rec *score_rec_get(struct lead_table *t, struct lead *l,
+				      uint16_t idx, bool create)
 {
 	struct lead_rec *r = lead_recs(l);
 	size_t i, n = l->nrecs;
@@ -97,7 +98,7 @@ static struct lead_rec *score_rec_get(struct lead *l, uint16_t idx, bool create)
 	if (i < n && r[i].rule == idx)
 		return &r[i];
 	if (!create || n >= LEAD_RECS_MAX ||
-	    lead_ext_resize(l, n + 1, l->traits_len) < 0)
+	    lead_ext_resize(t, l, n + 1, l->traits_len) < 0)
 		return NULL;
 	r = lead_recs(l);
 	memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
@@ -106,13 +107,49 @@ static struct lead_rec *score_rec_get(struct lead *l, uint16_t idx, bool create)
 	return &r[i];
 }
 
+/* The event's own slice for a name, path or url condition, whose lookup
+ * never falls back to the lead; false for every other source. */
+static bool score_event_slice(const struct event *ev, enum field_src src,
+			      struct strv *out)
+{
+	switch (src) {
+	case FIELD_EVENT_NAME:
+		*out = ev->name;
+		return true;
+	case FIELD_PATH:
+		*out = ev->path;
+		return true;
+	case FIELD_URL:
+		*out = ev->url;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Most score conditions test the event name or path: those are tested
+ * on the slice at hand, as cond_eval would after score_lookup_cb, without
+ * the two calls through the lookup and its scratch buffer. */
+static bool score_cond_holds(const struct cond *c, const struct score_ctx *ctx)
+{
+	struct strv s;
+	struct jval v;
+
+	if (!score_event_slice(ctx->ev, c->src, &s))
+		return cond_eval(c, score_lookup_cb, (void *)ctx);
+	v = (struct jval){.kind = JVAL_STRING, .str = s};
+	return cond_test_value(c, s.p ? &v : NULL);
+}
+
 static bool score_rule_matches(const struct score_rule *rule,
 			       const struct score_ctx *ctx)
 {
 	if (rule->types && !(rule->types & (1u << ctx->ev->type)))
 		return false;
-	return cond_eval_all(rule->conds, rule->nconds, score_lookup_cb,
-			     (void *)ctx);
+	for (size_t i = 0; i < rule->nconds; i++)
+		if (!score_cond_holds(&rule->conds[i], ctx))
+			return false;
+	return true;
 }
 
 /* Would one more match of rule count, given its record (may be NULL)? */
@@ -129,17 +166,18 @@ static bool score_under_caps(const struct score_rule *rule,
 	return true;
 }
 
-static bool score_rule_apply(const struct scoring_config *sc, struct lead *l,
-			     size_t idx, int64_t ts_ms)
+static bool score_rule_apply(const struct scoring_config *sc,
+			     struct lead_table *t, struct lead *l, size_t idx,
+			     int64_t ts_ms)
 {
 	const struct score_rule *rule = &sc->rules[idx];
 	int32_t day = lead_day_of(ts_ms);
-	struct lead_rec *rec = score_rec_get(l, (uint16_t)idx, false);
+	struct lead_rec *rec = score_rec_get(t, l, (uint16_t)idx, false);
 
 	if (!score_under_caps(rule, rec, day))
 		return false;
 	if (!rec) {
-		rec = score_rec_get(l, (uint16_t)idx, true);
+		rec = score_rec_get(t, l, (uint16_t)idx, true);
 		if (!rec)
 			return false;
 		rec->day = day;
@@ -168,14 +206,15 @@ static uint64_t score_match64(const struct scoring_config *sc,
 	return mask;
 }
 
-static bool score_apply64(const struct scoring_config *sc, struct lead *l,
-			  size_t base, uint64_t mask, int64_t ts_ms)
+static bool score_apply64(const struct scoring_config *sc, struct lead_table *t,
+			  struct lead *l, size_t base, uint64_t mask,
+			  int64_t ts_ms)
 {
 	bool changed = false;
 
 	for (; mask; mask &= mask - 1)
 		changed |= score_rule_apply(
-			sc, l, base + (size_t)__builtin_ctzll(mask), ts_ms);
+			sc, t, l, base + (size_t)__builtin_ctzll(mask), ts_ms);
 	return changed;
 }
 
@@ -186,8 +225,8 @@ static bool score_apply64(const struct scoring_config *sc, struct lead *l,
  * the rules are evaluated instead of stalling the decay. Applying in rule
  * order after matching gives the same result as interleaving the two.
  */
-bool lead_score_event(const struct scoring_config *sc, struct lead *l,
-		      const struct event *ev)
+bool lead_score_event(const struct scoring_config *sc, struct lead_table *t,
+		      struct lead *l, const struct event *ev)
 {
 	struct score_ctx ctx = {ev, l};
 	size_t n = sc->nrules < UINT16_MAX ? sc->nrules : UINT16_MAX;
@@ -195,9 +234,9 @@ bool lead_score_event(const struct scoring_config *sc, struct lead *l,
 	bool changed;
 
 	lead_score_advance(sc, l, ev->ts_ms);
-	changed = score_apply64(sc, l, 0, first, ev->ts_ms);
+	changed = score_apply64(sc, t, l, 0, first, ev->ts_ms);
 	for (size_t base = 64; base < n; base += 64)
-		changed |= score_apply64(sc, l, base,
+		changed |= score_apply64(sc, t, l, base,
 					 score_match64(sc, &ctx, base, n),
 					 ev->ts_ms);
 	return changed;
