@@ -378,7 +378,23 @@ static bool event_number_parse(const char *s, size_t n, double *out)
 	return true;
 }
 
-static bool event_literal_valid(const char *s, size_t n)
+/*
+ * Digits only, no leading zero: most numbers in events. Anything else,
+ * valid or not, is left to event_number_parse.
+ */
+static inline bool event_number_int(const char *s, size_t n)
+{
+	size_t i = s[0] == '-';
+
+	if (i >= n || s[i] < '1' || s[i] > '9')
+		return false;
+	for (i++; i < n; i++)
+		if ((unsigned)(unsigned char)s[i] - '0' > 9)
+			return false;
+	return true;
+}
+
+static inline bool event_literal_valid(const char *s, size_t n)
 {
 	switch (s[0]) {
 	case 't':
@@ -388,7 +404,7 @@ static bool event_literal_valid(const char *s, size_t n)
 	case 'n':
 		return n == 4 && memcmp(s, "null", 4) == 0;
 	default:
-		return event_number_parse(s, n, NULL);
+		return event_number_int(s, n) || event_number_parse(s, n, NULL);
 	}
 }
 
@@ -528,29 +544,45 @@ static inline enum event_gap event_gap_after(const jsmntok_t *prev,
 }
 
 /*
- * jsmn ignores most separators, so "[1,,2]", "{\"a\"::1}" and "[[1,]2]"
- * all tokenize; the gap [from, to) before a token must hold exactly what
- * JSON puts there. Compact JSON, the common case, has one separator byte
- * or nothing and is settled inline; anything else takes event_gap_ok.
+ * Where the token after t begins in compact JSON, and the byte just before
+ * it: a key's colon, a comma after a value, or the opening bracket of a
+ * container whose first child follows directly.
  */
-static inline bool event_gap_fits(const char *buf, size_t from, size_t to,
-				  enum event_gap g)
+struct event_expect {
+	size_t at;
+	char sep;
+};
+
+static inline struct event_expect event_expect_after(const char *buf,
+						     const jsmntok_t *t)
 {
-	if (g != GAP_OPEN ? to == from + 1 && buf[from] == (char)g : to == from)
-		return true;
-	return from <= to && event_gap_ok(buf, from, to, g);
+	switch (t->type) {
+	case JSMN_STRING:
+		return (struct event_expect){(size_t)t->end + 2,
+					     t->size ? ':' : ','};
+	case JSMN_PRIMITIVE:
+		return (struct event_expect){(size_t)t->end + 1, ','};
+	default:
+		if (t->size)
+			return (struct event_expect){(size_t)t->start + 1,
+						     buf[t->start]};
+		return (struct event_expect){(size_t)t->end + 1, ','};
+	}
 }
 
 /*
- * Keys own exactly one value; values and array elements own nothing. The
- * root is the only token without a parent (what follows it is garbage).
+ * jsmn ignores most separators, so "[1,,2]", "{\"a\"::1}" and "[[1,]2]"
+ * all tokenize; the gap before a token must hold exactly what JSON puts
+ * there. Compact JSON, the common case, is settled by event_expect_after;
+ * anything else (white space, closing brackets) is checked here from the
+ * token before.
  */
-static inline bool event_tok_size_ok(const jsmntok_t *tok, const jsmntok_t *t)
+static bool event_gap_before_ok(const char *buf, const jsmntok_t *tok, int k)
 {
-	if (t->type == JSMN_STRING)
-		return t->parent >= 0 &&
-		       t->size == (tok[t->parent].type == JSMN_OBJECT);
-	return t->type != JSMN_PRIMITIVE || t->size == 0;
+	size_t from, to = event_tok_begin(&tok[k]);
+	enum event_gap g = event_gap_after(&tok[k - 1], &from);
+
+	return from <= to && event_gap_ok(buf, from, to, g);
 }
 
 /*
@@ -601,6 +633,18 @@ static int event_tok_leaf_check(struct event_ctx *c, int k)
 	return 0;
 }
 
+/*
+ * Keys own exactly one value; values and array elements own nothing. The
+ * root is the only token without a parent (what follows it is garbage).
+ */
+static inline bool event_tok_size_ok(const jsmntok_t *tok, const jsmntok_t *t)
+{
+	if (t->type == JSMN_STRING)
+		return t->parent >= 0 &&
+		       t->size == (tok[t->parent].type == JSMN_OBJECT);
+	return t->type != JSMN_PRIMITIVE || t->size == 0;
+}
+
 /* What token k adds beyond its gap: contents, depth, top-level keys. */
 static inline int event_tok_check(struct event_ctx *c, struct event_slots *s,
 				  int k)
@@ -615,7 +659,10 @@ static inline int event_tok_check(struct event_ctx *c, struct event_slots *s,
 			event_slot_note(c, s, k);
 		return 0;
 	case JSMN_PRIMITIVE:
-		return event_tok_leaf_check(c, k);
+		if (event_literal_valid(c->buf + t->start,
+					(size_t)(t->end - t->start)))
+			return 0;
+		return event_tok_leaf_check(c, k); /* to say what is wrong */
 	default:
 		if (event_tok_depth(c->tok, k) > EVENT_MAX_DEPTH)
 			return event_fail(c, EVENT_ERR_TOO_DEEP,
@@ -629,33 +676,37 @@ static inline int event_tok_check(struct event_ctx *c, struct event_slots *s,
 
 /*
  * The one pass over the tokens: closes the holes jsmn leaves, measures
- * depth and, on the way, notes where the top-level values are.
+ * depth and, on the way, notes where the top-level values are. Each token
+ * says where, in compact JSON, the next one begins and what byte comes
+ * just before it; only a token that is not there has its gap checked the
+ * slow way.
  */
 static int event_structure_check(struct event_ctx *c, struct event_slots *s)
 {
 	const jsmntok_t *tok = c->tok;
+	const char *buf = c->buf;
 
 	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
 	/* a scalar root is not an object, but must still be valid JSON */
 	if (!event_is_container(&tok[0])) {
 		if (event_tok_leaf_check(c, 0) < 0)
 			return -1;
-	} else if (!event_empty_ok(c->buf, &tok[0])) {
+	} else if (!event_empty_ok(buf, &tok[0])) {
 		return event_malformed(c, tok[0].start);
 	}
-	size_t from;
-	enum event_gap g = event_gap_after(&tok[0], &from);
-	for (int k = 1; k < c->ntok; k++) {
+	struct event_expect e = event_expect_after(buf, &tok[0]);
+	for (int k = 1, n = c->ntok; k < n; k++) {
 		const jsmntok_t *t = &tok[k];
-		if (!event_gap_fits(c->buf, from, event_tok_begin(t), g) ||
+		if (((event_tok_begin(t) != e.at || buf[e.at - 1] != e.sep) &&
+		     !event_gap_before_ok(buf, tok, k)) ||
 		    !event_tok_size_ok(tok, t))
 			return event_malformed(c, t->start);
 		if (event_tok_check(c, s, k) < 0)
 			return -1;
-		g = event_gap_after(t, &from);
+		e = event_expect_after(buf, t);
 	}
 	const jsmntok_t *last = &tok[c->ntok - 1];
-	if (c->ntok > 1 && !event_gap_ok(c->buf, event_tok_after(last),
+	if (c->ntok > 1 && !event_gap_ok(buf, event_tok_after(last),
 					 (size_t)tok[0].end, GAP_END))
 		return event_malformed(c, last->end);
 	return 0;
