@@ -97,27 +97,23 @@ const char *event_type_name(enum event_type t)
 	return event_type_names[t];
 }
 
+/* Constant-length compares, which the compiler turns into a load or two. */
 int event_type_parse(const char *s, size_t len)
 {
-	int t;
-
 	switch (len) {
 	case 4:
-		t = EVENT_PAGE;
-		break;
+		return memcmp(s, "page", 4) == 0 ? EVENT_PAGE : -1;
 	case 5:
-		t = s[0] == 't' ? EVENT_TRACK : EVENT_GROUP;
-		break;
+		return memcmp(s, "track", 5) == 0   ? EVENT_TRACK
+		       : memcmp(s, "group", 5) == 0 ? EVENT_GROUP
+						    : -1;
 	case 6:
-		t = EVENT_SCREEN;
-		break;
+		return memcmp(s, "screen", 6) == 0 ? EVENT_SCREEN : -1;
 	case 8:
-		t = EVENT_IDENTIFY;
-		break;
+		return memcmp(s, "identify", 8) == 0 ? EVENT_IDENTIFY : -1;
 	default:
 		return -1;
 	}
-	return memcmp(s, event_type_names[t], len) == 0 ? t : -1;
 }
 
 __attribute__((format(printf, 3, 4))) static int
@@ -1032,18 +1028,36 @@ static int event_type_get(struct event_ctx *c, const struct event_slots *s)
 
 /* ---- flattened fields ---- */
 
-static int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
-			  const char *field)
+/*
+ * Inline, so that the parser's own look-ups by a literal name compare a
+ * constant length (a load or two, no libc call).
+ */
+static inline const struct jval *event_field_find(const struct event_field *f,
+						  size_t n, const char *name,
+						  size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f[i].name.len == len && memcmp(f[i].name.p, name, len) == 0)
+			return &f[i].val;
+	return NULL;
+}
+
+#define FIELD_FIND(f, n, lit) event_field_find(f, n, lit, sizeof(lit) - 1)
+
+static inline int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
+				 const char *field)
 {
 	const jsmntok_t *t = &c->tok[ti];
 	const char *s = c->buf + t->start;
 	size_t n = (size_t)(t->end - t->start);
 
-	*v = (struct jval){.kind = JVAL_OTHER, .str = STRV_NULL, .num = 0};
+	v->str = STRV_NULL;
+	v->num = 0;
 	if (t->type == JSMN_STRING) {
 		v->kind = JVAL_STRING;
 		return event_str(c, ti, &v->str, field);
 	}
+	v->kind = JVAL_OTHER;
 	if (t->type != JSMN_PRIMITIVE)
 		return 0;
 	switch (s[0]) {
@@ -1062,7 +1076,8 @@ static int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
 		v->kind = JVAL_NUMBER;
 		v->str = (struct strv){s, n};
 		/* validated in event_structure_check, cannot fail here */
-		(void)event_number_parse(s, n, &v->num);
+		if (!event_number_plain(s, n, &v->num))
+			(void)event_number_parse(s, n, &v->num);
 		break;
 	}
 	return 0;
@@ -1175,17 +1190,40 @@ static int event_fields_nested(struct event_ctx *c, struct event_fields *fs,
 	return 0;
 }
 
-/* Flattens object obj one level deep into fs. */
+/* The usual field: named by its key alone, nothing to join. */
+static inline int event_field_plain(struct event_ctx *c,
+				    struct event_fields *fs, int ki)
+{
+	struct event_field *f;
+
+	if (*fs->n >= EVENT_MAX_FIELDS)
+		return 0;
+	f = &fs->f[*fs->n];
+	if (event_str(c, ki, &f->name, fs->field) < 0)
+		return -1;
+	if (f->name.len == 0)
+		return 0; /* no rule can name it */
+	if (event_jval_get(c, ki + 1, &f->val, fs->field) < 0)
+		return -1;
+	(*fs->n)++;
+	return 0;
+}
+
+/*
+ * Flattens object obj one level deep into fs. The structure is checked
+ * already, so the object's size counts its keys.
+ */
 static int event_fields_fill(struct event_ctx *c, struct event_fields *fs,
 			     int obj)
 {
 	if (obj < 0)
 		return 0;
-	for (int k = obj + 1;
-	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
-	     k = event_tok_skip(c, k + 1)) {
+	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
+	     i++, k = event_tok_skip(c, k + 1)) {
 		int r = c->tok[k + 1].type == JSMN_OBJECT
 				? event_fields_nested(c, fs, k, k + 1)
+			: fs->prefix.len == 0
+				? event_field_plain(c, fs, k)
 				: event_field_add(c, fs, STRV_NULL, k, k + 1);
 		if (r < 0)
 			return -1;
@@ -1209,7 +1247,8 @@ static int event_obj_find(const struct event_ctx *c, int obj, const char *name,
 	return found;
 }
 
-#define OBJ_FIND(c, obj, lit) event_obj_find(c, obj, lit, sizeof(lit) - 1)
+#define OBJ_FIND(c, obj, lit)                                                  \
+	((obj) < 0 ? -1 : event_obj_find(c, obj, lit, sizeof(lit) - 1))
 
 static inline int event_if_object(const struct event_ctx *c, int ti)
 {
@@ -1281,7 +1320,9 @@ static int event_email_get(struct event_ctx *c, const struct event_slots *s,
 {
 	struct event *ev = c->ev;
 	const struct jval *v =
-		ev->type != EVENT_GROUP ? event_trait_get(ev, "email") : NULL;
+		ev->type != EVENT_GROUP
+			? FIELD_FIND(ev->traits, ev->ntraits, "email")
+			: NULL;
 	int top = -1;
 
 	if (v != NULL && v->kind == JVAL_STRING) {
@@ -1303,8 +1344,8 @@ static int event_page_get(struct event_ctx *c, const struct event_slots *s,
 			  const struct event_context *x)
 {
 	struct event *ev = c->ev;
-	const struct jval *p = event_prop_get(ev, "path");
-	const struct jval *u = event_prop_get(ev, "url");
+	const struct jval *p = FIELD_FIND(ev->props, ev->nprops, "path");
+	const struct jval *u = FIELD_FIND(ev->props, ev->nprops, "url");
 	bool full = ev->nprops == EVENT_MAX_FIELDS;
 
 	if (p != NULL && p->kind == JVAL_STRING)
@@ -1445,25 +1486,14 @@ int event_parse(const char *buf, size_t len, struct event *ev,
 
 /* ---- lookups ---- */
 
-static const struct jval *event_field_find(const struct event_field *f,
-					   size_t n, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (size_t i = 0; i < n; i++)
-		if (f[i].name.len == len && memcmp(f[i].name.p, name, len) == 0)
-			return &f[i].val;
-	return NULL;
-}
-
 const struct jval *event_prop_get(const struct event *ev, const char *name)
 {
-	return event_field_find(ev->props, ev->nprops, name);
+	return event_field_find(ev->props, ev->nprops, name, strlen(name));
 }
 
 const struct jval *event_trait_get(const struct event *ev, const char *name)
 {
-	return event_field_find(ev->traits, ev->ntraits, name);
+	return event_field_find(ev->traits, ev->ntraits, name, strlen(name));
 }
 
 /* ---- timestamps ---- */
@@ -1502,6 +1532,15 @@ static int event_num_at(const char *s, size_t len, size_t i, size_t n)
 	return v;
 }
 
+/* The two digits at s as a number, or -1: the caller checked the length. */
+static inline int event_2digits(const char *s)
+{
+	unsigned a = (unsigned)(unsigned char)s[0] - '0';
+	unsigned b = (unsigned)(unsigned char)s[1] - '0';
+
+	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
 /* "Z", "+hh:mm", "-hh:mm", "+hhmm" or nothing (UTC) from s[i]. */
 static int event_tz_parse(const char *s, size_t len, size_t i, int *off_min)
 {
@@ -1534,12 +1573,14 @@ int event_timestamp_parse(const char *s, size_t len, int64_t *ms)
 	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
 	    s[16] != ':')
 		return -1;
-	y = event_num_at(s, len, 0, 4);
-	mo = event_num_at(s, len, 5, 2);
-	d = event_num_at(s, len, 8, 2);
-	h = event_num_at(s, len, 11, 2);
-	mi = event_num_at(s, len, 14, 2);
-	sec = event_num_at(s, len, 17, 2);
+	y = event_2digits(s);
+	y = y < 0 || event_2digits(s + 2) < 0 ? -1
+					      : y * 100 + event_2digits(s + 2);
+	mo = event_2digits(s + 5);
+	d = event_2digits(s + 8);
+	h = event_2digits(s + 11);
+	mi = event_2digits(s + 14);
+	sec = event_2digits(s + 17);
 	if (y < 0 || mo < 1 || mo > 12 || d < 1 ||
 	    d > (int)event_month_days(y, (unsigned)mo) || h < 0 || h > 23 ||
 	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
