@@ -630,44 +630,65 @@ static int event_tok_leaf_check(struct event_ctx *c, int k)
 }
 
 /*
- * Keys own exactly one value; values and array elements own nothing. The
- * root is the only token without a parent (what follows it is garbage).
+ * A string is a key, owning exactly one value, when its parent is an
+ * object, else a value owning nothing. The root is the only token without
+ * a parent (what follows it is garbage).
  */
-static inline bool event_tok_size_ok(const jsmntok_t *tok, const jsmntok_t *t)
+static inline bool event_str_size_ok(const jsmntok_t *tok, const jsmntok_t *t)
 {
-	if (t->type == JSMN_STRING)
-		return t->parent >= 0 &&
-		       t->size == (tok[t->parent].type == JSMN_OBJECT);
-	return t->type != JSMN_PRIMITIVE || t->size == 0;
+	return t->parent >= 0 &&
+	       t->size == (tok[t->parent].type == JSMN_OBJECT);
 }
 
-/* What token k adds beyond its gap: contents, depth, top-level keys. */
-static inline int event_tok_check(struct event_ctx *c, struct event_slots *s,
-				  int k)
+/* Token k is where e says, or its gap holds what JSON allows there. */
+static inline bool event_gap_fits(const char *buf, const jsmntok_t *tok, int k,
+				  struct event_expect e)
+{
+	return (event_tok_begin(&tok[k]) == e.at && buf[e.at - 1] == e.sep) ||
+	       event_gap_before_ok(buf, tok, k);
+}
+
+static inline int event_prim_check(struct event_ctx *c, int k)
 {
 	const jsmntok_t *t = &c->tok[k];
 
-	switch (t->type) {
-	case JSMN_STRING:
-		if (c->has_ctl && event_tok_leaf_check(c, k) < 0)
-			return -1;
-		if (t->parent == 0 && t->size != 0)
-			event_slot_note(c, s, k);
-		return 0;
-	case JSMN_PRIMITIVE:
-		if (event_literal_valid(c->buf + t->start,
-					(size_t)(t->end - t->start)))
-			return 0;
+	if (t->size != 0)
+		return event_malformed(c, t->start);
+	if (!event_literal_valid(c->buf + t->start,
+				 (size_t)(t->end - t->start)))
 		return event_tok_leaf_check(c, k); /* to say what is wrong */
-	default:
-		if (event_tok_depth(c->tok, k) > EVENT_MAX_DEPTH)
-			return event_fail(c, EVENT_ERR_TOO_DEEP,
-					  "nesting deeper than %d levels",
-					  EVENT_MAX_DEPTH);
-		if (!event_empty_ok(c->buf, t))
-			return event_malformed(c, t->start);
-		return 0;
-	}
+	return 0;
+}
+
+static int event_container_check(struct event_ctx *c, int k)
+{
+	const jsmntok_t *t = &c->tok[k];
+
+	if (event_tok_depth(c->tok, k) > EVENT_MAX_DEPTH)
+		return event_fail(c, EVENT_ERR_TOO_DEEP,
+				  "nesting deeper than %d levels",
+				  EVENT_MAX_DEPTH);
+	if (!event_empty_ok(c->buf, t))
+		return event_malformed(c, t->start);
+	return 0;
+}
+
+/* Checks primitive or container token k; at is 0 if it failed. */
+static struct event_expect event_other_check(struct event_ctx *c, int k,
+					     struct event_expect e)
+{
+	const jsmntok_t *t = &c->tok[k];
+	int r;
+
+	if (!event_gap_fits(c->buf, c->tok, k, e))
+		r = event_malformed(c, t->start);
+	else if (t->type == JSMN_PRIMITIVE)
+		r = event_prim_check(c, k);
+	else
+		r = event_container_check(c, k);
+	if (r < 0)
+		return (struct event_expect){0, 0};
+	return event_expect_after(c->buf, t);
 }
 
 /*
@@ -675,12 +696,13 @@ static inline int event_tok_check(struct event_ctx *c, struct event_slots *s,
  * depth and, on the way, notes where the top-level values are. Each token
  * says where, in compact JSON, the next one begins and what byte comes
  * just before it; only a token that is not there has its gap checked the
- * slow way.
+ * slow way. Strings, most of the tokens, are checked in the loop itself.
  */
 static int event_structure_check(struct event_ctx *c, struct event_slots *s)
 {
 	const jsmntok_t *tok = c->tok;
 	const char *buf = c->buf;
+	const bool ctl = c->has_ctl;
 
 	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
 	/* a scalar root is not an object, but must still be valid JSON */
@@ -693,13 +715,21 @@ static int event_structure_check(struct event_ctx *c, struct event_slots *s)
 	struct event_expect e = event_expect_after(buf, &tok[0]);
 	for (int k = 1, n = c->ntok; k < n; k++) {
 		const jsmntok_t *t = &tok[k];
-		if (((event_tok_begin(t) != e.at || buf[e.at - 1] != e.sep) &&
-		     !event_gap_before_ok(buf, tok, k)) ||
-		    !event_tok_size_ok(tok, t))
+		if (t->type != JSMN_STRING) {
+			e = event_other_check(c, k, e);
+			if (e.at == 0)
+				return -1;
+			continue;
+		}
+		if (!event_gap_fits(buf, tok, k, e) ||
+		    !event_str_size_ok(tok, t))
 			return event_malformed(c, t->start);
-		if (event_tok_check(c, s, k) < 0)
+		if (ctl && event_tok_leaf_check(c, k) < 0)
 			return -1;
-		e = event_expect_after(buf, t);
+		if (t->parent == 0 && t->size != 0)
+			event_slot_note(c, s, k);
+		e = (struct event_expect){(size_t)t->end + 2,
+					  t->size ? ':' : ','};
 	}
 	const jsmntok_t *last = &tok[c->ntok - 1];
 	if (c->ntok > 1 && !event_gap_ok(buf, event_tok_after(last),
