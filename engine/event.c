@@ -8,8 +8,14 @@
  * tokens that closes the holes jsmn leaves even in strict mode (stray or
  * missing commas and colons, keys without values, invalid number literals),
  * measures nesting depth and notes where the wanted top-level values are.
- * Only the subtrees the event needs (properties, traits, context) are
- * walked again; every other subtree is skipped by its end offset.
+ * That pass costs little per token in compact JSON: each token says where
+ * the next one must begin and which byte (colon, comma or the opening
+ * bracket) sits just before it, so a gap is one compare of offsets and one
+ * of a byte, and only other gaps (white space, closing brackets) are
+ * scanned; strings, most of the tokens, are checked in the loop itself and
+ * plain integers without a call. Only the subtrees the event needs
+ * (properties, traits, context) are walked again, by their key counts;
+ * every other subtree is skipped by its end offset.
  *
  * Strings are handed out as slices of the caller's buffer; only strings
  * that carry escapes, flattened "parent.child" names and the lower-cased
@@ -1209,9 +1215,8 @@ static int event_fields_nested(struct event_ctx *c, struct event_fields *fs,
 		return 0;
 	if (event_outer_name(c, ki, &outer, fs->field) < 0)
 		return -1;
-	for (int k = obj + 1;
-	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
-	     k = event_tok_skip(c, k + 1)) {
+	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
+	     i++, k = event_tok_skip(c, k + 1)) {
 		if (c->tok[k + 1].type == JSMN_OBJECT)
 			continue; /* deeper than one level: not kept */
 		if (event_field_add(c, fs, outer, k, k + 1) < 0)
@@ -1240,8 +1245,9 @@ static inline int event_field_plain(struct event_ctx *c,
 }
 
 /*
- * Flattens object obj one level deep into fs. The structure is checked
- * already, so the object's size counts its keys.
+ * Flattens object obj one level deep into fs. Like every object walk
+ * after the structure pass, it goes by the object's size, which that pass
+ * has made its exact key count.
  */
 static int event_fields_fill(struct event_ctx *c, struct event_fields *fs,
 			     int obj)
@@ -1269,9 +1275,8 @@ static int event_obj_find(const struct event_ctx *c, int obj, const char *name,
 
 	if (obj < 0)
 		return -1;
-	for (int k = obj + 1;
-	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
-	     k = event_tok_skip(c, k + 1))
+	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
+	     i++, k = event_tok_skip(c, k + 1))
 		if (event_key_is(c, k, name, n))
 			found = event_tok_null(c, k + 1) ? -1 : k + 1;
 	return found;
@@ -1297,9 +1302,8 @@ static void event_context_find(const struct event_ctx *c, int ctx,
 	x->traits = x->group_id = x->page_path = x->page_url = -1;
 	if (ctx < 0)
 		return;
-	for (int k = ctx + 1;
-	     k + 1 < c->ntok && c->tok[k].start < c->tok[ctx].end;
-	     k = event_tok_skip(c, k + 1)) {
+	for (int i = 0, k = ctx + 1; i < c->tok[ctx].size;
+	     i++, k = event_tok_skip(c, k + 1)) {
 		int v = event_tok_null(c, k + 1) ? -1 : k + 1;
 		if (KEY_IS(c, k, "traits"))
 			x->traits = event_if_object(c, v);
