@@ -58,6 +58,7 @@ struct event_context {
 struct event_ctx {
 	const char *buf;
 	size_t len;
+	char *js; /* buf's bytes and a NUL after them, for jsmn */
 	const jsmntok_t *tok;
 	int ntok;
 	bool has_ctl; /* the buffer holds bytes below 0x20 */
@@ -154,11 +155,13 @@ struct event_byte_scan {
 	event_v16 esc;  /* nonzero lanes: a backslash */
 };
 
-static inline void event_v16_scan(struct event_byte_scan *b, const char *p)
+static inline void event_v16_scan(struct event_byte_scan *b, const char *p,
+				  char *copy)
 {
 	event_v16 v;
 
 	memcpy(&v, p, sizeof(v));
+	memcpy(copy, &v, sizeof(v));
 	b->high |= v;
 	b->ctl |= (event_v16)(v < 0x20);
 	b->esc |= (event_v16)(v == '\\');
@@ -224,7 +227,8 @@ static bool event_utf8_valid(const char *buf, size_t len, size_t from)
  * One pass over the raw bytes, sixteen at a time: most events are plain
  * ASCII on one line, and then neither UTF-8 decoding nor control-byte
  * checks inside strings are needed later. The flags are sticky, so the
- * last block may overlap the one before it.
+ * last block may overlap the one before it. On the way the bytes are
+ * copied to c->js and a NUL put after them (see event_tokenize).
  */
 static int event_bytes_check(struct event_ctx *c)
 {
@@ -234,14 +238,16 @@ static int event_bytes_check(struct event_ctx *c)
 	char tail[16];
 
 	for (; i + 16 <= len; i += 16)
-		event_v16_scan(&b, buf + i);
+		event_v16_scan(&b, buf + i, c->js + i);
 	if (i < len && len >= 16) {
-		event_v16_scan(&b, buf + len - 16);
+		event_v16_scan(&b, buf + len - 16, c->js + len - 16);
 	} else if (i < len) {
 		memset(tail, ' ', sizeof(tail)); /* white space sets no flag */
 		memcpy(tail, buf + i, len - i);
-		event_v16_scan(&b, tail);
+		event_v16_scan(&b, tail, tail);
+		memcpy(c->js + i, buf + i, len - i);
 	}
+	c->js[len] = '\0';
 	c->has_esc = event_v16_any(b.esc, ~0ULL);
 	c->has_ctl = event_v16_any(b.ctl, ~0ULL);
 	if (!event_v16_any(b.high, 0x8080808080808080ULL))
@@ -778,8 +784,14 @@ static int event_tokenize(struct event_ctx *c, jsmntok_t *tok,
 	jsmn_parser p;
 	int r;
 
+	/*
+	 * jsmn stops at a NUL as well as at the length, and reads nothing
+	 * past a NUL. With one after the bytes, an unbounded length gives
+	 * the same tokens and errors and lets the compiler drop the length
+	 * test from jsmn's loops over every byte.
+	 */
 	jsmn_init(&p);
-	r = jsmn_parse(&p, c->buf, c->len, tok, EVENT_MAX_TOKENS);
+	r = jsmn_parse(&p, c->js, SIZE_MAX, tok, EVENT_MAX_TOKENS);
 	if (r == JSMN_ERROR_NOMEM)
 		return event_fail(c, EVENT_ERR_TOO_LARGE,
 				  "event has more than %d JSON tokens",
@@ -1490,7 +1502,9 @@ int event_parse(const char *buf, size_t len, struct event *ev,
 		struct event_error *err)
 {
 	jsmntok_t tok[EVENT_MAX_TOKENS];
-	struct event_ctx c = {.buf = buf, .len = len, .ev = ev, .err = err};
+	char js[EVENT_MAX_BYTES + 1];
+	struct event_ctx c = {
+		.buf = buf, .len = len, .js = js, .ev = ev, .err = err};
 	struct event_slots s;
 
 	event_reset(ev);
