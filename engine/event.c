@@ -513,6 +513,14 @@ static bool event_gap_ok(const char *buf, size_t from, size_t to,
 {
 	size_t i = from;
 
+	/* compact JSON: brackets closing nested values, then a comma */
+	if (g == GAP_COMMA && from < to && buf[to - 1] == ',') {
+		while (i < to - 1 && (buf[i] == '}' || buf[i] == ']'))
+			i++;
+		if (i == to - 1)
+			return true;
+		i = from;
+	}
 	if (g == GAP_COMMA || g == GAP_END)
 		while (i < to &&
 		       (buf[i] == '}' || buf[i] == ']' || event_is_ws(buf[i])))
