@@ -3,19 +3,20 @@
  *
  * One message is checked and read in a few linear passes and no allocation:
  * a sixteen-bytes-at-a-time scan for non-ASCII, control bytes and
- * backslashes (full UTF-8 validation only when a non-ASCII byte is
- * present), jsmn into a token array on the stack, and one pass over the
- * tokens that closes the holes jsmn leaves even in strict mode (stray or
- * missing commas and colons, keys without values, invalid number literals),
- * measures nesting depth and notes where the wanted top-level values are.
- * That pass costs little per token in compact JSON: each token says where
- * the next one must begin and which byte (colon, comma or the opening
- * bracket) sits just before it, so a gap is one compare of offsets and one
- * of a byte, and only other gaps (white space, closing brackets) are
+ * backslashes (full UTF-8 validation only when a non-ASCII byte is present)
+ * that also copies the bytes, NUL-terminated, to the stack; jsmn over that
+ * copy, with no length bound, into a token array on the stack; and one pass
+ * over the tokens that closes the holes jsmn leaves even in strict mode
+ * (stray or missing commas and colons, keys without values, invalid number
+ * literals), measures nesting depth and notes where the wanted top-level
+ * values are. That pass costs little per token in compact JSON: each token
+ * says where the next one must begin and which byte (colon, comma or the
+ * opening bracket) sits just before it, so a gap is one compare of offsets
+ * and one of a byte, and only other gaps (white space, closing brackets) are
  * scanned; strings, most of the tokens, are checked in the loop itself and
  * plain integers without a call. Only the subtrees the event needs
- * (properties, traits, context) are walked again, by their key counts;
- * every other subtree is skipped by its end offset.
+ * (properties, traits, context) are walked again, by their key counts; every
+ * other subtree is skipped by its end offset.
  *
  * Strings are handed out as slices of the caller's buffer; only strings
  * that carry escapes, flattened "parent.child" names and the lower-cased
@@ -387,8 +388,8 @@ static bool event_number_parse(const char *s, size_t n, double *out)
 }
 
 /*
- * Digits only, no leading zero: most numbers in events. Anything else,
- * valid or not, is left to event_number_parse.
+ * A minus or not, then digits without a leading zero: most numbers in
+ * events. Anything else, valid or not, is left to event_number_parse.
  */
 static inline bool event_number_int(const char *s, size_t n)
 {
@@ -795,8 +796,10 @@ static int event_tokenize(struct event_ctx *c, jsmntok_t *tok,
 	/*
 	 * jsmn stops at a NUL as well as at the length, and reads nothing
 	 * past a NUL. With one after the bytes, an unbounded length gives
-	 * the same tokens and errors and lets the compiler drop the length
-	 * test from jsmn's loops over every byte.
+	 * the same tokens, and the same rejection (a backslash as the very
+	 * last byte is INVAL instead of PART: "not valid JSON" either way),
+	 * and lets the compiler drop the length test from jsmn's loops over
+	 * every byte.
 	 */
 	jsmn_init(&p);
 	r = jsmn_parse(&p, c->js, SIZE_MAX, tok, EVENT_MAX_TOKENS);
