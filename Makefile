@@ -30,7 +30,7 @@ KTEST_SRC  = $(wildcard tests/kafka/*.c)
 KTEST_BIN  = $(KTEST_SRC:tests/kafka/%.c=$(BUILD)/tests/kafka/%)
 
 .PHONY: all deps test test-unit check check-valgrind fuzz fuzz-run format \
-	format-check bench bench-kafka test-kafka clean run-sample
+	format-check bench bench-parse bench-kafka test-kafka clean run-sample
 
 all: $(BUILD)/leadrouter
 
@@ -114,6 +114,13 @@ run-sample: $(BUILD)/leadrouter
 
 bench: $(BUILD)/leadrouter
 	sh bench/bench_simulate.sh $(BUILD)/leadrouter
+
+# The parser alone, next to jsmn alone on the same bytes.
+$(BUILD)/bench_parse: bench/bench_parse.c $(BUILD)/libleadrouter.a | deps
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libleadrouter.a $(LDLIBS_ALL)
+
+bench-parse: $(BUILD)/bench_parse
+	$(BUILD)/bench_parse
 
 $(BUILD)/tests/kafka/%: tests/kafka/%.c | deps
 	@mkdir -p $(dir $@)

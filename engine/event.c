@@ -3,13 +3,20 @@
  *
  * One message is checked and read in a few linear passes and no allocation:
  * a sixteen-bytes-at-a-time scan for non-ASCII, control bytes and
- * backslashes (full UTF-8 validation only when a non-ASCII byte is
- * present), jsmn into a token array on the stack, and one pass over the
- * tokens that closes the holes jsmn leaves even in strict mode (stray or
- * missing commas and colons, keys without values, invalid number literals),
- * measures nesting depth and notes where the wanted top-level values are.
- * Only the subtrees the event needs (properties, traits, context) are
- * walked again; every other subtree is skipped by its end offset.
+ * backslashes (full UTF-8 validation only when a non-ASCII byte is present)
+ * that also copies the bytes, NUL-terminated, to the stack; jsmn over that
+ * copy, with no length bound, into a token array on the stack; and one pass
+ * over the tokens that closes the holes jsmn leaves even in strict mode
+ * (stray or missing commas and colons, keys without values, invalid number
+ * literals), measures nesting depth and notes where the wanted top-level
+ * values are. That pass costs little per token in compact JSON: each token
+ * says where the next one must begin and which byte (colon, comma or the
+ * opening bracket) sits just before it, so a gap is one compare of offsets
+ * and one of a byte, and only other gaps (white space, closing brackets) are
+ * scanned; strings, most of the tokens, are checked in the loop itself and
+ * plain integers without a call. Only the subtrees the event needs
+ * (properties, traits, context) are walked again, by their key counts; every
+ * other subtree is skipped by its end offset.
  *
  * Strings are handed out as slices of the caller's buffer; only strings
  * that carry escapes, flattened "parent.child" names and the lower-cased
@@ -52,6 +59,7 @@ struct event_context {
 struct event_ctx {
 	const char *buf;
 	size_t len;
+	char *js; /* buf's bytes and a NUL after them, for jsmn */
 	const jsmntok_t *tok;
 	int ntok;
 	bool has_ctl; /* the buffer holds bytes below 0x20 */
@@ -97,27 +105,23 @@ const char *event_type_name(enum event_type t)
 	return event_type_names[t];
 }
 
+/* Constant-length compares, which the compiler turns into a load or two. */
 int event_type_parse(const char *s, size_t len)
 {
-	int t;
-
 	switch (len) {
 	case 4:
-		t = EVENT_PAGE;
-		break;
+		return memcmp(s, "page", 4) == 0 ? EVENT_PAGE : -1;
 	case 5:
-		t = s[0] == 't' ? EVENT_TRACK : EVENT_GROUP;
-		break;
+		return memcmp(s, "track", 5) == 0   ? EVENT_TRACK
+		       : memcmp(s, "group", 5) == 0 ? EVENT_GROUP
+						    : -1;
 	case 6:
-		t = EVENT_SCREEN;
-		break;
+		return memcmp(s, "screen", 6) == 0 ? EVENT_SCREEN : -1;
 	case 8:
-		t = EVENT_IDENTIFY;
-		break;
+		return memcmp(s, "identify", 8) == 0 ? EVENT_IDENTIFY : -1;
 	default:
 		return -1;
 	}
-	return memcmp(s, event_type_names[t], len) == 0 ? t : -1;
 }
 
 __attribute__((format(printf, 3, 4))) static int
@@ -152,11 +156,13 @@ struct event_byte_scan {
 	event_v16 esc;  /* nonzero lanes: a backslash */
 };
 
-static inline void event_v16_scan(struct event_byte_scan *b, const char *p)
+static inline void event_v16_scan(struct event_byte_scan *b, const char *p,
+				  char *copy)
 {
 	event_v16 v;
 
 	memcpy(&v, p, sizeof(v));
+	memcpy(copy, &v, sizeof(v));
 	b->high |= v;
 	b->ctl |= (event_v16)(v < 0x20);
 	b->esc |= (event_v16)(v == '\\');
@@ -222,7 +228,8 @@ static bool event_utf8_valid(const char *buf, size_t len, size_t from)
  * One pass over the raw bytes, sixteen at a time: most events are plain
  * ASCII on one line, and then neither UTF-8 decoding nor control-byte
  * checks inside strings are needed later. The flags are sticky, so the
- * last block may overlap the one before it.
+ * last block may overlap the one before it. On the way the bytes are
+ * copied to c->js and a NUL put after them (see event_tokenize).
  */
 static int event_bytes_check(struct event_ctx *c)
 {
@@ -232,14 +239,16 @@ static int event_bytes_check(struct event_ctx *c)
 	char tail[16];
 
 	for (; i + 16 <= len; i += 16)
-		event_v16_scan(&b, buf + i);
+		event_v16_scan(&b, buf + i, c->js + i);
 	if (i < len && len >= 16) {
-		event_v16_scan(&b, buf + len - 16);
+		event_v16_scan(&b, buf + len - 16, c->js + len - 16);
 	} else if (i < len) {
 		memset(tail, ' ', sizeof(tail)); /* white space sets no flag */
 		memcpy(tail, buf + i, len - i);
-		event_v16_scan(&b, tail);
+		event_v16_scan(&b, tail, tail);
+		memcpy(c->js + i, buf + i, len - i);
 	}
+	c->js[len] = '\0';
 	c->has_esc = event_v16_any(b.esc, ~0ULL);
 	c->has_ctl = event_v16_any(b.ctl, ~0ULL);
 	if (!event_v16_any(b.high, 0x8080808080808080ULL))
@@ -248,6 +257,20 @@ static int event_bytes_check(struct event_ctx *c)
 		return event_fail(c, EVENT_ERR_BAD_UTF8,
 				  "event is not valid UTF-8");
 	return 0;
+}
+
+/*
+ * Where in area the copy for jsmn starts: 2 KiB from buf modulo 4 KiB.
+ * The byte scan loads from buf just after storing to the copy; were the
+ * two a few bytes apart modulo 4 KiB, the CPU would take each load for a
+ * read of the store before it and stall it (4K aliasing), which for some
+ * placements of buf made event_parse more than half again as slow.
+ */
+static char *event_js_place(char *area, const char *buf)
+{
+	uintptr_t a = (uintptr_t)area, b = (uintptr_t)buf;
+
+	return area + ((b + 2048 - a) & 4095);
 }
 
 /* ---- numbers and literals ---- */
@@ -378,7 +401,23 @@ static bool event_number_parse(const char *s, size_t n, double *out)
 	return true;
 }
 
-static bool event_literal_valid(const char *s, size_t n)
+/*
+ * A minus or not, then digits without a leading zero: most numbers in
+ * events. Anything else, valid or not, is left to event_number_parse.
+ */
+static inline bool event_number_int(const char *s, size_t n)
+{
+	size_t i = s[0] == '-';
+
+	if (i >= n || s[i] < '1' || s[i] > '9')
+		return false;
+	for (i++; i < n; i++)
+		if ((unsigned)(unsigned char)s[i] - '0' > 9)
+			return false;
+	return true;
+}
+
+static inline bool event_literal_valid(const char *s, size_t n)
 {
 	switch (s[0]) {
 	case 't':
@@ -388,7 +427,7 @@ static bool event_literal_valid(const char *s, size_t n)
 	case 'n':
 		return n == 4 && memcmp(s, "null", 4) == 0;
 	default:
-		return event_number_parse(s, n, NULL);
+		return event_number_int(s, n) || event_number_parse(s, n, NULL);
 	}
 }
 
@@ -489,6 +528,14 @@ static bool event_gap_ok(const char *buf, size_t from, size_t to,
 {
 	size_t i = from;
 
+	/* compact JSON: brackets closing nested values, then a comma */
+	if (g == GAP_COMMA && from < to && buf[to - 1] == ',') {
+		while (i < to - 1 && (buf[i] == '}' || buf[i] == ']'))
+			i++;
+		if (i == to - 1)
+			return true;
+		i = from;
+	}
 	if (g == GAP_COMMA || g == GAP_END)
 		while (i < to &&
 		       (buf[i] == '}' || buf[i] == ']' || event_is_ws(buf[i])))
@@ -528,29 +575,45 @@ static inline enum event_gap event_gap_after(const jsmntok_t *prev,
 }
 
 /*
- * jsmn ignores most separators, so "[1,,2]", "{\"a\"::1}" and "[[1,]2]"
- * all tokenize; the gap [from, to) before a token must hold exactly what
- * JSON puts there. Compact JSON, the common case, has one separator byte
- * or nothing and is settled inline; anything else takes event_gap_ok.
+ * Where the token after t begins in compact JSON, and the byte just before
+ * it: a key's colon, a comma after a value, or the opening bracket of a
+ * container whose first child follows directly.
  */
-static inline bool event_gap_fits(const char *buf, size_t from, size_t to,
-				  enum event_gap g)
+struct event_expect {
+	size_t at;
+	char sep;
+};
+
+static inline struct event_expect event_expect_after(const char *buf,
+						     const jsmntok_t *t)
 {
-	if (g != GAP_OPEN ? to == from + 1 && buf[from] == (char)g : to == from)
-		return true;
-	return from <= to && event_gap_ok(buf, from, to, g);
+	switch (t->type) {
+	case JSMN_STRING:
+		return (struct event_expect){(size_t)t->end + 2,
+					     t->size ? ':' : ','};
+	case JSMN_PRIMITIVE:
+		return (struct event_expect){(size_t)t->end + 1, ','};
+	default:
+		if (t->size)
+			return (struct event_expect){(size_t)t->start + 1,
+						     buf[t->start]};
+		return (struct event_expect){(size_t)t->end + 1, ','};
+	}
 }
 
 /*
- * Keys own exactly one value; values and array elements own nothing. The
- * root is the only token without a parent (what follows it is garbage).
+ * jsmn ignores most separators, so "[1,,2]", "{\"a\"::1}" and "[[1,]2]"
+ * all tokenize; the gap before a token must hold exactly what JSON puts
+ * there. Compact JSON, the common case, is settled by event_expect_after;
+ * anything else (white space, closing brackets) is checked here from the
+ * token before.
  */
-static inline bool event_tok_size_ok(const jsmntok_t *tok, const jsmntok_t *t)
+static bool event_gap_before_ok(const char *buf, const jsmntok_t *tok, int k)
 {
-	if (t->type == JSMN_STRING)
-		return t->parent >= 0 &&
-		       t->size == (tok[t->parent].type == JSMN_OBJECT);
-	return t->type != JSMN_PRIMITIVE || t->size == 0;
+	size_t from, to = event_tok_begin(&tok[k]);
+	enum event_gap g = event_gap_after(&tok[k - 1], &from);
+
+	return from <= to && event_gap_ok(buf, from, to, g);
 }
 
 /*
@@ -601,61 +664,110 @@ static int event_tok_leaf_check(struct event_ctx *c, int k)
 	return 0;
 }
 
-/* What token k adds beyond its gap: contents, depth, top-level keys. */
-static inline int event_tok_check(struct event_ctx *c, struct event_slots *s,
-				  int k)
+/*
+ * A string is a key, owning exactly one value, when its parent is an
+ * object, else a value owning nothing. The root is the only token without
+ * a parent (what follows it is garbage).
+ */
+static inline bool event_str_size_ok(const jsmntok_t *tok, const jsmntok_t *t)
+{
+	return t->parent >= 0 &&
+	       t->size == (tok[t->parent].type == JSMN_OBJECT);
+}
+
+/* Token k is where e says, or its gap holds what JSON allows there. */
+static inline bool event_gap_fits(const char *buf, const jsmntok_t *tok, int k,
+				  struct event_expect e)
+{
+	return (event_tok_begin(&tok[k]) == e.at && buf[e.at - 1] == e.sep) ||
+	       event_gap_before_ok(buf, tok, k);
+}
+
+static inline int event_prim_check(struct event_ctx *c, int k)
 {
 	const jsmntok_t *t = &c->tok[k];
 
-	switch (t->type) {
-	case JSMN_STRING:
-		if (c->has_ctl && event_tok_leaf_check(c, k) < 0)
-			return -1;
-		if (t->parent == 0 && t->size != 0)
-			event_slot_note(c, s, k);
-		return 0;
-	case JSMN_PRIMITIVE:
-		return event_tok_leaf_check(c, k);
-	default:
-		if (event_tok_depth(c->tok, k) > EVENT_MAX_DEPTH)
-			return event_fail(c, EVENT_ERR_TOO_DEEP,
-					  "nesting deeper than %d levels",
-					  EVENT_MAX_DEPTH);
-		if (!event_empty_ok(c->buf, t))
-			return event_malformed(c, t->start);
-		return 0;
-	}
+	if (t->size != 0)
+		return event_malformed(c, t->start);
+	if (!event_literal_valid(c->buf + t->start,
+				 (size_t)(t->end - t->start)))
+		return event_tok_leaf_check(c, k); /* to say what is wrong */
+	return 0;
+}
+
+static int event_container_check(struct event_ctx *c, int k)
+{
+	const jsmntok_t *t = &c->tok[k];
+
+	if (event_tok_depth(c->tok, k) > EVENT_MAX_DEPTH)
+		return event_fail(c, EVENT_ERR_TOO_DEEP,
+				  "nesting deeper than %d levels",
+				  EVENT_MAX_DEPTH);
+	if (!event_empty_ok(c->buf, t))
+		return event_malformed(c, t->start);
+	return 0;
+}
+
+/* Checks primitive or container token k; at is 0 if it failed. */
+static struct event_expect event_other_check(struct event_ctx *c, int k,
+					     struct event_expect e)
+{
+	const jsmntok_t *t = &c->tok[k];
+	int r;
+
+	if (!event_gap_fits(c->buf, c->tok, k, e))
+		r = event_malformed(c, t->start);
+	else if (t->type == JSMN_PRIMITIVE)
+		r = event_prim_check(c, k);
+	else
+		r = event_container_check(c, k);
+	if (r < 0)
+		return (struct event_expect){0, 0};
+	return event_expect_after(c->buf, t);
 }
 
 /*
  * The one pass over the tokens: closes the holes jsmn leaves, measures
- * depth and, on the way, notes where the top-level values are.
+ * depth and, on the way, notes where the top-level values are. Each token
+ * says where, in compact JSON, the next one begins and what byte comes
+ * just before it; only a token that is not there has its gap checked the
+ * slow way. Strings, most of the tokens, are checked in the loop itself.
  */
 static int event_structure_check(struct event_ctx *c, struct event_slots *s)
 {
 	const jsmntok_t *tok = c->tok;
+	const char *buf = c->buf;
+	const bool ctl = c->has_ctl;
 
 	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
 	/* a scalar root is not an object, but must still be valid JSON */
 	if (!event_is_container(&tok[0])) {
 		if (event_tok_leaf_check(c, 0) < 0)
 			return -1;
-	} else if (!event_empty_ok(c->buf, &tok[0])) {
+	} else if (!event_empty_ok(buf, &tok[0])) {
 		return event_malformed(c, tok[0].start);
 	}
-	size_t from;
-	enum event_gap g = event_gap_after(&tok[0], &from);
-	for (int k = 1; k < c->ntok; k++) {
+	struct event_expect e = event_expect_after(buf, &tok[0]);
+	for (int k = 1, n = c->ntok; k < n; k++) {
 		const jsmntok_t *t = &tok[k];
-		if (!event_gap_fits(c->buf, from, event_tok_begin(t), g) ||
-		    !event_tok_size_ok(tok, t))
+		if (t->type != JSMN_STRING) {
+			e = event_other_check(c, k, e);
+			if (e.at == 0)
+				return -1;
+			continue;
+		}
+		if (!event_gap_fits(buf, tok, k, e) ||
+		    !event_str_size_ok(tok, t))
 			return event_malformed(c, t->start);
-		if (event_tok_check(c, s, k) < 0)
+		if (ctl && event_tok_leaf_check(c, k) < 0)
 			return -1;
-		g = event_gap_after(t, &from);
+		if (t->parent == 0 && t->size != 0)
+			event_slot_note(c, s, k);
+		e = (struct event_expect){(size_t)t->end + 2,
+					  t->size ? ':' : ','};
 	}
 	const jsmntok_t *last = &tok[c->ntok - 1];
-	if (c->ntok > 1 && !event_gap_ok(c->buf, event_tok_after(last),
+	if (c->ntok > 1 && !event_gap_ok(buf, event_tok_after(last),
 					 (size_t)tok[0].end, GAP_END))
 		return event_malformed(c, last->end);
 	return 0;
@@ -695,8 +807,16 @@ static int event_tokenize(struct event_ctx *c, jsmntok_t *tok,
 	jsmn_parser p;
 	int r;
 
+	/*
+	 * jsmn stops at a NUL as well as at the length, and reads nothing
+	 * past a NUL. With one after the bytes, an unbounded length gives
+	 * the same tokens, and the same rejection (a backslash as the very
+	 * last byte is INVAL instead of PART: "not valid JSON" either way),
+	 * and lets the compiler drop the length test from jsmn's loops over
+	 * every byte.
+	 */
 	jsmn_init(&p);
-	r = jsmn_parse(&p, c->buf, c->len, tok, EVENT_MAX_TOKENS);
+	r = jsmn_parse(&p, c->js, SIZE_MAX, tok, EVENT_MAX_TOKENS);
 	if (r == JSMN_ERROR_NOMEM)
 		return event_fail(c, EVENT_ERR_TOO_LARGE,
 				  "event has more than %d JSON tokens",
@@ -981,18 +1101,36 @@ static int event_type_get(struct event_ctx *c, const struct event_slots *s)
 
 /* ---- flattened fields ---- */
 
-static int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
-			  const char *field)
+/*
+ * Inline, so that the parser's own look-ups by a literal name compare a
+ * constant length (a load or two, no libc call).
+ */
+static inline const struct jval *event_field_find(const struct event_field *f,
+						  size_t n, const char *name,
+						  size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f[i].name.len == len && memcmp(f[i].name.p, name, len) == 0)
+			return &f[i].val;
+	return NULL;
+}
+
+#define FIELD_FIND(f, n, lit) event_field_find(f, n, lit, sizeof(lit) - 1)
+
+static inline int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
+				 const char *field)
 {
 	const jsmntok_t *t = &c->tok[ti];
 	const char *s = c->buf + t->start;
 	size_t n = (size_t)(t->end - t->start);
 
-	*v = (struct jval){.kind = JVAL_OTHER, .str = STRV_NULL, .num = 0};
+	v->str = STRV_NULL;
+	v->num = 0;
 	if (t->type == JSMN_STRING) {
 		v->kind = JVAL_STRING;
 		return event_str(c, ti, &v->str, field);
 	}
+	v->kind = JVAL_OTHER;
 	if (t->type != JSMN_PRIMITIVE)
 		return 0;
 	switch (s[0]) {
@@ -1011,7 +1149,8 @@ static int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
 		v->kind = JVAL_NUMBER;
 		v->str = (struct strv){s, n};
 		/* validated in event_structure_check, cannot fail here */
-		(void)event_number_parse(s, n, &v->num);
+		if (!event_number_plain(s, n, &v->num))
+			(void)event_number_parse(s, n, &v->num);
 		break;
 	}
 	return 0;
@@ -1113,9 +1252,8 @@ static int event_fields_nested(struct event_ctx *c, struct event_fields *fs,
 		return 0;
 	if (event_outer_name(c, ki, &outer, fs->field) < 0)
 		return -1;
-	for (int k = obj + 1;
-	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
-	     k = event_tok_skip(c, k + 1)) {
+	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
+	     i++, k = event_tok_skip(c, k + 1)) {
 		if (c->tok[k + 1].type == JSMN_OBJECT)
 			continue; /* deeper than one level: not kept */
 		if (event_field_add(c, fs, outer, k, k + 1) < 0)
@@ -1124,17 +1262,41 @@ static int event_fields_nested(struct event_ctx *c, struct event_fields *fs,
 	return 0;
 }
 
-/* Flattens object obj one level deep into fs. */
+/* The usual field: named by its key alone, nothing to join. */
+static inline int event_field_plain(struct event_ctx *c,
+				    struct event_fields *fs, int ki)
+{
+	struct event_field *f;
+
+	if (*fs->n >= EVENT_MAX_FIELDS)
+		return 0;
+	f = &fs->f[*fs->n];
+	if (event_str(c, ki, &f->name, fs->field) < 0)
+		return -1;
+	if (f->name.len == 0)
+		return 0; /* no rule can name it */
+	if (event_jval_get(c, ki + 1, &f->val, fs->field) < 0)
+		return -1;
+	(*fs->n)++;
+	return 0;
+}
+
+/*
+ * Flattens object obj one level deep into fs. Like every object walk
+ * after the structure pass, it goes by the object's size, which that pass
+ * has made its exact key count.
+ */
 static int event_fields_fill(struct event_ctx *c, struct event_fields *fs,
 			     int obj)
 {
 	if (obj < 0)
 		return 0;
-	for (int k = obj + 1;
-	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
-	     k = event_tok_skip(c, k + 1)) {
+	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
+	     i++, k = event_tok_skip(c, k + 1)) {
 		int r = c->tok[k + 1].type == JSMN_OBJECT
 				? event_fields_nested(c, fs, k, k + 1)
+			: fs->prefix.len == 0
+				? event_field_plain(c, fs, k)
 				: event_field_add(c, fs, STRV_NULL, k, k + 1);
 		if (r < 0)
 			return -1;
@@ -1150,15 +1312,15 @@ static int event_obj_find(const struct event_ctx *c, int obj, const char *name,
 
 	if (obj < 0)
 		return -1;
-	for (int k = obj + 1;
-	     k + 1 < c->ntok && c->tok[k].start < c->tok[obj].end;
-	     k = event_tok_skip(c, k + 1))
+	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
+	     i++, k = event_tok_skip(c, k + 1))
 		if (event_key_is(c, k, name, n))
 			found = event_tok_null(c, k + 1) ? -1 : k + 1;
 	return found;
 }
 
-#define OBJ_FIND(c, obj, lit) event_obj_find(c, obj, lit, sizeof(lit) - 1)
+#define OBJ_FIND(c, obj, lit)                                                  \
+	((obj) < 0 ? -1 : event_obj_find(c, obj, lit, sizeof(lit) - 1))
 
 static inline int event_if_object(const struct event_ctx *c, int ti)
 {
@@ -1177,9 +1339,8 @@ static void event_context_find(const struct event_ctx *c, int ctx,
 	x->traits = x->group_id = x->page_path = x->page_url = -1;
 	if (ctx < 0)
 		return;
-	for (int k = ctx + 1;
-	     k + 1 < c->ntok && c->tok[k].start < c->tok[ctx].end;
-	     k = event_tok_skip(c, k + 1)) {
+	for (int i = 0, k = ctx + 1; i < c->tok[ctx].size;
+	     i++, k = event_tok_skip(c, k + 1)) {
 		int v = event_tok_null(c, k + 1) ? -1 : k + 1;
 		if (KEY_IS(c, k, "traits"))
 			x->traits = event_if_object(c, v);
@@ -1230,7 +1391,9 @@ static int event_email_get(struct event_ctx *c, const struct event_slots *s,
 {
 	struct event *ev = c->ev;
 	const struct jval *v =
-		ev->type != EVENT_GROUP ? event_trait_get(ev, "email") : NULL;
+		ev->type != EVENT_GROUP
+			? FIELD_FIND(ev->traits, ev->ntraits, "email")
+			: NULL;
 	int top = -1;
 
 	if (v != NULL && v->kind == JVAL_STRING) {
@@ -1252,8 +1415,8 @@ static int event_page_get(struct event_ctx *c, const struct event_slots *s,
 			  const struct event_context *x)
 {
 	struct event *ev = c->ev;
-	const struct jval *p = event_prop_get(ev, "path");
-	const struct jval *u = event_prop_get(ev, "url");
+	const struct jval *p = FIELD_FIND(ev->props, ev->nprops, "path");
+	const struct jval *u = FIELD_FIND(ev->props, ev->nprops, "url");
 	bool full = ev->nprops == EVENT_MAX_FIELDS;
 
 	if (p != NULL && p->kind == JVAL_STRING)
@@ -1364,7 +1527,12 @@ int event_parse(const char *buf, size_t len, struct event *ev,
 		struct event_error *err)
 {
 	jsmntok_t tok[EVENT_MAX_TOKENS];
-	struct event_ctx c = {.buf = buf, .len = len, .ev = ev, .err = err};
+	char js_area[4096 + EVENT_MAX_BYTES + 1];
+	struct event_ctx c = {.buf = buf,
+			      .len = len,
+			      .js = event_js_place(js_area, buf),
+			      .ev = ev,
+			      .err = err};
 	struct event_slots s;
 
 	event_reset(ev);
@@ -1394,25 +1562,14 @@ int event_parse(const char *buf, size_t len, struct event *ev,
 
 /* ---- lookups ---- */
 
-static const struct jval *event_field_find(const struct event_field *f,
-					   size_t n, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (size_t i = 0; i < n; i++)
-		if (f[i].name.len == len && memcmp(f[i].name.p, name, len) == 0)
-			return &f[i].val;
-	return NULL;
-}
-
 const struct jval *event_prop_get(const struct event *ev, const char *name)
 {
-	return event_field_find(ev->props, ev->nprops, name);
+	return event_field_find(ev->props, ev->nprops, name, strlen(name));
 }
 
 const struct jval *event_trait_get(const struct event *ev, const char *name)
 {
-	return event_field_find(ev->traits, ev->ntraits, name);
+	return event_field_find(ev->traits, ev->ntraits, name, strlen(name));
 }
 
 /* ---- timestamps ---- */
@@ -1451,6 +1608,15 @@ static int event_num_at(const char *s, size_t len, size_t i, size_t n)
 	return v;
 }
 
+/* The two digits at s as a number, or -1: the caller checked the length. */
+static inline int event_2digits(const char *s)
+{
+	unsigned a = (unsigned)(unsigned char)s[0] - '0';
+	unsigned b = (unsigned)(unsigned char)s[1] - '0';
+
+	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
 /* "Z", "+hh:mm", "-hh:mm", "+hhmm" or nothing (UTC) from s[i]. */
 static int event_tz_parse(const char *s, size_t len, size_t i, int *off_min)
 {
@@ -1483,12 +1649,14 @@ int event_timestamp_parse(const char *s, size_t len, int64_t *ms)
 	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
 	    s[16] != ':')
 		return -1;
-	y = event_num_at(s, len, 0, 4);
-	mo = event_num_at(s, len, 5, 2);
-	d = event_num_at(s, len, 8, 2);
-	h = event_num_at(s, len, 11, 2);
-	mi = event_num_at(s, len, 14, 2);
-	sec = event_num_at(s, len, 17, 2);
+	y = event_2digits(s);
+	y = y < 0 || event_2digits(s + 2) < 0 ? -1
+					      : y * 100 + event_2digits(s + 2);
+	mo = event_2digits(s + 5);
+	d = event_2digits(s + 8);
+	h = event_2digits(s + 11);
+	mi = event_2digits(s + 14);
+	sec = event_2digits(s + 17);
 	if (y < 0 || mo < 1 || mo > 12 || d < 1 ||
 	    d > (int)event_month_days(y, (unsigned)mo) || h < 0 || h > 23 ||
 	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
