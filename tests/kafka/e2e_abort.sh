@@ -66,13 +66,7 @@ grep -q "delivery to $DLQ .*failed: Broker: Message size too large" "$WORK/daemo
 grep -q 'rewound .* to the committed offsets' "$WORK/daemon.log" ||
 	fail "aborted without rewinding to the committed offsets"
 # The pause is logged once the second rollback's restore is done.
-i=0
-until grep -q 'txn: 2 aborts in a row; replaying in 200 ms' "$WORK/daemon.log"; do
-	e2e_alive "$pid"
-	[ $i -lt 300 ] || fail "no pause before replaying after the second abort in a row"
-	sleep 0.1
-	i=$((i + 1))
-done
+e2e_wait_log "$pid" "$WORK/daemon.log" 30 'txn: 2 aborts in a row; replaying in 200 ms'
 note "$(aborts) aborts so far, daemon alive; raising max.message.bytes of $DLQ"
 
 timeout 60 java -Xmx256m -cp "$libs/*" kafka.admin.ConfigCommand \

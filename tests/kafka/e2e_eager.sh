@@ -30,12 +30,7 @@ note "$nin events, simulate expects $nexp handoffs"
 
 e2e_start "$cfg" "$WORK/daemon.log"
 pid=$DAEMON_PID
-for _ in $(seq 1 300); do
-	grep -q 'pipeline: ready' "$WORK/daemon.log" && break
-	e2e_alive "$pid"
-	sleep 0.1
-done
-grep -q 'pipeline: ready' "$WORK/daemon.log" || fail "daemon not ready in 30 s"
+e2e_wait_log "$pid" "$WORK/daemon.log" 30 'pipeline: ready'
 
 t0=$(date +%s%N)
 e2e_produce "$WORK/in.jsonl"

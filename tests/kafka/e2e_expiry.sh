@@ -92,13 +92,7 @@ n1=$(wc -l <"$WORK/leads1.tsv")
 
 e2e_start "$WORK/expiry.json" "$WORK/daemon-2.log"
 pid=$DAEMON_PID
-i=0
-until grep -qF "from $LEADS:" "$WORK/daemon-2.log"; do
-	e2e_alive "$pid"
-	[ $i -lt 300 ] || fail "no restore of $LEADS logged within 30 s of the restart"
-	sleep 0.1
-	i=$((i + 1))
-done
+e2e_wait_log "$pid" "$WORK/daemon-2.log" 30 "from $LEADS:" -F
 t0=$(date +%s)
 note "restart: $(grep -F "from $LEADS:" "$WORK/daemon-2.log" | tail -1)"
 grep -F "from $LEADS:" "$WORK/daemon-2.log" | tail -1 | grep -qF "now 1 lead(s)" ||

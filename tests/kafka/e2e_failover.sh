@@ -29,13 +29,7 @@ e2e_topics 6
 # of this test's author).
 e2e_start "$WORK/a.json" "$WORK/daemon-a.log"
 pa=$DAEMON_PID
-i=0
-until grep -q 'pipeline: ready' "$WORK/daemon-a.log"; do
-	e2e_alive "$pa"
-	[ $i -lt 300 ] || fail "instance a not ready within 30 s"
-	sleep 0.1
-	i=$((i + 1))
-done
+e2e_wait_log "$pa" "$WORK/daemon-a.log" 30 'pipeline: ready'
 e2e_start "$WORK/b.json" "$WORK/daemon-b.log"
 pb=$DAEMON_PID
 

@@ -38,13 +38,7 @@ note "instance A committed $COMMITTED of $half events"
 
 e2e_start "$WORK/b.json" "$WORK/daemon-b.log"
 pb=$DAEMON_PID
-i=0
-until grep -q 'transactional producer ready' "$WORK/daemon-b.log"; do
-	e2e_alive "$pb"
-	[ $i -lt 300 ] || fail "instance B did not initialise transactions within 30 s"
-	sleep 0.1
-	i=$((i + 1))
-done
+e2e_wait_log "$pb" "$WORK/daemon-b.log" 30 'transactional producer ready'
 note "instance B initialised transactions: A is fenced"
 e2e_produce "$WORK/in2.jsonl"
 

@@ -79,13 +79,7 @@ note "a transaction is open on $LEADS [0]"
 
 e2e_start "$WORK/e2e.json" "$WORK/daemon.log"
 pid=$DAEMON_PID
-i=0
-until grep -q 'pipeline: ready' "$WORK/daemon.log"; do
-	e2e_alive "$pid"
-	[ $i -lt 600 ] || fail "daemon not ready within 60 s"
-	sleep 0.1
-	i=$((i + 1))
-done
+e2e_wait_log "$pid" "$WORK/daemon.log" 60 'pipeline: ready'
 grep -q '^committed' "$WORK/holder.out" ||
 	fail "the daemon was ready before the open transaction ended"
 grep -q "restore: $LEADS \\[0\\]: a transaction is open" "$WORK/daemon.log" ||

@@ -113,13 +113,7 @@ E2E_JSON="$WORK/create2.tmpl" e2e_config "$WORK/e.json" e 50
 log="$WORK/daemon-e.log"
 e2e_start "$WORK/e.json" "$log"
 pid=$DAEMON_PID
-i=0
-until grep -qF "topics ready:" "$log"; do
-	e2e_alive "$pid"
-	[ $i -lt 300 ] || fail "e: no 'topics ready' line after 30 s"
-	sleep 0.1
-	i=$((i + 1))
-done
+e2e_wait_log "$pid" "$log" 30 "topics ready:" -F
 grep -qF "topics ready: 3 lead partitions, 2 team partitions" "$log" ||
 	fail "e: $(grep -F "topics ready:" "$log")"
 check_parts() {

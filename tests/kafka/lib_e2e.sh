@@ -164,6 +164,20 @@ e2e_alive() {
 	kill -0 "$1" 2>/dev/null || fail "daemon $1 exited early"
 }
 
+# e2e_wait_log PID FILE SECONDS PATTERN [GREP-OPTION...]: wait for a line
+# matching PATTERN in FILE while daemon PID runs; fail after SECONDS.
+e2e_wait_log() {
+	local pid=$1 file=$2 secs=$3 pat=$4 i=0
+	shift 4
+	until grep -q "$@" -e "$pat" "$file"; do
+		e2e_alive "$pid"
+		[ $i -lt $((secs * 10)) ] ||
+			fail "no line matching '$pat' in $file within $secs s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # e2e_lag [TOPIC]: total lag of the group on a topic (-1 on error).
 e2e_lag() {
 	"$LR_TOOLS/lr_consume" -b "$BOOTSTRAP" -t "${1:-$EVENTS}" --lag "$GROUP" 2>/dev/null |
