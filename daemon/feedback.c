@@ -5,13 +5,13 @@
  * refused rather than unescaped: ids and keys never need them, and a slice
  * into the record can then be used as the key it names.
  */
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <jsmn.h>
 
 #include "../engine/event.h"
+#include "../engine/route.h"
 #include "feedback.h"
 
 #define FEEDBACK_MAX_TOKENS 256
@@ -42,24 +42,6 @@ static int feedback_skip(const jsmntok_t *tok, int i, int ntok)
 	while (j < ntok && tok[j].start < end)
 		j++;
 	return j;
-}
-
-/* A handoff id as route_handoff_id_make writes it: 16 lower-case hex
- * digits, '-', the attempt number. */
-static bool feedback_handoff_id_valid(struct strv s)
-{
-	size_t i;
-
-	if (s.len < 18 || s.p[16] != '-')
-		return false;
-	for (i = 0; i < 16; i++)
-		if (!((s.p[i] >= '0' && s.p[i] <= '9') ||
-		      (s.p[i] >= 'a' && s.p[i] <= 'f')))
-			return false;
-	for (i = 17; i < s.len; i++)
-		if (s.p[i] < '0' || s.p[i] > '9')
-			return false;
-	return true;
 }
 
 static const char *feedback_outcome(struct strv s)
@@ -140,7 +122,7 @@ int feedback_parse(const char *buf, size_t len, struct feedback *fb,
 		return feedback_fail(code, msg, msgsize, "no_identity",
 				     "feedback has no lead or userId");
 	if (!strv_empty(fb->handoff_id) &&
-	    !feedback_handoff_id_valid(fb->handoff_id))
+	    !route_handoff_id_valid(fb->handoff_id))
 		return feedback_fail(code, msg, msgsize, "bad_handoff_id",
 				     "feedback handoff_id is not a leadrouter "
 				     "handoff id");

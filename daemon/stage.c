@@ -103,22 +103,18 @@ static void stage_feedback_forward(struct stage *sg,
 
 /* Feedback that names a handoff of another cycle than the lead's current
  * one is stale: a late "accepted" for cycle 1 must not close the lead's
- * cycle-2 handoff. Only the hash part is compared; the attempt suffix
- * leaves room for re-routing. Without a handoff_id nothing can be told. */
+ * cycle-2 handoff. Any attempt of the current cycle matches. Without a
+ * handoff_id nothing can be told. */
 static bool stage_feedback_stale(const struct lead *lead,
 				 const struct feedback *fb)
 {
 	char id[48];
-	const char *dash;
 
-	if (lead == NULL || strv_empty(fb->handoff_id))
+	if (lead == NULL || strv_empty(fb->handoff_id) ||
+	    route_handoff_id_make(lead_key(lead), lead_cycle(lead), 1, id,
+				  sizeof(id)) < 0)
 		return false;
-	if (route_handoff_id_make(lead_key(lead), lead_cycle(lead), 1, id,
-				  sizeof(id)) < 0 ||
-	    (dash = strchr(id, '-')) == NULL)
-		return false;
-	return fb->handoff_id.len < (size_t)(dash - id) + 1 ||
-	       memcmp(fb->handoff_id.p, id, (size_t)(dash - id) + 1) != 0;
+	return !route_handoff_id_same_cycle(fb->handoff_id, strv_from(id));
 }
 
 static bool stage_team_known(const struct stage *sg, struct strv team)

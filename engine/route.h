@@ -49,6 +49,10 @@ struct handoff {
  * 0, or -1 when out of memory. */
 int route_handoff_id_make(struct strv lead, int64_t cycle, unsigned attempt,
 			  char *out, size_t outlen);
+/* True when id has that form. */
+bool route_handoff_id_valid(struct strv id);
+/* True when two valid ids name the same lead and cycle (any attempt). */
+bool route_handoff_id_same_cycle(struct strv a, struct strv b);
 
 /* "named_account", "weighted_round_robin" or "overflow", as in the handoff. */
 const char *route_strategy_name(enum route_strategy s);

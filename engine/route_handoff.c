@@ -121,6 +121,33 @@ static const struct team *route_team_find(const struct engine_config *cfg,
 	return NULL;
 }
 
+/* The hash part and its '-': what one lead's cycle shares across attempts. */
+#define ROUTE_HANDOFF_CYCLE_LEN 17
+
+bool route_handoff_id_valid(struct strv id)
+{
+	size_t i;
+
+	if (id.len <= ROUTE_HANDOFF_CYCLE_LEN ||
+	    id.p[ROUTE_HANDOFF_CYCLE_LEN - 1] != '-')
+		return false;
+	for (i = 0; i < ROUTE_HANDOFF_CYCLE_LEN - 1; i++)
+		if (!((id.p[i] >= '0' && id.p[i] <= '9') ||
+		      (id.p[i] >= 'a' && id.p[i] <= 'f')))
+			return false;
+	for (i = ROUTE_HANDOFF_CYCLE_LEN; i < id.len; i++)
+		if (id.p[i] < '0' || id.p[i] > '9')
+			return false;
+	return true;
+}
+
+bool route_handoff_id_same_cycle(struct strv a, struct strv b)
+{
+	return a.len > ROUTE_HANDOFF_CYCLE_LEN &&
+	       b.len > ROUTE_HANDOFF_CYCLE_LEN &&
+	       memcmp(a.p, b.p, ROUTE_HANDOFF_CYCLE_LEN) == 0;
+}
+
 int route_handoff_id_make(struct strv lead, int64_t cycle, unsigned attempt,
 			  char *out, size_t outlen)
 {

@@ -450,6 +450,13 @@ static int rec_decode(const struct engine_config *cfg, struct lead_table *t,
 	return lead_decode(cfg, t, strv_from("y"), rec, (size_t)n);
 }
 
+/* A minimal v2 lead record with last_ms spliced in (%s). */
+#define TIME_REC_FMT                                                           \
+	"{\"v\":2,\"last_ms\":%s,\"cycle\":1,\"life\":\"known\","              \
+	"\"grade\":\"A\",\"disq\":\"none\",\"flags\":1,\"ring_pos\":0,"        \
+	"\"ring\":[\"0\",\"0\",\"0\",\"0\"],\"score\":0.0,\"rules\":[],"       \
+	"\"traits\":[]}"
+
 /* A record's last_ms is trusted arithmetic: INT64_MIN would overflow the
  * decay of the next event and gmtime_r of the assign command. Only times
  * an event could carry are restored. */
@@ -462,14 +469,7 @@ static void test_decode_refuses_impossible_time(void **state)
 	char rec[512];
 
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-		int n = snprintf(
-			rec, sizeof(rec),
-			"{\"v\":2,\"last_ms\":%s,\"cycle\":1,\"life\":"
-			"\"known\",\"grade\":\"A\",\"disq\":\"none\","
-			"\"flags\":1,\"ring_pos\":0,\"ring\":[\"0\",\"0\","
-			"\"0\",\"0\"],\"score\":0.0,\"rules\":[],"
-			"\"traits\":[]}",
-			times[i]);
+		int n = snprintf(rec, sizeof(rec), TIME_REC_FMT, times[i]);
 		assert_int_equal(lead_decode(&s->f.cfg, s->t, strv_from("z"),
 					     rec, (size_t)n),
 				 -1);
@@ -477,14 +477,8 @@ static void test_decode_refuses_impossible_time(void **state)
 	}
 	/* the edges of year 0000 and year 9999 still restore */
 	for (size_t i = 0; i < 2; i++) {
-		int n = snprintf(
-			rec, sizeof(rec),
-			"{\"v\":2,\"last_ms\":%s,\"cycle\":1,\"life\":"
-			"\"known\",\"grade\":\"A\",\"disq\":\"none\","
-			"\"flags\":1,\"ring_pos\":0,\"ring\":[\"0\",\"0\","
-			"\"0\",\"0\"],\"score\":0.0,\"rules\":[],"
-			"\"traits\":[]}",
-			i ? "253402387200000" : "-62167305600000");
+		int n = snprintf(rec, sizeof(rec), TIME_REC_FMT,
+				 i ? "253402387200000" : "-62167305600000");
 		assert_int_equal(lead_decode(&s->f.cfg, s->t, strv_from("z"),
 					     rec, (size_t)n),
 				 0);

@@ -738,6 +738,24 @@ static void test_assign_apply_fields(void **state)
 						       1, other, sizeof(other)),
 				 0);
 		assert_string_not_equal(other, expect_id);
+		assert_true(route_handoff_id_valid(strv_from(again)));
+		assert_true(route_handoff_id_same_cycle(strv_from(again),
+							strv_from(expect_id)));
+		assert_false(route_handoff_id_same_cycle(strv_from(other),
+							 strv_from(expect_id)));
+		/* another attempt of the same cycle is the same cycle */
+		again[strlen(again) - 1] = '2';
+		assert_true(route_handoff_id_same_cycle(strv_from(again),
+							strv_from(expect_id)));
+		assert_false(route_handoff_id_valid(strv_from("h-123")));
+		assert_false(route_handoff_id_valid(
+			strv_from("0123456789ABCDEF-1")));
+		assert_false(
+			route_handoff_id_valid(strv_from("0123456789abcdef-")));
+		assert_false(route_handoff_id_valid(
+			strv_from("0123456789abcdef-1x")));
+		assert_true(route_handoff_id_valid(
+			strv_from("0123456789abcdef-12")));
 	}
 	assert_string_equal(h.rep_id, "rep-b");
 	assert_string_equal(h.team, "emea");
