@@ -66,6 +66,7 @@ struct sim {
 	struct sim_team *teams;
 	size_t nteams;
 	struct event *ring[SIM_RING];
+	uint64_t ring_hash[SIM_RING]; /* lead_key_hash of each ring[i] */
 	unsigned ring_head, ring_len;
 	uint64_t lineno;
 	uint64_t events;
@@ -237,13 +238,14 @@ static int sim_is_blank(const char *p, size_t len)
 static void sim_apply_oldest(struct sim *s)
 {
 	struct event *ev = s->ring[s->ring_head];
-	struct assign_cmd cmd;
+	uint64_t h = s->ring_hash[s->ring_head];
+	struct assign_cmd cmd; /* lead_event_apply clears it */
 	struct lead *lead = NULL;
 
 	s->ring_head = (s->ring_head + 1) % SIM_RING;
 	s->ring_len--;
-	memset(&cmd, 0, sizeof(cmd));
-	switch (lead_event_apply(&s->cfg->engine, s->leads, ev, &lead, &cmd)) {
+	switch (lead_event_apply_hashed(&s->cfg->engine, s->leads, ev, h, &lead,
+					&cmd)) {
 	case LEAD_DUPLICATE:
 		s->duplicates++;
 		break;
@@ -267,6 +269,7 @@ static void sim_line(struct sim *s, const char *p, size_t len)
 {
 	struct event_error err;
 	struct event *ev;
+	unsigned slot;
 
 	if (len > 0 && p[len - 1] == '\r')
 		len--; /* CRLF files from other tools */
@@ -277,19 +280,22 @@ static void sim_line(struct sim *s, const char *p, size_t len)
 		sim_reject_too_large(s);
 		return;
 	}
-	ev = s->ring[(s->ring_head + s->ring_len) % SIM_RING];
+	slot = (s->ring_head + s->ring_len) % SIM_RING;
+	ev = s->ring[slot];
 	memset(&err, 0, sizeof(err));
 	if (event_parse(p, len, ev, &err) == -1) {
 		sim_reject(s, err.reason, err.msg);
 		return;
 	}
 	s->accepted++;
-	lead_table_prefetch(s->leads, ev->lead_key);
+	s->ring_hash[slot] = lead_key_hash(ev->lead_key);
+	lead_table_prefetch_hashed(s->leads, s->ring_hash[slot]);
 	s->ring_len++;
 	if (s->ring_len == SIM_RING) {
 		unsigned next = (s->ring_head + 1) % SIM_RING;
 
-		lead_table_prefetch_lead(s->leads, s->ring[next]->lead_key);
+		lead_table_prefetch_lead_hashed(
+			s->leads, s->ring[next]->lead_key, s->ring_hash[next]);
 		sim_apply_oldest(s);
 	}
 }

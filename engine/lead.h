@@ -70,6 +70,16 @@ struct lead *lead_table_find(const struct lead_table *t, struct strv key);
  */
 void lead_table_prefetch(const struct lead_table *t, struct strv key);
 void lead_table_prefetch_lead(const struct lead_table *t, struct strv key);
+/*
+ * The same three calls on a key hashed once by lead_key_hash: a pipelining
+ * caller looks each key up three times, and hashing a UUID each time cost
+ * as much as the rest of the lookup. h must be lead_key_hash(key) of the
+ * event's lead_key; anything else breaks the table.
+ */
+uint64_t lead_key_hash(struct strv key);
+void lead_table_prefetch_hashed(const struct lead_table *t, uint64_t h);
+void lead_table_prefetch_lead_hashed(const struct lead_table *t,
+				     struct strv key, uint64_t h);
 void lead_table_remove(struct lead_table *t, struct strv key);
 /* Calls fn for each lead; fn must not add or remove leads. */
 void lead_table_foreach(const struct lead_table *t,
@@ -83,6 +93,11 @@ void lead_table_foreach(const struct lead_table *t,
 enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 				   struct lead_table *t, const struct event *ev,
 				   struct lead **out, struct assign_cmd *cmd);
+enum lead_outcome lead_event_apply_hashed(const struct engine_config *cfg,
+					  struct lead_table *t,
+					  const struct event *ev, uint64_t h,
+					  struct lead **out,
+					  struct assign_cmd *cmd);
 
 /* Sales feedback for a lead ("accepted", "rejected", "converted",
  * "recycled"), at event time ts_ms. Returns 0, or -1 when unknown. */

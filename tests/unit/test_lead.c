@@ -685,6 +685,46 @@ static void test_table_ops(void **state)
 	assert_true(lead_table_bytes(s->t) > 2500 * 64);
 }
 
+/* The hashed calls are the plain ones with the hash passed in: the same
+ * leads, found at the same keys, with the same scores; the prefetch hints
+ * change nothing. */
+static void test_hashed_calls_agree(void **state)
+{
+	struct lfx *s = *state;
+	struct lead_table *t2 = lead_table_new();
+	char key[32];
+
+	assert_non_null(t2);
+	for (int i = 0; i < 3000; i++) {
+		struct event *ev;
+		struct strv k;
+		uint64_t h;
+		snprintf(key, sizeof(key), "lead-%d", i % 1000);
+		k = strv_from(key);
+		h = lead_key_hash(k);
+		lead_table_prefetch_hashed(t2, h);
+		lead_table_prefetch_lead_hashed(t2, k, h);
+		ev = fx_event(EVENT_TRACK, key, T0 + i);
+		ev->name = strv_from(i % 3 ? "Demo Requested" : "Other");
+		assert_int_equal(
+			lead_event_apply(&s->f.cfg, s->t, ev, NULL, NULL),
+			lead_event_apply_hashed(&s->f.cfg, t2, ev, h, NULL,
+						NULL));
+	}
+	assert_int_equal(lead_table_count(t2), lead_table_count(s->t));
+	for (int i = 0; i < 1000; i++) {
+		struct lead *a, *b;
+		snprintf(key, sizeof(key), "lead-%d", i);
+		a = lead_table_find(s->t, strv_from(key));
+		b = lead_table_find(t2, strv_from(key));
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_true(lead_score_at(&s->f.cfg, a, T0) ==
+			    lead_score_at(&s->f.cfg, b, T0));
+	}
+	lead_table_free(t2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -704,6 +744,7 @@ int main(void)
 		T(test_decode_regrades_under_new_fit),
 		T(test_expiry),
 		T(test_table_ops),
+		T(test_hashed_calls_agree),
 #undef T
 	};
 
