@@ -134,6 +134,27 @@ static bool cond_eq_nocase(struct strv s, const char *want)
 	return want[i] == '\0';
 }
 
+/* s equals one of the n strings ignoring case. The first byte, folded
+ * once, turns most candidates away before a call: score rules compare
+ * every event's name with a few of them. */
+static bool cond_any_eq_nocase(struct strv s, char *const *strs, size_t n)
+{
+	unsigned char first;
+
+	if (s.len == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (strs[i][0] == '\0')
+				return true;
+		return false;
+	}
+	first = cond_lower((unsigned char)s.p[0]);
+	for (size_t i = 0; i < n; i++)
+		if (cond_lower((unsigned char)strs[i][0]) == first &&
+		    cond_eq_nocase(s, strs[i]))
+			return true;
+	return false;
+}
+
 /* s starts with want (NUL-terminated), case-sensitively; no strlen. */
 static bool cond_has_prefix(struct strv s, const char *want)
 {
@@ -144,29 +165,36 @@ static bool cond_has_prefix(struct strv s, const char *want)
 	return want[i] == '\0';
 }
 
+static bool cond_any_prefix(struct strv s, char *const *strs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cond_has_prefix(s, strs[i]))
+			return true;
+	return false;
+}
+
+static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cond_contains_nocase(s, strv_from(strs[i])))
+			return true;
+	return false;
+}
+
+/* The operator is the same for every string, so it is looked at once. */
 static bool cond_test_strings(const struct cond *c, struct strv s)
 {
-	for (size_t i = 0; i < c->nstrs; i++) {
-		const char *want = c->strs[i];
-		switch (c->op) {
-		case COND_EQ:
-		case COND_IN:
-			if (cond_eq_nocase(s, want))
-				return true;
-			break;
-		case COND_PREFIX:
-			if (cond_has_prefix(s, want))
-				return true;
-			break;
-		case COND_CONTAINS:
-			if (cond_contains_nocase(s, strv_from(want)))
-				return true;
-			break;
-		default:
-			return false;
-		}
+	switch (c->op) {
+	case COND_EQ:
+	case COND_IN:
+		return cond_any_eq_nocase(s, c->strs, c->nstrs);
+	case COND_PREFIX:
+		return cond_any_prefix(s, c->strs, c->nstrs);
+	case COND_CONTAINS:
+		return cond_any_contains(s, c->strs, c->nstrs);
+	default:
+		return false;
 	}
-	return false;
 }
 
 static bool cond_test_number(const struct cond *c, double x)
@@ -204,6 +232,23 @@ static bool cond_test_raw(const struct cond *c, const struct jval *v)
 bool cond_test_value(const struct cond *c, const struct jval *v)
 {
 	return cond_test_raw(c, v) != c->negate;
+}
+
+/* cond_test_raw's steps for a string value, in its order. */
+bool cond_test_str(const struct cond *c, struct strv s)
+{
+	double x;
+	bool r;
+
+	if (!s.p)
+		return c->negate;
+	if (c->op == COND_EXISTS)
+		r = true;
+	else if (c->op >= COND_LT || (c->op == COND_EQ && c->is_num))
+		r = cond_parse_number(s, &x) && cond_test_number(c, x);
+	else
+		r = cond_test_strings(c, s);
+	return r != c->negate;
 }
 
 bool cond_eval(const struct cond *c, cond_lookup_cb fn, void *arg)

@@ -25,6 +25,8 @@ typedef bool (*cond_lookup_cb)(void *arg, enum field_src src, const char *name,
 
 /* Test a value (NULL: absent) against c, negate included. */
 bool cond_test_value(const struct cond *c, const struct jval *v);
+/* cond_test_value on a string (s.p NULL: absent), without a jval. */
+bool cond_test_str(const struct cond *c, struct strv s);
 bool cond_eval(const struct cond *c, cond_lookup_cb fn, void *arg);
 /* True when every condition holds (and for n == 0). */
 bool cond_eval_all(const struct cond *cs, size_t n, cond_lookup_cb fn,

@@ -133,12 +133,10 @@ static bool score_event_slice(const struct event *ev, enum field_src src,
 static bool score_cond_holds(const struct cond *c, const struct score_ctx *ctx)
 {
 	struct strv s;
-	struct jval v;
 
 	if (!score_event_slice(ctx->ev, c->src, &s))
 		return cond_eval(c, score_lookup_cb, (void *)ctx);
-	v = (struct jval){.kind = JVAL_STRING, .str = s};
-	return cond_test_value(c, s.p ? &v : NULL);
+	return cond_test_str(c, s);
 }
 
 static bool score_rule_matches(const struct score_rule *rule,

@@ -222,6 +222,65 @@ static void test_number_as_string_ops(void **state)
 	assert_true(cond_test_value(&cb, &b));
 }
 
+/* cond_test_str is cond_test_value on a string jval (NULL when absent),
+ * for every operator, negated or not, on the cases the fast paths split:
+ * empty strings on either side, case, first byte equal but not the rest,
+ * numbers spelt as strings. */
+static void str_check(const struct cond *c, const char *val)
+{
+	struct jval v;
+
+	if (!val) {
+		assert_int_equal(cond_test_str(c, STRV_NULL),
+				 cond_test_value(c, NULL));
+		return;
+	}
+	v = jstr(val);
+	assert_int_equal(cond_test_str(c, v.str), cond_test_value(c, &v));
+}
+
+/* cond_test_str is cond_test_value on a string jval (NULL when absent),
+ * for every operator, negated or not, on the cases the fast paths split:
+ * empty strings on either side, case, first byte equal but not the rest,
+ * numbers spelt as strings. */
+static void test_str_agrees_with_value(void **state)
+{
+	char *strs[] = {"Demo", "demo requested", "", "/pri", "VP", "42"};
+	const char *vals[] = {"demo",
+			      "DEMO REQUESTED",
+			      "Demo Requested",
+			      "",
+			      "/pricing",
+			      "/Pricing",
+			      "d",
+			      "Senior VP Sales",
+			      "42",
+			      "42.0",
+			      "1e3",
+			      " 42",
+			      "0x2a",
+			      "\xc3\xa9t\xc3\xa9",
+			      NULL};
+	const size_t nstrs[] = {0, 1, 2, 3, 6};
+	(void)state;
+
+	for (int op = COND_EQ; op <= COND_EXISTS; op++) {
+		for (size_t k = 0; k < sizeof(nstrs) / sizeof(nstrs[0]); k++) {
+			struct cond c =
+				fx_cond(FIELD_EVENT_NAME, NULL,
+					(enum cond_op)op, strs, nstrs[k]);
+			c.num = 42;
+			for (int flags = 0; flags < 4; flags++) {
+				c.is_num = flags & 1;
+				c.negate = flags & 2;
+				for (size_t i = 0;
+				     i < sizeof(vals) / sizeof(vals[0]); i++)
+					str_check(&c, vals[i]);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_email_domain_lowercased),
 		cmocka_unit_test(test_property_url_and_all),
 		cmocka_unit_test(test_number_as_string_ops),
+		cmocka_unit_test(test_str_agrees_with_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
