@@ -31,19 +31,42 @@ size_t lead_trait_next(const char *p, size_t len, size_t off, uint8_t *type,
 	return off + 1 + nl + 1 + val->len + 1;
 }
 
+/* Fifteen digits are below 2^53, so their value is exact in a double and
+ * is what strtod, which rounds correctly, returns for them. */
+#define TRAIT_INT_DIGITS 15
+
+double lead_trait_number(struct strv val)
+{
+	size_t i = val.len > 0 && val.p[0] == '-';
+	uint64_t u = 0;
+	double d;
+
+	if (val.len == i || val.len - i > TRAIT_INT_DIGITS)
+		return strtod(val.p, NULL);
+	for (; i < val.len; i++) {
+		unsigned dig = (unsigned char)val.p[i] - '0';
+		if (dig > 9)
+			return strtod(val.p, NULL);
+		u = u * 10 + dig;
+	}
+	d = (double)u;
+	return val.p[0] == '-' ? -d : d; /* "-0" is -0.0, as strtod has it */
+}
+
 static void trait_to_jval(uint8_t type, struct strv val, struct jval *out)
 {
 	out->kind = (enum jval_kind)(type & ~TRAIT_HIDDEN);
 	out->str = val;
 	out->num = 0;
 	if (out->kind == JVAL_NUMBER)
-		out->num = strtod(val.p, NULL);
+		out->num = lead_trait_number(val);
 	else if (out->kind == JVAL_BOOL)
 		out->num = strv_eq(val, "true");
 }
 
-/* Offset of the entry named name (NUL-terminated), or -1. */
-static long trait_find(const char *p, size_t len, const char *name,
+/* Offset of the entry named name, or -1. Names are told apart by their
+ * lengths, which the walk has anyway, before any byte is compared. */
+static long trait_find(const char *p, size_t len, struct strv name,
 		       size_t *entry_len)
 {
 	size_t off = 0, next;
@@ -52,7 +75,8 @@ static long trait_find(const char *p, size_t len, const char *name,
 	struct strv v;
 
 	while ((next = lead_trait_next(p, len, off, &type, &n, &v)) != 0) {
-		if (strcmp(n, name) == 0) {
+		if ((size_t)(v.p - n) - 1 == name.len &&
+		    memcmp(n, name.p, name.len) == 0) {
 			*entry_len = next - off;
 			return (long)off;
 		}
@@ -70,7 +94,8 @@ bool lead_trait_get(const struct lead *l, const char *name, struct jval *out)
 	const char *n;
 	struct strv v;
 
-	if (!name || (off = trait_find(p, l->traits_len, name, &elen)) < 0)
+	if (!name ||
+	    (off = trait_find(p, l->traits_len, strv_from(name), &elen)) < 0)
 		return false;
 	lead_trait_next(p, l->traits_len, (size_t)off, &type, &n, &v);
 	trait_to_jval(type, v, out);
@@ -140,19 +165,19 @@ static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 	return !memchr(out->p, '\0', out->len);
 }
 
+/* Longer trait names are dropped. */
+#define TRAIT_NAME_MAX 256
+
 static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
 			  struct strv val)
 {
-	char nbuf[256];
 	size_t elen = 0, need = 1 + name.len + 1 + val.len + 1;
 	long off;
 
-	if (name.len == 0 || name.len >= sizeof(nbuf) ||
+	if (name.len == 0 || name.len >= TRAIT_NAME_MAX ||
 	    memchr(name.p, '\0', name.len))
 		return;
-	memcpy(nbuf, name.p, name.len);
-	nbuf[name.len] = '\0';
-	off = trait_find(tb->b, tb->len, nbuf, &elen);
+	off = trait_find(tb->b, tb->len, name, &elen);
 	if (off >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
 	    memcmp(tb->b + off + 2 + name.len, val.p, val.len) == 0)
 		return;
@@ -223,13 +248,6 @@ bool lead_traits_merge(struct lead_table *t, struct lead *l,
 /* Fit rules whose trait values one walk over the traits collects. */
 #define FIT_BATCH 64
 
-static bool fit_name_eq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
-
 /*
  * The values of the trait conditions of rules [base, base + n) (n <= 64)
  * in one walk over the packed traits, as lead_trait_get would find them
@@ -243,23 +261,27 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 {
 	const char *p = lead_traits(l), *name;
 	uint64_t want = 0, found = 0;
-	size_t off = 0, next;
+	size_t off = 0, next, nlen[FIT_BATCH];
 	struct strv v;
 	uint8_t type;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct cond *c = &fc->rules[base + i].cond;
-		if (c->src == FIELD_TRAIT && c->name)
+		if (c->src == FIELD_TRAIT && c->name) {
 			want |= UINT64_C(1) << i;
+			nlen[i] = strlen(c->name);
+		}
 	}
 	while ((want & ~found) &&
 	       (next = lead_trait_next(p, l->traits_len, off, &type, &name,
 				       &v)) != 0) {
 		const struct jval *first = NULL; /* several rules, one value */
+		size_t nl = (size_t)(v.p - name) - 1;
 
 		for (uint64_t m = want & ~found; m; m &= m - 1) {
 			size_t i = (size_t)__builtin_ctzll(m);
-			if (!fit_name_eq(name, fc->rules[base + i].cond.name))
+			if (nlen[i] != nl ||
+			    memcmp(name, fc->rules[base + i].cond.name, nl))
 				continue;
 			if (first)
 				vals[i] = *first;

@@ -178,6 +178,8 @@ double lead_decay_factor(const struct scoring_config *sc, int64_t dt_ms);
 int32_t lead_day_of(int64_t ts_ms);
 
 /* fit.c */
+/* A stored number trait's value: strtod's, without strtod for integers. */
+double lead_trait_number(struct strv val);
 bool lead_trait_get(const struct lead *l, const char *name, struct jval *out);
 bool lead_traits_merge(struct lead_table *t, struct lead *l,
 		       const struct event *ev);

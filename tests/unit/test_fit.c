@@ -186,9 +186,50 @@ static void test_territory_first_match_and_fallback(void **state)
 	assert_string_equal(territory_of(s, "US", "50"), "fallback");
 }
 
+/* lead_trait_number is strtod to the bit: -0, the digit counts either
+ * side of the fast path's limit, and what it hands on to strtod. */
+static void test_trait_number_is_strtod(void **state)
+{
+	const char *lits[] = {"0",
+			      "-0",
+			      "7",
+			      "-7",
+			      "007",
+			      "200",
+			      "999999999999999",
+			      "-999999999999999",
+			      "9999999999999999",
+			      "9007199254740993",
+			      "123456789012345678901234567890",
+			      "1.5",
+			      "1e3",
+			      "-2.5E-3",
+			      "12abc",
+			      "-",
+			      "",
+			      "+5",
+			      "0x10"};
+	char buf[32];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++) {
+		double a = lead_trait_number(strv_from(lits[i]));
+		double b = strtod(lits[i], NULL);
+		assert_memory_equal(&a, &b, sizeof(a));
+	}
+	for (long long v = -100000; v <= 100000; v += 7) {
+		double a, b;
+		snprintf(buf, sizeof(buf), "%lld", v * 1000003LL);
+		a = lead_trait_number(strv_from(buf));
+		b = strtod(buf, NULL);
+		assert_memory_equal(&a, &b, sizeof(a));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trait_number_is_strtod),
 		cmocka_unit_test_setup_teardown(test_ungraded_without_traits,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grade_bands, setup,
