@@ -131,11 +131,69 @@ bool lead_lookup_cb(void *arg, enum field_src src, const char *name,
 	}
 }
 
-/* A merge in progress: the packed traits being rebuilt. */
+/* One entry of a trait_buf: where it starts, its name's length and its
+ * own length, so that a put compares lengths instead of walking the
+ * bytes with two strlen per entry. */
+struct trait_ent {
+	uint16_t off, nlen, elen;
+};
+
+/* A merge in progress: the packed traits being rebuilt, and their index.
+ * An entry takes at least three bytes (type, NUL, NUL). */
 struct trait_buf {
 	char b[LEAD_TRAITS_MAX];
 	size_t len;
+	struct trait_ent ent[LEAD_TRAITS_MAX / 3 + 1];
+	size_t nent;
 };
+
+/* tb as a copy of the len packed bytes at p, indexed. */
+static void trait_buf_load(struct trait_buf *tb, const char *p, size_t len)
+{
+	size_t off = 0, next;
+	uint8_t type;
+	const char *n;
+	struct strv v;
+
+	if (len)
+		memcpy(tb->b, p, len);
+	tb->len = len;
+	tb->nent = 0;
+	while ((next = lead_trait_next(tb->b, len, off, &type, &n, &v)) != 0) {
+		tb->ent[tb->nent++] = (struct trait_ent){
+			(uint16_t)off, (uint16_t)((size_t)(v.p - n) - 1),
+			(uint16_t)(next - off)};
+		off = next;
+	}
+}
+
+/* Index of the first entry named name, or -1, as trait_find would find
+ * it in the bytes. */
+static long trait_buf_find(const struct trait_buf *tb, struct strv name)
+{
+	for (size_t i = 0; i < tb->nent; i++) {
+		const struct trait_ent *e = &tb->ent[i];
+		if (e->nlen == name.len &&
+		    memcmp(tb->b + e->off + 1, name.p, name.len) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Drop entry i: its bytes, its index entry, and its length from the
+ * offsets of the entries after it. */
+static void trait_buf_drop(struct trait_buf *tb, size_t i)
+{
+	size_t off = tb->ent[i].off, elen = tb->ent[i].elen;
+
+	memmove(tb->b + off, tb->b + off + elen, tb->len - off - elen);
+	tb->len -= elen;
+	memmove(&tb->ent[i], &tb->ent[i + 1],
+		(tb->nent - i - 1) * sizeof(tb->ent[0]));
+	tb->nent--;
+	for (size_t j = i; j < tb->nent; j++)
+		tb->ent[j].off = (uint16_t)(tb->ent[j].off - elen);
+}
 
 /* The stored text of a value; false for values that are not kept. */
 static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
@@ -171,23 +229,26 @@ static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
 			  struct strv val)
 {
-	size_t elen = 0, need = 1 + name.len + 1 + val.len + 1;
-	long off;
+	size_t elen = 0, off = 0, need = 1 + name.len + 1 + val.len + 1;
+	long i;
 
 	if (name.len == 0 || name.len >= TRAIT_NAME_MAX ||
 	    memchr(name.p, '\0', name.len))
 		return;
-	off = trait_find(tb->b, tb->len, name, &elen);
-	if (off >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
+	i = trait_buf_find(tb, name);
+	if (i >= 0) {
+		off = tb->ent[i].off;
+		elen = tb->ent[i].elen;
+	}
+	if (i >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
 	    memcmp(tb->b + off + 2 + name.len, val.p, val.len) == 0)
 		return;
 	if (tb->len - elen + need > sizeof(tb->b))
 		return; /* over the per-lead cap: the trait is dropped */
-	if (off >= 0) {
-		memmove(tb->b + off, tb->b + off + elen,
-			tb->len - (size_t)off - elen);
-		tb->len -= elen;
-	}
+	if (i >= 0)
+		trait_buf_drop(tb, (size_t)i);
+	tb->ent[tb->nent++] = (struct trait_ent){
+		(uint16_t)tb->len, (uint16_t)name.len, (uint16_t)need};
 	tb->b[tb->len] = (char)type;
 	memcpy(tb->b + tb->len + 1, name.p, name.len);
 	tb->b[tb->len + 1 + name.len] = '\0';
@@ -224,9 +285,7 @@ bool lead_traits_merge(struct lead_table *t, struct lead *l,
 
 	if (ev->ntraits == 0 && !ev->email.p && !ev->group_id.p)
 		return false;
-	tb.len = l->traits_len;
-	if (tb.len)
-		memcpy(tb.b, lead_traits(l), tb.len);
+	trait_buf_load(&tb, lead_traits(l), l->traits_len);
 	for (size_t i = 0; i < ev->ntraits && i < EVENT_MAX_FIELDS; i++)
 		trait_buf_put_jval(&tb, ev->traits[i].name, &ev->traits[i].val,
 				   0);

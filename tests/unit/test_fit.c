@@ -226,10 +226,104 @@ static void test_trait_number_is_strtod(void **state)
 	}
 }
 
+/* The merge's model: entries in order; a put drops an older entry of the
+ * same name and appends, unless it is the same type and value, or the
+ * bytes would pass LEAD_TRAITS_MAX. */
+struct model {
+	char ent[64][600]; /* type byte, name, NUL, value, NUL */
+	size_t len[64], n, total;
+};
+
+static void model_put(struct model *m, uint8_t type, const char *name,
+		      const char *val)
+{
+	size_t nl = strlen(name), vl = strlen(val), need = nl + vl + 3;
+	size_t i, elen = 0;
+
+	for (i = 0; i < m->n; i++)
+		if (!strcmp(m->ent[i] + 1, name))
+			break;
+	if (i < m->n) {
+		elen = m->len[i];
+		if ((uint8_t)m->ent[i][0] == type && elen == need &&
+		    !strcmp(m->ent[i] + nl + 2, val))
+			return;
+	}
+	if (m->total - elen + need > LEAD_TRAITS_MAX)
+		return;
+	if (i < m->n) {
+		memmove(m->ent[i], m->ent[i + 1], (m->n - i - 1) * 600);
+		memmove(&m->len[i], &m->len[i + 1],
+			(m->n - i - 1) * sizeof(m->len[0]));
+		m->n--;
+		m->total -= elen;
+	}
+	m->ent[m->n][0] = (char)type;
+	memcpy(m->ent[m->n] + 1, name, nl + 1);
+	memcpy(m->ent[m->n] + nl + 2, val, vl + 1);
+	m->len[m->n++] = need;
+	m->total += need;
+}
+
+/* Random identifies (names from a small pool, values of every length up to
+ * past the cap, strings and numbers) leave exactly the model's bytes. */
+static void test_trait_merge_matches_model(void **state)
+{
+	struct ffx *s = *state;
+	static const char *names[] = {"title", "company.name",
+				      "plan",  "employees",
+				      "a",     "company.industry"};
+	static char vals[8][560];
+	static struct model m;
+	char buf[LEAD_TRAITS_MAX];
+	unsigned seed = 7;
+	struct lead *l = NULL;
+
+	memset(&m, 0, sizeof(m));
+	for (int round = 0; round < 3000; round++) {
+		struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0 + round);
+		int k = 1 +
+			(int)((seed = seed * 1103515245u + 12345u) >> 16) % 4;
+
+		ev->message_id = STRV_NULL; /* no dedupe */
+		for (int j = 0; j < k; j++) {
+			unsigned r = (seed = seed * 1103515245u + 12345u) >> 8;
+			const char *name = names[r % 6];
+			size_t vl = (r >> 3) % 7 == 0 ? 100 + (r >> 6) % 450
+						      : (r >> 6) % 6;
+			bool num = (r >> 4) % 5 == 0;
+			char *v = vals[j];
+			for (size_t b = 0; b < vl; b++)
+				v[b] = num ? (char)('0' + (r + b) % 10)
+					   : (char)('a' + (r + b) % 3);
+			v[vl] = '\0';
+			if (num && vl == 0)
+				strcpy(v, "0");
+			if (num)
+				fx_trait_num(ev, name, v);
+			else
+				fx_trait_str(ev, name, v);
+			model_put(&m,
+				  (uint8_t)(num ? JVAL_NUMBER : JVAL_STRING),
+				  name, v);
+		}
+		l = apply(s, ev);
+		size_t off = 0;
+		for (size_t i = 0; i < m.n; i++) {
+			memcpy(buf + off, m.ent[i], m.len[i]);
+			off += m.len[i];
+		}
+		assert_int_equal(l->traits_len, off);
+		assert_memory_equal(lead_traits(l), buf, off);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trait_number_is_strtod),
+		cmocka_unit_test_setup_teardown(test_trait_merge_matches_model,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ungraded_without_traits,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grade_bands, setup,
