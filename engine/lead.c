@@ -405,19 +405,13 @@ static uint64_t lead_dedupe_hash(struct strv message_id)
 	return h ? h : 1; /* 0 marks an empty slot */
 }
 
-/* Dedupe: true when hash h was seen; otherwise remembers it. Entries are
- * compared as their six stored bytes, which costs two compares per entry
- * instead of reassembling each one. */
+/* Dedupe: true when hash h was seen; otherwise remembers it. */
 static bool lead_dedupe_check(struct lead *l, uint64_t h)
 {
-	uint8_t want[6];
-
 	if (h == 0)
 		return false;
-	for (int b = 0; b < 6; b++)
-		want[b] = (uint8_t)(h >> (8 * b));
 	for (size_t i = 0; i < LEAD_RING; i++)
-		if (memcmp(l->ring + i * 6, want, 6) == 0)
+		if (lead_ring_get(l, i) == h)
 			return true;
 	lead_ring_set(l, l->ring_pos, h);
 	l->ring_pos = (uint8_t)((l->ring_pos + 1) % LEAD_RING);

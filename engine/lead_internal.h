@@ -132,14 +132,15 @@ static inline size_t lead_ext_size(const struct lead *l)
 	return (size_t)l->nrecs * sizeof(struct lead_rec) + l->traits_len;
 }
 
+/* Spelt out byte by byte so that the compiler makes it one 4-byte and
+ * one 2-byte load where the byte order allows. */
 static inline uint64_t lead_ring_get(const struct lead *l, size_t i)
 {
 	const uint8_t *p = l->ring + i * 6;
-	uint64_t h = 0;
 
-	for (int b = 5; b >= 0; b--)
-		h = h << 8 | p[b];
-	return h;
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	       (uint64_t)p[5] << 40;
 }
 
 static inline void lead_ring_set(struct lead *l, size_t i, uint64_t h)
