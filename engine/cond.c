@@ -234,7 +234,9 @@ bool cond_test_value(const struct cond *c, const struct jval *v)
 	return cond_test_raw(c, v) != c->negate;
 }
 
-/* cond_test_raw's steps for a string value, in its order. */
+/* cond_test_raw's steps for a string value, with one switch on the
+ * operator: EXISTS holds, the order operators and a numeric EQ read a
+ * number, the rest compare text. */
 bool cond_test_str(const struct cond *c, struct strv s)
 {
 	double x;
@@ -242,12 +244,29 @@ bool cond_test_str(const struct cond *c, struct strv s)
 
 	if (!s.p)
 		return c->negate;
-	if (c->op == COND_EXISTS)
+	switch (c->op) {
+	case COND_EQ:
+		if (c->is_num) {
+			r = cond_parse_number(s, &x) && cond_test_number(c, x);
+			break;
+		}
+		/* fall through */
+	case COND_IN:
+		r = cond_any_eq_nocase(s, c->strs, c->nstrs);
+		break;
+	case COND_PREFIX:
+		r = cond_any_prefix(s, c->strs, c->nstrs);
+		break;
+	case COND_CONTAINS:
+		r = cond_any_contains(s, c->strs, c->nstrs);
+		break;
+	case COND_EXISTS:
 		r = true;
-	else if (c->op >= COND_LT || (c->op == COND_EQ && c->is_num))
+		break;
+	default:
 		r = cond_parse_number(s, &x) && cond_test_number(c, x);
-	else
-		r = cond_test_strings(c, s);
+		break;
+	}
 	return r != c->negate;
 }
 
