@@ -127,10 +127,16 @@ static bool cond_eq_nocase(struct strv s, const char *want)
 {
 	size_t i;
 
-	for (i = 0; i < s.len; i++)
+	for (i = 0; i < s.len; i++) {
+		if (s.p[i] == want[i]) { /* the usual case: no folding */
+			if (!want[i])
+				return false;
+			continue;
+		}
 		if (!want[i] || cond_lower((unsigned char)s.p[i]) !=
 					cond_lower((unsigned char)want[i]))
 			return false;
+	}
 	return want[i] == '\0';
 }
 

@@ -262,7 +262,13 @@ static void test_str_agrees_with_value(void **state)
 			      "\xc3\xa9t\xc3\xa9",
 			      NULL};
 	const size_t nstrs[] = {0, 1, 2, 3, 6};
+	struct cond eq = fx_cond(FIELD_EVENT_NAME, NULL, COND_EQ, strs, 1);
+	struct jval nul = {.kind = JVAL_STRING, .str = {"Demo\0x", 6}};
 	(void)state;
+
+	/* a NUL inside the value ends no configured string early */
+	assert_false(cond_test_str(&eq, nul.str));
+	assert_false(cond_test_value(&eq, &nul));
 
 	for (int op = COND_EQ; op <= COND_EXISTS; op++) {
 		for (size_t k = 0; k < sizeof(nstrs) / sizeof(nstrs[0]); k++) {
