@@ -11,6 +11,7 @@
 #include "cond.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -179,11 +180,40 @@ static bool cond_any_prefix(struct strv s, char *const *strs, size_t n)
 	return false;
 }
 
-static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
+/* n bytes at src, folded to lower case, into dst. */
+static void cond_fold(char *dst, const char *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (cond_contains_nocase(s, strv_from(strs[i])))
+		dst[i] = (char)cond_lower((unsigned char)src[i]);
+}
+
+/* Titles are tested against several needles: the title is folded once
+ * and each folded needle found with memmem, instead of folding every
+ * byte of the title again for every needle. Longer strings take the
+ * slice-by-slice path. */
+static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
+{
+	char hay[COND_SCRATCH], nee[64];
+
+	if (s.len > sizeof(hay)) {
+		for (size_t i = 0; i < n; i++)
+			if (cond_contains_nocase(s, strv_from(strs[i])))
+				return true;
+		return false;
+	}
+	cond_fold(hay, s.p, s.len);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(strs[i]);
+		if (len > sizeof(nee)) {
+			if (cond_contains_nocase(s,
+						 (struct strv){strs[i], len}))
+				return true;
+			continue;
+		}
+		cond_fold(nee, strs[i], len);
+		if (len == 0 || memmem(hay, s.len, nee, len))
 			return true;
+	}
 	return false;
 }
 

@@ -226,8 +226,23 @@ static void test_number_as_string_ops(void **state)
  * for every operator, negated or not, on the cases the fast paths split:
  * empty strings on either side, case, first byte equal but not the rest,
  * numbers spelt as strings. */
+/* CONTAINS folds the value once for all its needles: each needle on its
+ * own must still be cond_contains_nocase, which folds byte by byte. */
+static void contains_check(char **needles, size_t n, const char *val)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cond c = fx_cond(FIELD_EVENT_NAME, NULL, COND_CONTAINS,
+					&needles[i], 1);
+		assert_int_equal(cond_test_str(&c, strv_from(val)),
+				 cond_contains_nocase(strv_from(val),
+						      strv_from(needles[i])));
+	}
+}
+
 static void str_check(const struct cond *c, const char *val)
 {
+	if (val && c->op == COND_CONTAINS)
+		contains_check(c->strs, c->nstrs, val);
 	struct jval v;
 
 	if (!val) {
@@ -264,8 +279,20 @@ static void test_str_agrees_with_value(void **state)
 	const size_t nstrs[] = {0, 1, 2, 3, 6};
 	struct cond eq = fx_cond(FIELD_EVENT_NAME, NULL, COND_EQ, strs, 1);
 	struct jval nul = {.kind = JVAL_STRING, .str = {"Demo\0x", 6}};
+	char *needles[] = {"Vice President", "vp", "Chief"};
+	struct cond has =
+		fx_cond(FIELD_EVENT_NAME, NULL, COND_CONTAINS, needles, 3);
+	static char long_title[400];
 	(void)state;
 
+	/* titles longer than the folding buffer take the slow path */
+	memset(long_title, 'x', sizeof(long_title) - 1);
+	str_check(&has, long_title);
+	memcpy(long_title + 380, "VP", 2);
+	str_check(&has, long_title);
+	assert_true(cond_test_str(&has, strv_from(long_title)));
+	str_check(&has, long_title + 300);
+	assert_true(cond_test_str(&has, strv_from(long_title + 300)));
 	/* a NUL inside the value ends no configured string early */
 	assert_false(cond_test_str(&eq, nul.str));
 	assert_false(cond_test_value(&eq, &nul));
