@@ -401,14 +401,43 @@ static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
 	return false;
 }
 
+/* The first "email" and "title" entries, as lead_trait_get finds them,
+ * in one walk over the traits instead of two. */
+static void fit_email_title(const struct lead *l, struct jval *email,
+			    bool *has_email, struct jval *title,
+			    bool *has_title)
+{
+	const char *p = lead_traits(l), *name;
+	size_t off = 0, next;
+	struct strv v;
+	uint8_t type;
+
+	*has_email = *has_title = false;
+	while ((!*has_email || !*has_title) &&
+	       (next = lead_trait_next(p, l->traits_len, off, &type, &name,
+				       &v)) != 0) {
+		if (!*has_email && !strcmp(name, "email")) {
+			trait_to_jval(type, v, email);
+			*has_email = true;
+		} else if (!*has_title && !strcmp(name, "title")) {
+			trait_to_jval(type, v, title);
+			*has_title = true;
+		}
+		off = next;
+	}
+}
+
 static enum lead_disq fit_disq_of(const struct fit_config *fc,
 				  const struct lead *l)
 {
 	char buf[256];
 	struct strv dom;
-	struct jval title;
+	struct jval email, title;
+	bool has_email, has_title;
 
-	if (lead_email_domain(l, buf, sizeof(buf), &dom)) {
+	fit_email_title(l, &email, &has_email, &title, &has_title);
+	if (has_email && email.kind == JVAL_STRING &&
+	    cond_email_domain(email.str, buf, sizeof(buf), &dom)) {
 		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom))
 			return LEAD_DISQ_FREEMAIL;
 		if (fit_domain_listed(fc->competitor_domains, fc->ncompetitor,
@@ -417,7 +446,7 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
 			return LEAD_DISQ_EXCLUDED;
 	}
-	if (lead_trait_get(l, "title", &title) && title.kind == JVAL_STRING)
+	if (has_title && title.kind == JVAL_STRING)
 		for (size_t i = 0; i < fc->ndisqualify_titles; i++)
 			if (cond_contains_nocase(
 				    title.str,
