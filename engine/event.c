@@ -1640,7 +1640,7 @@ static int event_tz_parse(const char *s, size_t len, size_t i, int *off_min)
 	return 0;
 }
 
-int event_timestamp_parse(const char *s, size_t len, int64_t *ms)
+int event_timestamp_parse_full(const char *s, size_t len, int64_t *ms)
 {
 	int y, mo, d, h, mi, sec, frac = 0, off;
 	size_t i = 19;
@@ -1677,4 +1677,108 @@ int event_timestamp_parse(const char *s, size_t len, int64_t *ms)
 	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off * 60;
 	*ms = secs * 1000 + frac;
 	return 0;
+}
+
+/* The pattern of the usual spelling: where the digits go, and what else. */
+static const char event_ts_form[25] = "0000-00-00T00:00:00.000Z";
+static const char event_ts_digit[25] = "\xff\xff\xff\xff\0\xff\xff\0"
+				       "\xff\xff\0\xff\xff\0\xff\xff"
+				       "\0\xff\xff\0\xff\xff\xff";
+
+static inline uint64_t event_u64_at(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * Nonzero unless the eight bytes at s follow the eight of the pattern: a
+ * digit (high nibble 3, low nibble at most 9: adding 6 keeps the high
+ * nibble 3) where it has a digit, its byte elsewhere. Adding 6 carries
+ * into the next byte only when a high nibble is already wrong.
+ */
+static inline uint64_t event_ts_mismatch(const char *s, size_t at)
+{
+	const uint64_t hi = 0xf0f0f0f0f0f0f0f0ULL, six = 0x0606060606060606ULL;
+	uint64_t w = event_u64_at(s + at), f = event_u64_at(event_ts_form + at);
+	uint64_t m = event_u64_at(event_ts_digit + at), want = f & m & hi;
+
+	return ((w ^ f) & ~m) | ((w & m & hi) ^ want) |
+	       (((w + (m & six)) & m & hi) ^ want);
+}
+
+static inline int event_digit_at(const char *s, size_t i)
+{
+	return s[i] - '0';
+}
+
+/*
+ * The day of the last usual timestamp read, by its "YYYY-MM-DD" bytes:
+ * events come about in time order, so most share it. Per thread, as any
+ * state behind a parse call must be; all zero is no valid key.
+ */
+static _Thread_local struct {
+	uint64_t ymd; /* "YYYY-MM-" */
+	uint16_t dd;  /* "DD" */
+	int64_t days;
+} event_ts_day;
+
+/* Days since 1970 of the checked "YYYY-MM-DD" at s; false: no such day. */
+static inline bool event_ts_days(const char *s, int64_t *days)
+{
+	uint64_t ymd = event_u64_at(s);
+	uint16_t dd;
+	int y, mo, d;
+
+	memcpy(&dd, s + 8, sizeof(dd));
+	if (ymd == event_ts_day.ymd && dd == event_ts_day.dd) {
+		*days = event_ts_day.days;
+		return true;
+	}
+	y = event_digit_at(s, 0) * 1000 + event_digit_at(s, 1) * 100 +
+	    event_digit_at(s, 2) * 10 + event_digit_at(s, 3);
+	mo = event_digit_at(s, 5) * 10 + event_digit_at(s, 6);
+	d = event_digit_at(s, 8) * 10 + event_digit_at(s, 9);
+	if (mo < 1 || mo > 12 || d < 1 ||
+	    d > (int)event_month_days(y, (unsigned)mo))
+		return false;
+	*days = event_days_from_civil(y, (unsigned)mo, (unsigned)d);
+	event_ts_day.ymd = ymd;
+	event_ts_day.dd = dd;
+	event_ts_day.days = *days;
+	return true;
+}
+
+/*
+ * "2026-03-01T00:00:00.000Z", what nearly every event carries: 24 bytes,
+ * the form checked eight at a time, the fields read without tests. False
+ * for any other input and for fields out of range, which the full parser
+ * then accepts or rejects: what is valid is defined there only.
+ */
+static inline bool event_ts_usual(const char *s, size_t len, int64_t *ms)
+{
+	int h, mi, sec, frac;
+	int64_t days;
+
+	if (len != 24 || (event_ts_mismatch(s, 0) | event_ts_mismatch(s, 8) |
+			  event_ts_mismatch(s, 16)) != 0)
+		return false;
+	h = event_digit_at(s, 11) * 10 + event_digit_at(s, 12);
+	mi = event_digit_at(s, 14) * 10 + event_digit_at(s, 15);
+	sec = event_digit_at(s, 17) * 10 + event_digit_at(s, 18);
+	frac = event_digit_at(s, 20) * 100 + event_digit_at(s, 21) * 10 +
+	       event_digit_at(s, 22);
+	if (h > 23 || mi > 59 || sec > 60 || !event_ts_days(s, &days))
+		return false;
+	*ms = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000 + frac;
+	return true;
+}
+
+int event_timestamp_parse(const char *s, size_t len, int64_t *ms)
+{
+	if (s != NULL && event_ts_usual(s, len, ms))
+		return 0;
+	return event_timestamp_parse_full(s, len, ms);
 }
