@@ -16,10 +16,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -307,159 +303,29 @@ static void sim_too_large(struct sim *s)
 }
 
 /*
- * Where the lines come from: a window of at most SIM_BUF_BYTES that starts
- * at the current line. Read with fread, the window is a buffer the tail of
- * a line is moved to the start of before each refill. A regular file is
- * mapped instead and the window slides over the mapping: no copy by the
- * kernel, none by memmove, and the parser reads the page cache's pages.
- * The window has the same bounds either way, so where a long line is cut
- * (and so whether it is too_large or a blank line) does not depend on how
- * the input is read.
- */
-struct sim_input {
-	FILE *in;
-	char *buf;        /* fread's window */
-	char *base;       /* the mapping, page aligned; NULL: fread only */
-	size_t base_len;  /* bytes mapped at base */
-	size_t released;  /* bytes at base already unmapped */
-	size_t populated; /* bytes at base already faulted in */
-	const char *data; /* the input's first unread byte at the start */
-	size_t len;       /* bytes mapped from data on */
-	size_t page;
-};
-
-/* Given back behind the reader, so that a long input does not stay
- * resident: the bench counts mapped file pages in peak RSS per lead. */
-#ifndef SIM_RELEASE_BYTES
-#define SIM_RELEASE_BYTES (1u << 20)
-#endif
-#ifndef SIM_POPULATE_BYTES
-#define SIM_POPULATE_BYTES 0
-#endif
-
-/*
- * Maps the rest of in when it is a regular file, and moves in past it:
- * fread takes over at the end of the mapping, so bytes appended meanwhile
- * are read too. Any failure leaves in to fread, as for a pipe.
- */
-static void sim_input_map(struct sim_input *si)
-{
-	struct stat st;
-	off_t at = ftello(si->in), skip;
-	long page = sysconf(_SC_PAGESIZE);
-	void *p;
-
-	if (at < 0 || page <= 0 || fstat(fileno(si->in), &st) == -1 ||
-	    !S_ISREG(st.st_mode) || st.st_size <= at ||
-	    (uintmax_t)st.st_size > SIZE_MAX)
-		return;
-	si->page = (size_t)page;
-	skip = at % page;
-	p = mmap(NULL, (size_t)(st.st_size - at + skip), PROT_READ, MAP_PRIVATE,
-		 fileno(si->in), at - skip);
-	if (p == MAP_FAILED)
-		return;
-	if (fseeko(si->in, st.st_size, SEEK_SET) == -1) {
-		munmap(p, (size_t)(st.st_size - at + skip));
-		return;
-	}
-	(void)madvise(p, (size_t)(st.st_size - at + skip), MADV_SEQUENTIAL);
-	si->base = p;
-	si->base_len = (size_t)(st.st_size - at + skip);
-	si->data = si->base + skip;
-	si->len = (size_t)(st.st_size - at);
-}
-
-static void sim_input_unmap(struct sim_input *si)
-{
-	if (si->base != NULL && si->base_len > si->released)
-		munmap(si->base + si->released, si->base_len - si->released);
-	si->base = NULL;
-}
-
-/* Unmaps the whole pages before pos; queued events may point there. */
-static void sim_input_release(struct sim *s, struct sim_input *si, size_t pos)
-{
-	size_t upto = (size_t)(si->data + pos - si->base) & ~(si->page - 1);
-
-	if (SIM_POPULATE_BYTES && upto + 2 * SIM_BUF_BYTES > si->populated &&
-	    si->populated < si->base_len) {
-		size_t n = si->base_len - si->populated;
-		if (n > SIM_POPULATE_BYTES)
-			n = SIM_POPULATE_BYTES;
-		(void)madvise(si->base + si->populated, n, MADV_POPULATE_READ);
-		si->populated += n;
-	}
-	if (upto - si->released < SIM_RELEASE_BYTES)
-		return;
-	sim_drain(s);
-	munmap(si->base + si->released, upto - si->released);
-	si->released = upto;
-}
-
-/*
- * Moves the window to start at *win + beg and fills it as far as it goes;
- * returns the bytes added (0 at the end of the input), or -1 on a read
- * error. The ring is drained before the bytes it points to move.
- */
-static ssize_t sim_refill(struct sim *s, struct sim_input *si, const char **win,
-			  size_t beg, size_t *end)
-{
-	size_t keep = *end - beg, n;
-
-	if (si->base != NULL) {
-		size_t pos = (size_t)(*win - si->data) + beg;
-		size_t room = si->len - pos;
-
-		n = room < SIM_BUF_BYTES ? room : SIM_BUF_BYTES;
-		if (n > keep) {
-			sim_input_release(s, si, pos);
-			*win = si->data + pos;
-			*end = n;
-			return (ssize_t)(n - keep);
-		}
-		/* the mapping is used up: fread reads on from its end */
-		sim_drain(s);
-		memcpy(si->buf, si->data + pos, keep);
-		sim_input_unmap(si);
-	} else {
-		sim_drain(s);
-		memmove(si->buf, *win + beg, keep);
-	}
-	*win = si->buf;
-	n = fread(si->buf + keep, 1, SIM_BUF_BYTES - keep, si->in);
-	*end = keep + n;
-	return n == 0 && ferror(si->in) ? -1 : (ssize_t)n;
-}
-
-/*
- * Split the input into lines over one window. A line that outgrows
+ * Split the input into lines over one buffer. A line that outgrows
  * SIM_LINE_MAX is reported once and then skipped up to its newline, so the
  * next line is read as if nothing had happened.
  */
 static int sim_read(struct sim *s, FILE *in)
 {
-	struct sim_input si = {.in = in, .buf = malloc(SIM_BUF_BYTES)};
-	const char *win;
-	size_t beg = 0, end = 0;
-	ssize_t n;
-	int skipping = 0, eof = 0, rc = 0;
+	char *buf = malloc(SIM_BUF_BYTES);
+	size_t beg = 0, end = 0, n;
+	int skipping = 0, eof = 0;
 
-	if (si.buf == NULL)
+	if (buf == NULL)
 		return -1;
-	sim_input_map(&si);
-	win = si.base != NULL ? si.data : si.buf;
 	for (;;) {
-		const char *nl = memchr(win + beg, '\n', end - beg);
+		char *nl = memchr(buf + beg, '\n', end - beg);
 
 		if (nl != NULL) {
-			size_t len = (size_t)(nl - (win + beg));
+			size_t len = (size_t)(nl - (buf + beg));
 
 			if (skipping)
 				skipping = 0;
 			else {
 				s->lineno++;
-				sim_line(s, win + beg, len);
+				sim_line(s, buf + beg, len);
 			}
 			beg += len + 1;
 			continue;
@@ -472,25 +338,26 @@ static int sim_read(struct sim *s, FILE *in)
 			beg = end;
 		if (eof)
 			break;
-		n = sim_refill(s, &si, &win, beg, &end);
+		sim_drain(s); /* queued events point into buf */
+		memmove(buf, buf + beg, end - beg);
+		end -= beg;
 		beg = 0;
-		if (n < 0) {
-			rc = -1;
-			break;
-		}
+		n = fread(buf + end, 1, SIM_BUF_BYTES - end, in);
+		end += n;
 		if (n == 0) {
+			if (ferror(in))
+				break;
 			eof = 1;
 			if (end > beg && !skipping) {
 				s->lineno++; /* last line without a newline */
-				sim_line(s, win + beg, end - beg);
+				sim_line(s, buf + beg, end - beg);
 			}
 			beg = end;
 		}
 	}
 	sim_drain(s);
-	sim_input_unmap(&si);
-	free(si.buf);
-	return rc;
+	free(buf);
+	return ferror(in) ? -1 : 0;
 }
 
 static int sim_count_cmp(const void *a, const void *b)
