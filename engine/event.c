@@ -1715,39 +1715,38 @@ static inline int event_digit_at(const char *s, size_t i)
 }
 
 /*
- * The day of the last usual timestamp read, by its "YYYY-MM-DD" bytes:
- * events come about in time order, so most share it. Per thread, as any
- * state behind a parse call must be; all zero is no valid key.
+ * The minute of the last usual timestamp read, by its "YYYY-MM-DDTHH:MM"
+ * bytes: events come about in time order, so most share it with the one
+ * before, and then only ":SS.mmmZ" is left to read. It always holds a
+ * true pair (a zeroed key would match sixteen NUL bytes). Per thread, as
+ * any state behind a parse call must be.
  */
 static _Thread_local struct {
-	uint64_t ymd; /* "YYYY-MM-" */
-	uint16_t dd;  /* "DD" */
-	int64_t days;
-} event_ts_day;
+	char key[17];
+	int64_t ms;
+} event_ts_minute = {"1970-01-01T00:00", 0};
 
-/* Days since 1970 of the checked "YYYY-MM-DD" at s; false: no such day. */
-static inline bool event_ts_days(const char *s, int64_t *days)
+/* The minute of the 16 bytes at s in ms since 1970; false if invalid. */
+static bool event_ts_minute_get(const char *s, int64_t *ms)
 {
-	uint64_t ymd = event_u64_at(s);
-	uint16_t dd;
-	int y, mo, d;
+	int y, mo, d, h, mi;
 
-	memcpy(&dd, s + 8, sizeof(dd));
-	if (ymd == event_ts_day.ymd && dd == event_ts_day.dd) {
-		*days = event_ts_day.days;
-		return true;
-	}
+	if ((event_ts_mismatch(s, 0) | event_ts_mismatch(s, 8)) != 0)
+		return false;
 	y = event_digit_at(s, 0) * 1000 + event_digit_at(s, 1) * 100 +
 	    event_digit_at(s, 2) * 10 + event_digit_at(s, 3);
 	mo = event_digit_at(s, 5) * 10 + event_digit_at(s, 6);
 	d = event_digit_at(s, 8) * 10 + event_digit_at(s, 9);
+	h = event_digit_at(s, 11) * 10 + event_digit_at(s, 12);
+	mi = event_digit_at(s, 14) * 10 + event_digit_at(s, 15);
 	if (mo < 1 || mo > 12 || d < 1 ||
-	    d > (int)event_month_days(y, (unsigned)mo))
+	    d > (int)event_month_days(y, (unsigned)mo) || h > 23 || mi > 59)
 		return false;
-	*days = event_days_from_civil(y, (unsigned)mo, (unsigned)d);
-	event_ts_day.ymd = ymd;
-	event_ts_day.dd = dd;
-	event_ts_day.days = *days;
+	*ms = (event_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+	       h * 3600 + mi * 60) *
+	      1000;
+	memcpy(event_ts_minute.key, s, 16);
+	event_ts_minute.ms = *ms;
 	return true;
 }
 
@@ -1759,20 +1758,22 @@ static inline bool event_ts_days(const char *s, int64_t *days)
  */
 static inline bool event_ts_usual(const char *s, size_t len, int64_t *ms)
 {
-	int h, mi, sec, frac;
-	int64_t days;
+	int sec, frac;
+	int64_t minute;
 
-	if (len != 24 || (event_ts_mismatch(s, 0) | event_ts_mismatch(s, 8) |
-			  event_ts_mismatch(s, 16)) != 0)
+	if (len != 24 || event_ts_mismatch(s, 16) != 0)
 		return false;
-	h = event_digit_at(s, 11) * 10 + event_digit_at(s, 12);
-	mi = event_digit_at(s, 14) * 10 + event_digit_at(s, 15);
 	sec = event_digit_at(s, 17) * 10 + event_digit_at(s, 18);
 	frac = event_digit_at(s, 20) * 100 + event_digit_at(s, 21) * 10 +
 	       event_digit_at(s, 22);
-	if (h > 23 || mi > 59 || sec > 60 || !event_ts_days(s, &days))
+	if (sec > 60)
 		return false;
-	*ms = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000 + frac;
+	if (event_u64_at(s) == event_u64_at(event_ts_minute.key) &&
+	    event_u64_at(s + 8) == event_u64_at(event_ts_minute.key + 8))
+		minute = event_ts_minute.ms;
+	else if (!event_ts_minute_get(s, &minute))
+		return false;
+	*ms = minute + sec * 1000 + frac;
 	return true;
 }
 

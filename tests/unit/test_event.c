@@ -684,10 +684,15 @@ static void test_timestamp_fast_path(void **state)
 	}
 	for (size_t n = 0; n < sizeof(base); n++)
 		assert_ts_same(base, n);
-	/* a cached day must not answer for another, valid or not */
+	/* a cached minute must not answer for another, valid or not */
 	assert_ts_same("2024-02-29T00:00:00.000Z", 24);
 	assert_ts_same("2023-02-29T00:00:00.000Z", 24);
-	assert_ts_same("2024-02-29T00:00:00.000Z", 24);
+	assert_ts_same("2024-02-29T00:00:59.999Z", 24);
+	assert_ts_same("2024-02-29T00:00:61.000Z", 24);
+	assert_ts_same("2024-02-29T00:00:60.000z", 24);
+	assert_ts_same("2024-02-29T00:01:00.000Z", 24);
+	assert_ts_same("1970-01-01T00:00:00.000Z", 24);
+	assert_ts_same("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0:00.000Z", 24);
 	assert_int_equal(ts("2024-02-29T00:00:00.000Z"), 1709164800000LL);
 	assert_int_equal(ts("2024-03-01T00:00:00.000Z"), 1709251200000LL);
 	assert_int_equal(ts("1969-12-31T23:59:59.999Z"), -1);
