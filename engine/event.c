@@ -1035,8 +1035,8 @@ static int event_want(struct event_ctx *c, int ti, jsmntype_t want,
 }
 
 /* A string, or a number kept as its literal (identities may be numeric). */
-static int event_id_get(struct event_ctx *c, int ti, struct strv *out,
-			const char *field)
+static inline int event_id_get(struct event_ctx *c, int ti, struct strv *out,
+			       const char *field)
 {
 	const jsmntok_t *t;
 
@@ -1354,8 +1354,8 @@ static void event_context_find(const struct event_ctx *c, int ctx,
 }
 
 /* A string value from the first of two places that has one. */
-static int event_str_pick(struct event_ctx *c, int a, int b, struct strv *out,
-			  const char *field)
+static inline int event_str_pick(struct event_ctx *c, int a, int b,
+				 struct strv *out, const char *field)
 {
 	if (a >= 0 && c->tok[a].type == JSMN_STRING)
 		return event_str(c, a, out, field);
