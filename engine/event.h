@@ -110,5 +110,7 @@ const struct jval *event_trait_get(const struct event *ev, const char *name);
 
 /* Parse ISO 8601 ("2026-03-29T01:30:00.123+02:00", "...Z") into epoch ms. */
 int event_timestamp_parse(const char *s, size_t len, int64_t *ms);
+/* The same without the fast path for the usual spelling: tests compare. */
+int event_timestamp_parse_full(const char *s, size_t len, int64_t *ms);
 
 #endif

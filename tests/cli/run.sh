@@ -291,6 +291,76 @@ t_simulate_crlf() {
 	fi
 }
 
+# simulate_same NAME FILE: the file on stdin and the same bytes through a
+# pipe give identical output, whatever way a faster reader finds for files.
+simulate_same() {
+	"$bin" simulate -c "$cfg" --summary-json <"$2" >"$tmp/o1" 2>"$tmp/e1"
+	r1=$?
+	cat "$2" | "$bin" simulate -c "$cfg" --summary-json >"$tmp/o2" 2>"$tmp/e2"
+	r2=$?
+	if [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] && cmp -s "$tmp/o1" "$tmp/o2" &&
+		cmp -s "$tmp/e1" "$tmp/e2"; then
+		return 0
+	fi
+	nok "$1" "file and pipe differ (exit $r1, $r2)"
+	return 1
+}
+
+# The corners of line splitting read alike from a file and a pipe: CRLF,
+# blank lines, lines over the limit (one of blanks), a last line without
+# a newline; and a file of many read buffers (256 KiB), whose lines
+# straddle their boundaries.
+t_simulate_file_pipe() {
+	f=$tmp/corners.jsonl
+	{
+		cat "$events"
+		sed 's/$/\r/' "$events"
+		printf '\n\n \t\r\n'
+		head -c 40000 /dev/zero | tr '\0' x
+		echo
+		head -c 40000 /dev/zero | tr '\0' ' '
+		echo
+		cat "$events"
+		printf '%s' '{"type":"track","userId":"last","timestamp":"2026-03-03T09:00:00Z","event":"x"}'
+	} >"$f"
+	simulate_same simulate-file-pipe-corners "$f" || return
+	if ! tail -n 1 "$tmp/e1" | grep -qF '"too_large":1'; then
+		nok simulate-file-pipe-corners "no too_large line"
+		return
+	fi
+	ok "simulate-file-pipe-corners: CRLF, blanks, too long, no final newline"
+	f=$tmp/big.jsonl
+	awk 'BEGIN { srand(7) }
+	{ line[NR] = $0 }
+	END {
+		for (i = 0; i < 14000; i++) {
+			pad = sprintf("%*s", int(rand() * 700), "")
+			gsub(/ /, "p", pad)
+			printf "{\"type\":\"track\",\"messageId\":\"b%d\",\"userId\":\"u%d\",\"timestamp\":\"2026-03-02T09:%02d:00.000Z\",\"event\":\"Demo Requested\",\"properties\":{\"pad\":\"%s\"}}\n", i, i % 97, i % 60, pad
+			if (i % 500 == 0)
+				for (j = 1; j <= NR; j++)
+					print line[j]
+		}
+	}' "$events" >"$f"
+	head -c 40000 /dev/zero | tr '\0' y >>"$f"
+	simulate_same simulate-file-pipe-big "$f" || return
+	if [ "$(wc -c <"$f")" -gt 5000000 ] &&
+		tail -n 1 "$tmp/e1" | grep -qF '"events":14'; then
+		ok "simulate-file-pipe-big: 5+ MB, lines across read-buffer boundaries"
+	else
+		nok simulate-file-pipe-big "input too small or events missing"
+	fi
+	# stdin already past a few lines, at an offset within a page
+	{ head -n 7 >/dev/null && "$bin" simulate -c "$cfg" --summary-json \
+		>"$tmp/o1" 2>"$tmp/e1"; } <"$f"
+	tail -n +8 "$f" | "$bin" simulate -c "$cfg" --summary-json >"$tmp/o2" 2>"$tmp/e2"
+	if cmp -s "$tmp/o1" "$tmp/o2" && cmp -s "$tmp/e1" "$tmp/e2"; then
+		ok "simulate-file-offset: a file read from where stdin stands"
+	else
+		nok simulate-file-offset "differs from the same lines through a pipe"
+	fi
+}
+
 t_simulate_empty() {
 	run /dev/null -- simulate -c "$cfg"
 	expect_rc simulate-empty 0 || return
@@ -382,6 +452,7 @@ t_simulate_duplicate
 t_simulate_summary_json
 t_simulate_too_long
 t_simulate_crlf
+t_simulate_file_pipe
 t_simulate_empty
 t_simulate_deterministic
 t_simulate_write_error

@@ -4,7 +4,8 @@
  * Feeds arbitrary bytes to event_parse and checks the promises the rest of
  * the daemon relies on: a result is either an accepted event whose slices
  * lie inside the input or the event's scratch, or a rejection with a known
- * reason code and a message. Needs only engine/event.c.
+ * reason code and a message; and that the timestamp fast path agrees with
+ * the full parser. Needs only engine/event.c.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,17 @@ static void fuzz_event_check(const struct event *ev, const char *buf,
 	fuzz_fields_check(ev, buf, len, ev->traits, ev->ntraits);
 }
 
+/* The timestamp fast path and the full parser agree on any bytes. */
+static void fuzz_timestamp_check(const char *buf, size_t len)
+{
+	int64_t fast = 0, full = 0;
+	int rf = event_timestamp_parse(buf, len, &fast);
+
+	if (rf != event_timestamp_parse_full(buf, len, &full) ||
+	    (rf == 0 && fast != full))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct event ev;
@@ -68,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (buf == NULL)
 		return 0;
 	memcpy(buf, data, size);
+	fuzz_timestamp_check(buf, size);
 	if (event_parse(buf, size, &ev, &err) == 0) {
 		fuzz_event_check(&ev, buf, size);
 	} else if (err.reason <= EVENT_OK || err.reason >= EVENT_REASON_COUNT ||

@@ -601,6 +601,104 @@ static void test_timestamps(void **state)
 	assert_ts_bad("");
 }
 
+/* The fast path for the usual spelling and the full parser agree on s. */
+static void assert_ts_same(const char *s, size_t len)
+{
+	int64_t fast = 0, full = 0;
+	int rf = event_timestamp_parse(s, len, &fast);
+	int rg = event_timestamp_parse_full(s, len, &full);
+
+	if (rf != rg || (rf == 0 && fast != full))
+		fail_msg("'%.*s' (%zu bytes): %d/%lld fast, %d/%lld full",
+			 (int)len, s, len, rf, (long long)fast, rg,
+			 (long long)full);
+}
+
+static void test_timestamp_fast_path(void **state)
+{
+	static const char *const tricky[] = {
+		"2026-03-01T00:00:00.000Z",
+		"2024-02-29T12:00:00.000Z",
+		"2023-02-29T12:00:00.000Z",
+		"2100-02-29T12:00:00.000Z",
+		"2000-02-29T12:00:00.000Z",
+		"1900-02-29T12:00:00.000Z",
+		"2026-02-28T23:59:59.999Z",
+		"2026-04-31T00:00:00.000Z",
+		"2026-12-31T23:59:60.000Z",
+		"2026-12-31T23:59:61.000Z",
+		"2026-12-31T24:00:00.000Z",
+		"2026-12-31T23:60:00.000Z",
+		"2026-00-10T00:00:00.000Z",
+		"2026-13-10T00:00:00.000Z",
+		"2026-01-00T00:00:00.000Z",
+		"2026-01-32T00:00:00.000Z",
+		"1969-12-31T23:59:59.999Z",
+		"1970-01-01T00:00:00.000Z",
+		"0000-01-01T00:00:00.000Z",
+		"9999-12-31T23:59:59.999Z",
+		"0000-02-29T00:00:00.000Z",
+		"2026-03-01t00:00:00.000z",
+		"2026-03-01T00:00:00.000z",
+		"2026-03-01t00:00:00.000Z",
+		"2026-03-01 00:00:00.000Z",
+		"2026-03-01T00:00:00,000Z",
+		"2026-03-01T00:00:00.0Z",
+		"2026-03-01T00:00:00.00Z",
+		"2026-03-01T00:00:00.0000Z",
+		"2026-03-01T00:00:00.123456789Z",
+		"2026-03-01T00:00:00.1234567890123Z",
+		"2026-03-01T00:00:00Z",
+		"2026-03-01T00:00:00",
+		"2026-03-01T00:00:00.Z",
+		"2026-03-01T00:00:00.000",
+		"2026-03-01T00:00:00.000+14:00",
+		"2026-03-01T00:00:00.000-12:00",
+		"2026-03-01T00:00:00.000+0530",
+		"2026-03-01T00:00:00.000+24:00",
+		"2026-03-01T00:00:00+00:60",
+		"2026-03-01T00:00:00.000ZZ",
+		"2026-03-01T00:00:00.00Z0",
+		"2026-03-01T00:00:00.0:0Z",
+		"2026-03-01T00:00:0:.000Z",
+		"2026-03-01T00:00:00.00/Z",
+		"2026-03-01T00:00:00.00?Z",
+		"2026-03-01T0 :00:00.000Z",
+		"-026-03-01T00:00:00.000Z",
+		"+2026-03-01T00:00:00.000Z",
+		"2026-3-01T00:00:00.000Z",
+	};
+	const char base[] = "2024-02-29T23:59:60.999Z";
+	char buf[sizeof(base)];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++)
+		assert_ts_same(tricky[i], strlen(tricky[i]));
+	/* every byte value at every place, NUL and high bytes included */
+	for (size_t i = 0; i + 1 < sizeof(base); i++) {
+		for (unsigned b = 0; b < 256; b++) {
+			memcpy(buf, base, sizeof(base));
+			buf[i] = (char)b;
+			assert_ts_same(buf, sizeof(base) - 1);
+		}
+	}
+	for (size_t n = 0; n < sizeof(base); n++)
+		assert_ts_same(base, n);
+	/* a cached minute must not answer for another, valid or not */
+	assert_ts_same("2024-02-29T00:00:00.000Z", 24);
+	assert_ts_same("2023-02-29T00:00:00.000Z", 24);
+	assert_ts_same("2024-02-29T00:00:59.999Z", 24);
+	assert_ts_same("2024-02-29T00:00:61.000Z", 24);
+	assert_ts_same("2024-02-29T00:00:60.000z", 24);
+	assert_ts_same("2024-02-29T00:01:00.000Z", 24);
+	assert_ts_same("1970-01-01T00:00:00.000Z", 24);
+	assert_ts_same("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0:00.000Z", 24);
+	assert_int_equal(ts("2024-02-29T00:00:00.000Z"), 1709164800000LL);
+	assert_int_equal(ts("2024-03-01T00:00:00.000Z"), 1709251200000LL);
+	assert_int_equal(ts("1969-12-31T23:59:59.999Z"), -1);
+	assert_int_equal(ts("2026-03-01T00:00:00.000Z"), 1772323200000LL);
+}
+
 static void test_escapes(void **state)
 {
 	(void)state;
@@ -768,6 +866,7 @@ int main(void)
 		cmocka_unit_test(test_reject_field_types),
 		cmocka_unit_test(test_reject_bad_timestamp),
 		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_timestamp_fast_path),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_email_lowercased_in_scratch),
 		cmocka_unit_test(test_bad_then_good),
