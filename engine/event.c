@@ -1714,18 +1714,6 @@ static inline int event_digit_at(const char *s, size_t i)
 	return s[i] - '0';
 }
 
-/*
- * The minute of the last usual timestamp read, by its "YYYY-MM-DDTHH:MM"
- * bytes: events come about in time order, so most share it with the one
- * before, and then only ":SS.mmmZ" is left to read. It always holds a
- * true pair (a zeroed key would match sixteen NUL bytes). Per thread, as
- * any state behind a parse call must be.
- */
-static _Thread_local struct {
-	char key[17];
-	int64_t ms;
-} event_ts_minute = {"1970-01-01T00:00", 0};
-
 /* The minute of the 16 bytes at s in ms since 1970; false if invalid. */
 static bool event_ts_minute_get(const char *s, int64_t *ms)
 {
@@ -1745,8 +1733,6 @@ static bool event_ts_minute_get(const char *s, int64_t *ms)
 	*ms = (event_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
 	       h * 3600 + mi * 60) *
 	      1000;
-	memcpy(event_ts_minute.key, s, 16);
-	event_ts_minute.ms = *ms;
 	return true;
 }
 
@@ -1768,10 +1754,7 @@ static inline bool event_ts_usual(const char *s, size_t len, int64_t *ms)
 	       event_digit_at(s, 22);
 	if (sec > 60)
 		return false;
-	if (event_u64_at(s) == event_u64_at(event_ts_minute.key) &&
-	    event_u64_at(s + 8) == event_u64_at(event_ts_minute.key + 8))
-		minute = event_ts_minute.ms;
-	else if (!event_ts_minute_get(s, &minute))
+	if (!event_ts_minute_get(s, &minute))
 		return false;
 	*ms = minute + sec * 1000 + frac;
 	return true;
