@@ -555,7 +555,7 @@ struct event_lexer {
 	size_t at;
 };
 
-/* Returns 0, the offset no value ends at, for the callers' convenience. */
+/* Returns 0, the offset no token ends at, for the callers' convenience. */
 static size_t event_lex_fail(struct event_lexer *x, enum event_reason r,
 			     const char *what, size_t at)
 {
@@ -573,14 +573,13 @@ static int event_lex_stop(struct event_lexer *x, enum event_reason r,
 }
 
 /*
- * Offset of the quote that closes the string whose text starts at i, or 0.
- * Plain runs go sixteen bytes a step; only the bytes that stop a run
- * (escapes, non-ASCII, control bytes) are looked at one by one.
+ * The slow part of a string, from i: offset of the closing quote, or 0.
+ * Only the bytes that stop a plain run (escapes, non-ASCII, control
+ * bytes) are looked at one by one; plain runs go sixteen bytes a step.
  */
-static size_t event_str_close(struct event_lexer *x, size_t i)
+static size_t event_str_close(struct event_lexer *x, const char *buf,
+			      size_t len, size_t i)
 {
-	const char *buf = x->c->buf;
-	const size_t len = x->c->len;
 	size_t n;
 
 	for (;;) {
@@ -612,18 +611,25 @@ static size_t event_str_close(struct event_lexer *x, size_t i)
 	}
 }
 
-/* The string at i, its opening quote, as token t; the offset after it. */
-static inline size_t event_lex_string(struct event_lexer *x, jsmntok_t *t,
-				      size_t i)
+/*
+ * Offset of the quote closing the string whose text starts at i, or 0.
+ * Most strings are plain ASCII and shorter than sixteen bytes: one load
+ * and a look at the first stop byte settle them here.
+ */
+static inline size_t event_str_end(struct event_lexer *x, const char *buf,
+				   size_t len, size_t i)
 {
-	size_t q = event_str_close(x, i + 1);
-
-	if (q == 0)
-		return 0;
-	t->type = JSMN_STRING;
-	t->start = (int)i + 1;
-	t->end = (int)q;
-	return q + 1;
+	if (__builtin_expect(i + 16 <= len, 1)) {
+		unsigned m = event_str_stops(buf + i);
+		if (m != 0) {
+			size_t q = i + (size_t)__builtin_ctz(m);
+			if (__builtin_expect(buf[q] == '"', 1))
+				return q;
+			return event_str_close(x, buf, len, q);
+		}
+		i += 16;
+	}
+	return event_str_close(x, buf, len, i);
 }
 
 /* End of the JSON number at s[i], or 0 if it breaks the grammar. */
@@ -658,28 +664,22 @@ static inline size_t event_lit_end(const char *s, size_t n, size_t i,
 	return n - i >= k && memcmp(s + i, lit, k) == 0 ? i + k : 0;
 }
 
-/*
- * Reads the value at i into token t: a scalar whole, a container only its
- * opening bracket. Returns the offset after what it read, or 0. What may
- * follow a scalar (a comma, a bracket, white space) is the caller's check.
- */
-static inline size_t event_lex_value(struct event_lexer *x, jsmntok_t *t,
-				     size_t i)
+/* White space is rare in events: one compare passes over a token byte. */
+static inline size_t event_ws_pass(const char *buf, size_t len, size_t i)
 {
-	const char *buf = x->c->buf;
-	const size_t len = x->c->len;
+	if (i < len && (unsigned char)buf[i] <= ' ')
+		return event_ws_skip(buf, len, i);
+	return i;
+}
+
+/* End of the scalar at i into primitive token t, or 0. */
+static inline size_t event_lex_scalar(struct event_lexer *x, jsmntok_t *t,
+				      const char *buf, size_t len, size_t i)
+{
 	char ch = i < len ? buf[i] : '\0';
 	size_t e;
 
-	t->start = (int)i;
 	switch (ch) {
-	case '"':
-		return event_lex_string(x, t, i);
-	case '{':
-	case '[':
-		t->type = ch == '{' ? JSMN_OBJECT : JSMN_ARRAY;
-		t->end = -1;
-		return i + 1;
 	case 't':
 		e = event_lit_end(buf, len, i, "true", 4);
 		break;
@@ -704,21 +704,6 @@ static inline size_t event_lex_value(struct event_lexer *x, jsmntok_t *t,
 	return e;
 }
 
-/* A new token under parent (counted there), or NULL if none is left. */
-static inline jsmntok_t *event_lex_push(struct event_lexer *x, int parent)
-{
-	jsmntok_t *t;
-
-	if (x->ntok == EVENT_MAX_TOKENS)
-		return NULL;
-	t = &x->tok[x->ntok++];
-	t->size = 0;
-	t->parent = parent;
-	if (parent >= 0)
-		x->tok[parent].size++;
-	return t;
-}
-
 static inline char event_closer(const jsmntok_t *t)
 {
 	return t->type == JSMN_OBJECT ? '}' : ']';
@@ -732,122 +717,122 @@ static inline int event_lex_outer(const jsmntok_t *tok, int k)
 	return p >= 0 && tok[p].type == JSMN_STRING ? tok[p].parent : p;
 }
 
-/*
- * The key at i of object obj, and the colon after it; returns the offset
- * of its value (white space skipped) or 0.
- */
-static inline size_t event_lex_key(struct event_lexer *x, int obj, size_t i)
+/* Offset of the value after the key that ends before i, past its colon. */
+static inline size_t event_lex_colon(struct event_lexer *x, const char *buf,
+				     size_t len, size_t i)
 {
-	const char *buf = x->c->buf;
-	const size_t len = x->c->len;
-	jsmntok_t *t = event_lex_push(x, obj);
-
-	if (t == NULL)
-		return event_lex_fail(x, EVENT_ERR_TOO_LARGE, "too many tokens",
-				      i);
-	if (i >= len || buf[i] != '"')
+	if (__builtin_expect(i < len && buf[i] == ':', 1))
+		return event_ws_pass(buf, len, i + 1);
+	i = event_ws_skip(buf, len, i);
+	if (i >= len || buf[i] != ':')
 		return event_lex_fail(x, EVENT_ERR_NOT_JSON, "malformed JSON",
 				      i);
-	i = event_lex_string(x, t, i);
-	if (i == 0)
-		return 0;
-	if (i >= len || buf[i] != ':') {
-		i = event_ws_skip(buf, len, i);
-		if (i >= len || buf[i] != ':')
-			return event_lex_fail(x, EVENT_ERR_NOT_JSON,
-					      "malformed JSON", i);
-	}
 	return event_ws_skip(buf, len, i + 1);
-}
-
-/*
- * After a complete value at i: closes the containers that end here and
- * steps over the comma before the next member of *cur. Returns the offset
- * of that member, len + 1 when the root value is done and only white space
- * follows, or 0.
- */
-static inline size_t event_lex_next(struct event_lexer *x, int *cur, int *depth,
-				    size_t i)
-{
-	const char *buf = x->c->buf;
-	const size_t len = x->c->len;
-	jsmntok_t *tok = x->tok;
-
-	for (;;) {
-		if (*cur < 0)
-			return event_ws_skip(buf, len, i) == len
-				       ? len + 1
-				       : event_lex_fail(x, EVENT_ERR_NOT_JSON,
-							"garbage after the "
-							"JSON value",
-							i);
-		if (i < len && buf[i] == ',')
-			return event_ws_skip(buf, len, i + 1);
-		i = event_ws_skip(buf, len, i);
-		if (i < len && buf[i] == ',')
-			return event_ws_skip(buf, len, i + 1);
-		if (i >= len || buf[i] != event_closer(&tok[*cur]))
-			return event_lex_fail(x, EVENT_ERR_NOT_JSON,
-					      "malformed JSON", i);
-		tok[*cur].end = (int)i + 1;
-		i++;
-		--*depth;
-		*cur = event_lex_outer(tok, *cur);
-	}
 }
 
 /*
  * The one pass: every byte is looked at once, in order, and every rule of
  * RFC 8259 is checked where its byte is, so tokens come out only for valid
- * JSON. An explicit innermost container (cur) stands in for recursion. On
- * the way the top-level values the event needs are noted in s.
+ * JSON. An explicit innermost container (cur) stands in for recursion; the
+ * state lives in locals, as stores to the token array could otherwise
+ * alias it. On the way the top-level values the event needs are noted.
  */
 static int event_lex(struct event_lexer *x, struct event_slots *s)
 {
-	const char *buf = x->c->buf;
+	const char *const buf = x->c->buf;
 	const size_t len = x->c->len;
-	jsmntok_t *tok = x->tok;
-	size_t i = event_ws_skip(buf, len, 0);
-	int cur = -1, depth = 0;
+	jsmntok_t *const tok = x->tok;
+	size_t i = event_ws_skip(buf, len, 0), q;
+	int ntok = 0, cur = -1, depth = 0;
+	bool in_obj = false;
 
 	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
 	for (;;) {
 		/* a member of cur, or the root value, begins at i */
 		int parent = cur;
-		if (cur >= 0 && tok[cur].type == JSMN_OBJECT) {
-			parent = x->ntok;
-			i = event_lex_key(x, cur, i);
+		if (in_obj) {
+			if (ntok >= EVENT_MAX_TOKENS - 1)
+				return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
+						      "too many tokens", i);
+			if (i >= len || buf[i] != '"')
+				return event_lex_stop(x, EVENT_ERR_NOT_JSON,
+						      "malformed JSON", i);
+			q = event_str_end(x, buf, len, i + 1);
+			if (q == 0)
+				return -1;
+			tok[ntok] = (jsmntok_t){JSMN_STRING, (int)i + 1, (int)q,
+						0, cur};
+			tok[cur].size++;
+			parent = ntok++;
+			i = event_lex_colon(x, buf, len, q + 1);
+			if (i == 0)
+				return -1;
+		} else if (ntok == EVENT_MAX_TOKENS) {
+			return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
+					      "too many tokens", i);
+		}
+		jsmntok_t *t = &tok[ntok++];
+		t->start = (int)i;
+		t->size = 0;
+		t->parent = parent;
+		if (parent >= 0)
+			tok[parent].size++;
+		if (i < len && buf[i] == '"') {
+			q = event_str_end(x, buf, len, i + 1);
+			if (q == 0)
+				return -1;
+			t->type = JSMN_STRING;
+			t->start = (int)i + 1;
+			t->end = (int)q;
+			i = q + 1;
+		} else if (i < len && (buf[i] == '{' || buf[i] == '[')) {
+			t->type = buf[i] == '{' ? JSMN_OBJECT : JSMN_ARRAY;
+			t->end = -1;
+			if (++depth > EVENT_MAX_DEPTH)
+				return event_lex_stop(x, EVENT_ERR_TOO_DEEP,
+						      "nesting too deep", i);
+			if (cur == 0 && in_obj)
+				event_slot_note(x->c, s, parent);
+			i = event_ws_pass(buf, len, i + 1);
+			if (i >= len || buf[i] != event_closer(t)) {
+				cur = ntok - 1;
+				in_obj = t->type == JSMN_OBJECT;
+				continue;
+			}
+			t->end = (int)++i; /* empty */
+			depth--;
+		} else {
+			i = event_lex_scalar(x, t, buf, len, i);
 			if (i == 0)
 				return -1;
 		}
-		jsmntok_t *t = event_lex_push(x, parent);
-		if (t == NULL)
-			return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
-					      "too many tokens", i);
-		i = event_lex_value(x, t, i);
-		if (i == 0)
-			return -1;
-		if (cur == 0 && parent != cur)
+		if (cur == 0 && in_obj && t->type != JSMN_OBJECT &&
+		    t->type != JSMN_ARRAY)
 			event_slot_note(x->c, s, parent);
-		if (event_is_container(t)) {
-			if (++depth > EVENT_MAX_DEPTH)
-				return event_lex_stop(x, EVENT_ERR_TOO_DEEP,
-						      "nesting too deep",
-						      (size_t)t->start);
-			i = event_ws_skip(buf, len, i);
-			if (i >= len || buf[i] != event_closer(t)) {
-				cur = (int)(t - tok);
-				continue;
+		/* the value is complete: close what ends here, up to a comma */
+		for (;;) {
+			if (cur < 0) {
+				x->ntok = ntok;
+				if (event_ws_skip(buf, len, i) == len)
+					return 0;
+				return event_lex_stop(x, EVENT_ERR_NOT_JSON,
+						      "garbage after the JSON "
+						      "value",
+						      i);
 			}
-			t->end = (int)i + 1; /* empty */
-			i++;
+			i = event_ws_pass(buf, len, i);
+			if (i < len && buf[i] == ',') {
+				i = event_ws_pass(buf, len, i + 1);
+				break;
+			}
+			if (i >= len || buf[i] != event_closer(&tok[cur]))
+				return event_lex_stop(x, EVENT_ERR_NOT_JSON,
+						      "malformed JSON", i);
+			tok[cur].end = (int)++i;
 			depth--;
+			cur = event_lex_outer(tok, cur);
+			in_obj = cur >= 0 && tok[cur].type == JSMN_OBJECT;
 		}
-		i = event_lex_next(x, &cur, &depth, i);
-		if (i == 0)
-			return -1;
-		if (i > len)
-			return 0;
 	}
 }
 
