@@ -613,13 +613,13 @@ static size_t event_str_close(struct event_lexer *x, const char *buf,
 
 /*
  * Offset of the quote closing the string whose text starts at i, or 0.
- * Most strings are plain ASCII and shorter than sixteen bytes: one load
- * and a look at the first stop byte settle them here.
+ * Most strings are plain ASCII: a load or a few and a look at the first
+ * stop byte settle them here; the rest, and the tail, go the slow way.
  */
 static inline size_t event_str_end(struct event_lexer *x, const char *buf,
 				   size_t len, size_t i)
 {
-	if (__builtin_expect(i + 16 <= len, 1)) {
+	for (; i + 16 <= len; i += 16) {
 		unsigned m = event_str_stops(buf + i);
 		if (m != 0) {
 			size_t q = i + (size_t)__builtin_ctz(m);
@@ -627,7 +627,6 @@ static inline size_t event_str_end(struct event_lexer *x, const char *buf,
 				return q;
 			return event_str_close(x, buf, len, q);
 		}
-		i += 16;
 	}
 	return event_str_close(x, buf, len, i);
 }
@@ -664,14 +663,6 @@ static inline size_t event_lit_end(const char *s, size_t n, size_t i,
 	return n - i >= k && memcmp(s + i, lit, k) == 0 ? i + k : 0;
 }
 
-/* White space is rare in events: one compare passes over a token byte. */
-static inline size_t event_ws_pass(const char *buf, size_t len, size_t i)
-{
-	if (i < len && (unsigned char)buf[i] <= ' ')
-		return event_ws_skip(buf, len, i);
-	return i;
-}
-
 /* End of the scalar at i into primitive token t, or 0. */
 static inline size_t event_lex_scalar(struct event_lexer *x, jsmntok_t *t,
 				      const char *buf, size_t len, size_t i)
@@ -704,11 +695,6 @@ static inline size_t event_lex_scalar(struct event_lexer *x, jsmntok_t *t,
 	return e;
 }
 
-static inline char event_closer(const jsmntok_t *t)
-{
-	return t->type == JSMN_OBJECT ? '}' : ']';
-}
-
 /* The container token k sits in: its parent, or its key's parent. */
 static inline int event_lex_outer(const jsmntok_t *tok, int k)
 {
@@ -722,12 +708,24 @@ static inline size_t event_lex_colon(struct event_lexer *x, const char *buf,
 				     size_t len, size_t i)
 {
 	if (__builtin_expect(i < len && buf[i] == ':', 1))
-		return event_ws_pass(buf, len, i + 1);
+		return i + 1;
 	i = event_ws_skip(buf, len, i);
 	if (i >= len || buf[i] != ':')
 		return event_lex_fail(x, EVENT_ERR_NOT_JSON, "malformed JSON",
 				      i);
-	return event_ws_skip(buf, len, i + 1);
+	return i + 1;
+}
+
+/* The byte at i, or a NUL at the end; white space is skipped first. */
+static inline char event_lex_peek(const char *buf, size_t len, size_t *i)
+{
+	char ch = *i < len ? buf[*i] : '\0';
+
+	if (__builtin_expect(event_is_ws(ch), 0)) {
+		*i = event_ws_skip(buf, len, *i);
+		ch = *i < len ? buf[*i] : '\0';
+	}
+	return ch;
 }
 
 /*
@@ -735,28 +733,32 @@ static inline size_t event_lex_colon(struct event_lexer *x, const char *buf,
  * RFC 8259 is checked where its byte is, so tokens come out only for valid
  * JSON. An explicit innermost container (cur) stands in for recursion; the
  * state lives in locals, as stores to the token array could otherwise
- * alias it. On the way the top-level values the event needs are noted.
+ * alias it. Compact JSON, where a key's colon, a value's comma and the
+ * next key's quote sit right where expected, is the path tested first;
+ * white space is skipped only where one of those bytes is missing. On the
+ * way the top-level values the event needs are noted in s.
  */
 static int event_lex(struct event_lexer *x, struct event_slots *s)
 {
 	const char *const buf = x->c->buf;
 	const size_t len = x->c->len;
 	jsmntok_t *const tok = x->tok;
-	size_t i = event_ws_skip(buf, len, 0), q;
+	size_t i = 0, q;
 	int ntok = 0, cur = -1, depth = 0;
-	bool in_obj = false;
+	bool in_obj = false, top = false; /* top: cur is the root object */
+	char ch;
 
 	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
 	for (;;) {
 		/* a member of cur, or the root value, begins at i */
 		int parent = cur;
 		if (in_obj) {
-			if (ntok >= EVENT_MAX_TOKENS - 1)
-				return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
-						      "too many tokens", i);
-			if (i >= len || buf[i] != '"')
+			if (event_lex_peek(buf, len, &i) != '"')
 				return event_lex_stop(x, EVENT_ERR_NOT_JSON,
 						      "malformed JSON", i);
+			if (ntok == EVENT_MAX_TOKENS)
+				return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
+						      "too many tokens", i);
 			q = event_str_end(x, buf, len, i + 1);
 			if (q == 0)
 				return -1;
@@ -767,17 +769,18 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			i = event_lex_colon(x, buf, len, q + 1);
 			if (i == 0)
 				return -1;
-		} else if (ntok == EVENT_MAX_TOKENS) {
+		}
+		ch = event_lex_peek(buf, len, &i);
+		if (ntok == EVENT_MAX_TOKENS)
 			return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
 					      "too many tokens", i);
-		}
 		jsmntok_t *t = &tok[ntok++];
 		t->start = (int)i;
 		t->size = 0;
 		t->parent = parent;
 		if (parent >= 0)
 			tok[parent].size++;
-		if (i < len && buf[i] == '"') {
+		if (ch == '"') {
 			q = event_str_end(x, buf, len, i + 1);
 			if (q == 0)
 				return -1;
@@ -785,18 +788,22 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			t->start = (int)i + 1;
 			t->end = (int)q;
 			i = q + 1;
-		} else if (i < len && (buf[i] == '{' || buf[i] == '[')) {
-			t->type = buf[i] == '{' ? JSMN_OBJECT : JSMN_ARRAY;
+			if (top)
+				event_slot_note(x->c, s, parent);
+		} else if (ch == '{' || ch == '[') {
+			t->type = ch == '{' ? JSMN_OBJECT : JSMN_ARRAY;
 			t->end = -1;
 			if (++depth > EVENT_MAX_DEPTH)
 				return event_lex_stop(x, EVENT_ERR_TOO_DEEP,
 						      "nesting too deep", i);
-			if (cur == 0 && in_obj)
+			if (top)
 				event_slot_note(x->c, s, parent);
-			i = event_ws_pass(buf, len, i + 1);
-			if (i >= len || buf[i] != event_closer(t)) {
+			i++;
+			if (event_lex_peek(buf, len, &i) != ch + 2) {
+				/* '{' + 2 is '}', '[' + 2 is ']' */
 				cur = ntok - 1;
-				in_obj = t->type == JSMN_OBJECT;
+				in_obj = ch == '{';
+				top = cur == 0 && in_obj;
 				continue;
 			}
 			t->end = (int)++i; /* empty */
@@ -805,10 +812,9 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			i = event_lex_scalar(x, t, buf, len, i);
 			if (i == 0)
 				return -1;
+			if (top)
+				event_slot_note(x->c, s, parent);
 		}
-		if (cur == 0 && in_obj && t->type != JSMN_OBJECT &&
-		    t->type != JSMN_ARRAY)
-			event_slot_note(x->c, s, parent);
 		/* the value is complete: close what ends here, up to a comma */
 		for (;;) {
 			if (cur < 0) {
@@ -820,18 +826,19 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 						      "value",
 						      i);
 			}
-			i = event_ws_pass(buf, len, i);
-			if (i < len && buf[i] == ',') {
-				i = event_ws_pass(buf, len, i + 1);
+			ch = event_lex_peek(buf, len, &i);
+			if (ch == ',') {
+				i++;
 				break;
 			}
-			if (i >= len || buf[i] != event_closer(&tok[cur]))
+			if (ch != (in_obj ? '}' : ']'))
 				return event_lex_stop(x, EVENT_ERR_NOT_JSON,
 						      "malformed JSON", i);
 			tok[cur].end = (int)++i;
 			depth--;
 			cur = event_lex_outer(tok, cur);
 			in_obj = cur >= 0 && tok[cur].type == JSMN_OBJECT;
+			top = cur == 0 && in_obj;
 		}
 	}
 }
