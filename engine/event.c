@@ -12,14 +12,18 @@
  * the event needs (properties, traits, context) are walked again, by their
  * key counts; every other subtree is skipped by its end offset.
  *
- * It replaced jsmn plus three passes around it: a byte pre-scan that copied
- * the event, NUL-terminated, for jsmn; jsmn itself, which even in strict
- * mode lets "[1,,2]", "{\"a\"::1}" and invalid numbers through; and a
- * pass over the tokens to close those holes. On the 1M-event benchmark
- * file, jsmn alone cost about 480 ns per event and the three passes
- * about 640; this tokenizer costs about XXX (see the git log for how
- * that was measured). Which reason a malformed event gets still follows
- * the old order (event_reject), on the reject path only.
+ * It replaced jsmn (1.1.0, strict) and three passes around it: a byte
+ * pre-scan that copied the event, NUL-terminated, for jsmn; jsmn itself,
+ * which even in strict mode lets "[1,,2]", "{\"a\"::1}" and invalid
+ * numbers through; and a pass over the tokens to close those holes. No
+ * faster C tokenizer was at hand, and jsmn alone cost more than the whole
+ * budget for this step. On the ~400-byte events of the 1M-event benchmark
+ * (median of 5 rounds on a busy 2-core VM): jsmn alone 680 ns per event,
+ * the old three passes with it 825 ns, this tokenizer 250 ns; event_parse
+ * as a whole went from about 1030 to 550 ns. Under callgrind the
+ * tokenizing went from 7,960 to 2,630 instructions per event (event_parse
+ * from 8,810 to 3,670). Which reason a malformed event gets still follows
+ * the old parser's order (event_reject), on the reject path only.
  *
  * Strings are handed out as slices of the caller's buffer; only strings
  * that carry escapes, flattened "parent.child" names and the lower-cased
