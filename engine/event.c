@@ -557,6 +557,7 @@ struct event_lexer {
 	enum event_reason reason;
 	const char *what;
 	size_t at;
+	int deep; /* too_deep: the index of the container too deep */
 };
 
 /* Returns 0, the offset no token ends at, for the callers' convenience. */
@@ -797,9 +798,11 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 		} else if (ch == '{' || ch == '[') {
 			t->type = ch == '{' ? JSMN_OBJECT : JSMN_ARRAY;
 			t->end = -1;
-			if (++depth > EVENT_MAX_DEPTH)
+			if (++depth > EVENT_MAX_DEPTH) {
+				x->deep = ntok - 1;
 				return event_lex_stop(x, EVENT_ERR_TOO_DEEP,
 						      "nesting too deep", i);
+			}
 			if (top)
 				event_slot_note(x->c, s, parent);
 			i++;
@@ -1040,6 +1043,28 @@ static int event_replay_run(struct event_replay *r)
 	return REPLAY_OK;
 }
 
+/*
+ * jsmn counts a value into whichever token came last before its colon, so
+ * bytes after a too-deep container can leave an earlier string or
+ * primitive owning the wrong number of values ("[[...]]\"b\":1" makes the
+ * key before the array own two). The old pass, going in token order,
+ * reported that before the depth. Returns the first such token before
+ * token end, or 0.
+ */
+static int event_replay_size_fault(const jsmntok_t *tok, int end)
+{
+	for (int k = 1; k < end; k++) {
+		const jsmntok_t *t = &tok[k];
+		if (t->type == JSMN_STRING &&
+		    (t->parent < 0 ||
+		     t->size != (tok[t->parent].type == JSMN_OBJECT)))
+			return k;
+		if (t->type == JSMN_PRIMITIVE && t->size != 0)
+			return k;
+	}
+	return 0;
+}
+
 static bool event_ws_only(const char *buf, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
@@ -1081,14 +1106,16 @@ static int event_root_scalar(struct event_ctx *c)
 /*
  * The reason for an event the lexer stopped on, in the old parser's order:
  * invalid UTF-8 anywhere first, then what jsmn said, then white space
- * only around the root value, then the lexer's own finding.
+ * only around the root value, then the first fault in token order, which
+ * is the lexer's own finding except for the case event_replay_size_fault
+ * covers.
  */
 static int event_reject(struct event_ctx *c, jsmntok_t *tok,
 			const struct event_lexer *x)
 {
 	struct event_replay r = {
 		.buf = c->buf, .len = c->len, .tok = tok, .super = -1};
-	int res;
+	int res, k;
 
 	if (x->reason == EVENT_ERR_BAD_UTF8 ||
 	    !event_utf8_valid(c->buf, c->len, 0))
@@ -1108,6 +1135,11 @@ static int event_reject(struct event_ctx *c, jsmntok_t *tok,
 	    !event_ws_only(c->buf, event_tok_after(&tok[0]), c->len))
 		return event_fail(c, EVENT_ERR_NOT_JSON,
 				  "garbage around the JSON value");
+	if (x->reason == EVENT_ERR_TOO_DEEP &&
+	    (k = event_replay_size_fault(tok, x->deep)) > 0)
+		return event_fail(c, EVENT_ERR_NOT_JSON,
+				  "malformed JSON near offset %d",
+				  tok[k].start);
 	if (x->reason == EVENT_ERR_TOO_DEEP)
 		return event_fail(c, EVENT_ERR_TOO_DEEP,
 				  "nesting deeper than %d levels at offset %zu",

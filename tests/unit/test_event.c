@@ -511,6 +511,16 @@ static void test_tokenizer_limits(void **state)
 	nest(deep, EVENT_MAX_DEPTH + 1);
 	deep[strlen(deep) - 1] = '\0'; /* unclosed */
 	assert_rejected(deep, EVENT_ERR_NOT_JSON);
+	/* a missing comma after it made jsmn give the key two values */
+	strcpy(deep, "{\"a\":");
+	for (int i = 0; i < EVENT_MAX_DEPTH; i++)
+		strcat(deep, "[");
+	for (int i = 0; i < EVENT_MAX_DEPTH; i++)
+		strcat(deep, "]");
+	strcat(deep, "\"b\":1}");
+	assert_rejected(deep, EVENT_ERR_NOT_JSON);
+	strcpy(strstr(deep, "\"b\""), ",\"b\":1}"); /* with it, depth */
+	assert_rejected(deep, EVENT_ERR_TOO_DEEP);
 	nest(deep, EVENT_MAX_DEPTH + 1);
 	/* a bad number after the deep part: depth comes first */
 	strcpy(deep + strlen(deep) - 1, ",\"b\":01}");
