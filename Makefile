@@ -29,7 +29,7 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 KTEST_SRC  = $(wildcard tests/kafka/*.c)
 KTEST_BIN  = $(KTEST_SRC:tests/kafka/%.c=$(BUILD)/tests/kafka/%)
 
-.PHONY: all deps test test-unit check check-valgrind fuzz fuzz-run format \
+.PHONY: all deps test test-unit check check-valgrind fuzz fuzz-run fuzz-diff fuzz-diff-run format \
 	format-check bench bench-parse bench-kafka test-kafka clean run-sample
 
 all: $(BUILD)/leadrouter
@@ -94,6 +94,22 @@ fuzz: deps
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_event tests/fuzz/fuzz_event.c $(ENGINE_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(ENGINE_SRC) $(CONFIG_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_lead_decode tests/fuzz/fuzz_lead_decode.c $(ENGINE_SRC) $(LDLIBS_ALL)
+
+# The new event parser against the jsmn-based one it replaced, built from
+# git at EVENT_REF_COMMIT with its external names prefixed ref_. Not in CI.
+EVENT_REF_COMMIT = 9dbe4ca
+EVENT_REF_NAMES = event_parse event_reason_code event_type_name event_type_parse \
+	event_prop_get event_trait_get event_timestamp_parse
+fuzz-diff: deps
+	@mkdir -p $(BUILD)/fuzz
+	git show $(EVENT_REF_COMMIT):engine/event.c > $(BUILD)/fuzz/event_ref.c
+	clang $(FUZZ_FLAGS) -Iengine $(foreach n,$(EVENT_REF_NAMES),-D$(n)=ref_$(n)) \
+		-c -o $(BUILD)/fuzz/event_ref.o $(BUILD)/fuzz/event_ref.c
+	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_event_diff tests/fuzz/fuzz_event_diff.c \
+		engine/event.c $(BUILD)/fuzz/event_ref.o $(LDLIBS_ALL)
+
+fuzz-diff-run: fuzz-diff
+	$(call FUZZ_RUN,event-diff,event_diff,-dict=tests/fuzz/event.dict)
 
 # New inputs go to a scratch corpus under $(BUILD); the seeds stay as committed.
 FUZZ_RUN = mkdir -p $(BUILD)/fuzz/corpus-$(1) && $(BUILD)/fuzz/fuzz_$(2) \

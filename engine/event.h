@@ -1,8 +1,9 @@
 /*
  * event.h - one Segment Spec event, parsed without building a DOM.
  *
- * The parser tokenizes the raw bytes with jsmn and keeps slices that point
- * into the caller's buffer, so the per-event path allocates nothing. Strings
+ * The parser tokenizes the raw bytes in one strict pass of its own and keeps
+ * slices that point into the caller's buffer, so the per-event path
+ * allocates nothing. Strings
  * that carry JSON escapes are unescaped into the event's own scratch area.
  * A rejected event gets a reason code and a human message and leaves no
  * trace behind: nothing about one bad event affects the next.

@@ -1,8 +1,8 @@
 /*
  * test_event.c - unit tests for the Segment event parser (engine/event.c):
  * real payloads as analytics.js and analytics-node send them, every reject
- * reason, the JSON corners jsmn lets through, escapes, trait flattening,
- * identity precedence and timestamps.
+ * reason, the JSON corners a lax tokenizer lets through, escapes, trait
+ * flattening, identity precedence and timestamps.
  */
 #include "testutil.h"
 
@@ -461,6 +461,136 @@ static void test_reject_too_deep(void **state)
 	assert_rejected(buf, EVENT_ERR_TOO_DEEP);
 }
 
+/* An event with a property array of n numbers: 13 + n JSON tokens. */
+static char *tokens_event(int n, const char *first)
+{
+	char *buf = malloc(EVENT_MAX_BYTES + 1);
+	size_t off;
+
+	assert_non_null(buf);
+	off = (size_t)sprintf(buf,
+			      "{\"type\":\"track\",\"userId\":\"u\","
+			      "\"event\":\"e\",\"timestamp\":"
+			      "\"2026-01-01T00:00:00Z\","
+			      "\"properties\":{\"a\":[%s",
+			      first);
+	for (int i = 1; i < n; i++)
+		off += (size_t)sprintf(buf + off, ",1");
+	sprintf(buf + off, "]}}");
+	return buf;
+}
+
+/*
+ * The tokenizer's corners, and the order of reasons the jsmn-based parser
+ * gave, which the tokenizer keeps (event_reject).
+ */
+static void test_tokenizer_limits(void **state)
+{
+	char *buf;
+	(void)state;
+
+	buf = tokens_event(EVENT_MAX_TOKENS - 13, "1");
+	assert_int_equal(parse(buf), 0);
+	free(buf);
+	buf = tokens_event(EVENT_MAX_TOKENS - 12, "1");
+	assert_rejected(buf, EVENT_ERR_TOO_LARGE);
+	free(buf);
+	/* jsmn ran out of tokens before the structure check saw ",," */
+	buf = tokens_event(EVENT_MAX_TOKENS, "1,");
+	assert_rejected(buf, EVENT_ERR_TOO_LARGE);
+	free(buf);
+	/* but stopped at a byte it did not know before running out */
+	buf = tokens_event(EVENT_MAX_TOKENS, "x");
+	assert_rejected(buf, EVENT_ERR_NOT_JSON);
+	free(buf);
+
+	char deep[1024];
+	nest(deep, EVENT_MAX_DEPTH + 1);
+	strcat(deep, " 1 "); /* garbage after the root wins over depth */
+	assert_rejected(deep, EVENT_ERR_NOT_JSON);
+	nest(deep, EVENT_MAX_DEPTH + 1);
+	deep[strlen(deep) - 1] = '\0'; /* unclosed */
+	assert_rejected(deep, EVENT_ERR_NOT_JSON);
+	/* a missing comma after it made jsmn give the key two values */
+	strcpy(deep, "{\"a\":");
+	for (int i = 0; i < EVENT_MAX_DEPTH; i++)
+		strcat(deep, "[");
+	for (int i = 0; i < EVENT_MAX_DEPTH; i++)
+		strcat(deep, "]");
+	strcat(deep, "\"b\":1}");
+	assert_rejected(deep, EVENT_ERR_NOT_JSON);
+	strcpy(strstr(deep, "\"b\""), ",\"b\":1}"); /* with it, depth */
+	assert_rejected(deep, EVENT_ERR_TOO_DEEP);
+	nest(deep, EVENT_MAX_DEPTH + 1);
+	/* a bad number after the deep part: depth comes first */
+	strcpy(deep + strlen(deep) - 1, ",\"b\":01}");
+	assert_rejected(deep, EVENT_ERR_TOO_DEEP);
+}
+
+static void test_tokenizer_corners(void **state)
+{
+	static const char *const not_json[] = {
+		"[1,,2]",       "{\"a\":[1,2],}",
+		"{\"a\":01}",   "{\"a\":-}",
+		"{\"a\":1.}",   "{\"a\":1e}",
+		"{\"a\":tru}",  "{\"a\":truex}",
+		"{\"a\":nul}",  "{\"a\":1}\xc3\xa9",
+		"{\"a\" 1}",    "{\"a\":\"\\u00\"}",
+		"{\"a\":\"x\\", "\"abc",
+		"[1 , ]",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(not_json) / sizeof(not_json[0]); i++)
+		assert_rejected(not_json[i], EVENT_ERR_NOT_JSON);
+	assert_rejected("[1,2]", EVENT_ERR_NOT_OBJECT);
+	assert_rejected(" \"abc\" ", EVENT_ERR_NOT_OBJECT);
+	assert_rejected("-1.5e3", EVENT_ERR_NOT_OBJECT);
+	/* invalid UTF-8 anywhere wins over malformed JSON */
+	assert_rejected("{\"a\":1,,\xff}", EVENT_ERR_BAD_UTF8);
+	assert_rejected("{\"\xff\":1}", EVENT_ERR_BAD_UTF8);
+	assert_rejected("{\"a\":\"\xff\"}", EVENT_ERR_BAD_UTF8);
+	assert_rejected("{\"a\":\"\xe2\x82\"}", EVENT_ERR_BAD_UTF8);
+	/* white space around every token, and none */
+	assert_rejected(" \t\r\n{ \"a\" : [ 1 , { } , [ ] ] } \n",
+			EVENT_ERR_MISSING_TYPE);
+	/* a lone surrogate escape in a field nobody reads is let through */
+	assert_int_equal(parse("{\"type\":\"track\",\"userId\":\"u\","
+			       "\"event\":\"e\",\"timestamp\":"
+			       "\"2026-01-01T00:00:00Z\",\"context\":{\"x\":"
+			       "\"\\ud800\"}}"),
+			 0);
+}
+
+/* Events of 15, 16 and 17 bytes, and strings across 16-byte blocks. */
+static void test_tokenizer_blocks(void **state)
+{
+	char buf[160], want[80];
+	(void)state;
+
+	for (size_t n = 15; n <= 17; n++) {
+		memset(buf, 'x', n);
+		memcpy(buf, "{\"a\":\"", 6);
+		memcpy(buf + n - 2, "\"}", 3);
+		assert_rejected(buf, EVENT_ERR_MISSING_TYPE);
+		buf[n - 3] = '\x01'; /* control byte, last in the string */
+		assert_rejected(buf, EVENT_ERR_NOT_JSON);
+		buf[n - 3] = 'x';
+		buf[n - 2] = 'x'; /* unterminated */
+		assert_rejected(buf, EVENT_ERR_NOT_JSON);
+	}
+	for (int n = 0; n < 40; n++) {
+		int off = sprintf(buf, "{\"type\":\"track\",\"event\":\"e\","
+				       "\"timestamp\":\"2026-01-01T00:00:"
+				       "00Z\",\"userId\":\"");
+		memset(buf + off, 'a', (size_t)n);
+		sprintf(buf + off + n, "\\\"b\xc3\xa9\"}");
+		memset(want, 'a', (size_t)n);
+		strcpy(want + n, "\"b\xc3\xa9");
+		assert_int_equal(parse(buf), 0);
+		assert_strv(ev.user_id, want);
+	}
+}
+
 static void test_reject_bad_utf8(void **state)
 {
 	static const char *const bad[] = {
@@ -861,6 +991,9 @@ int main(void)
 		cmocka_unit_test(test_reject_not_object),
 		cmocka_unit_test(test_reject_too_large),
 		cmocka_unit_test(test_reject_too_deep),
+		cmocka_unit_test(test_tokenizer_limits),
+		cmocka_unit_test(test_tokenizer_corners),
+		cmocka_unit_test(test_tokenizer_blocks),
 		cmocka_unit_test(test_reject_bad_utf8),
 		cmocka_unit_test(test_reject_type),
 		cmocka_unit_test(test_reject_field_types),
