@@ -485,49 +485,111 @@ static inline bool event_tok_null(const struct event_ctx *c, int ti)
 	       c->buf[c->tok[ti].start] == 'n';
 }
 
-/* The slot for the value of top-level key ki, or NULL if it is not read. */
-static int *event_slot_for(const struct event_ctx *c, struct event_slots *s,
-			   int ki)
+/*
+ * The first eight bytes of a string as a number, for comparing a key with
+ * a name in one or two integer compares instead of a call or a byte loop.
+ * Near the end of the event the bytes past len read as zero.
+ */
+__attribute__((noinline)) static uint64_t event_word_tail(const char *buf,
+							  size_t len, size_t at)
 {
-	switch (c->tok[ki].end - c->tok[ki].start) {
-	case 4:
-		return KEY_IS(c, ki, "type")   ? &s->type
-		       : KEY_IS(c, ki, "name") ? &s->name
-					       : NULL;
-	case 5:
-		return KEY_IS(c, ki, "event") ? &s->event : NULL;
-	case 6:
-		return KEY_IS(c, ki, "userId")   ? &s->user_id
-		       : KEY_IS(c, ki, "traits") ? &s->traits
-						 : NULL;
-	case 7:
-		return KEY_IS(c, ki, "groupId")   ? &s->group_id
-		       : KEY_IS(c, ki, "context") ? &s->context
-						  : NULL;
-	case 9:
-		return KEY_IS(c, ki, "messageId")   ? &s->message_id
-		       : KEY_IS(c, ki, "timestamp") ? &s->timestamp
-						    : NULL;
-	case 10:
-		return KEY_IS(c, ki, "properties") ? &s->properties : NULL;
-	case 11:
-		return KEY_IS(c, ki, "anonymousId") ? &s->anonymous_id : NULL;
-	case 17:
-		return KEY_IS(c, ki, "originalTimestamp")
-			       ? &s->original_timestamp
-			       : NULL;
-	}
-	return NULL;
+	uint64_t w = 0;
+
+	memcpy(&w, buf + at, len - at);
+	return w;
 }
 
-/* A later duplicate key wins, as in most JSON readers; null is absent. */
-static void event_slot_note(const struct event_ctx *c, struct event_slots *s,
-			    int ki)
+static inline uint64_t event_word_at(const char *buf, size_t len, size_t at)
 {
-	int *slot = event_slot_for(c, s, ki);
+	uint64_t w;
 
-	if (slot != NULL)
-		*slot = event_tok_null(c, ki + 1) ? -1 : ki + 1;
+	if (__builtin_expect(at + 8 > len, 0))
+		return event_word_tail(buf, len, at);
+	memcpy(&w, buf + at, 8);
+	return w;
+}
+
+/* The same word for a literal; n <= 8, the rest zero. */
+static inline uint64_t event_word_lit(const char *lit, size_t n)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, lit, n);
+	return w;
+}
+
+/* Keeps the first n bytes (n < 8) of a word read by event_word_at. */
+static inline uint64_t event_word_head(uint64_t w, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return w & ~(~0ULL >> (8 * n));
+#else
+	return w & ((1ULL << (8 * n)) - 1);
+#endif
+}
+
+#define WORD_LIT(lit) event_word_lit(lit, sizeof(lit) - 1)
+#define WORD_IS(w, n, lit)                                                     \
+	(event_word_head(w, n) == event_word_lit(lit, sizeof(lit) - 1))
+
+/*
+ * The slot for the value of the top-level key whose n bytes start at
+ * buf[at], or NULL if it is not read. Keys are told apart by their length
+ * and one or two eight-byte words: the second, for longer keys, is the
+ * word that ends with the key, and the closing quote keeps that load
+ * inside the event.
+ */
+static int *event_slot_for(const char *buf, size_t len, size_t at, size_t n,
+			   struct event_slots *s)
+{
+	uint64_t w = event_word_at(buf, len, at), w2;
+
+	if (n < 8) {
+		switch (n) {
+		case 4:
+			return WORD_IS(w, 4, "type")   ? &s->type
+			       : WORD_IS(w, 4, "name") ? &s->name
+						       : NULL;
+		case 5:
+			return WORD_IS(w, 5, "event") ? &s->event : NULL;
+		case 6:
+			return WORD_IS(w, 6, "userId")   ? &s->user_id
+			       : WORD_IS(w, 6, "traits") ? &s->traits
+							 : NULL;
+		case 7:
+			return WORD_IS(w, 7, "groupId")   ? &s->group_id
+			       : WORD_IS(w, 7, "context") ? &s->context
+							  : NULL;
+		default:
+			return NULL;
+		}
+	}
+	w2 = event_word_at(buf, len, at + n - 8);
+	switch (n) {
+	case 9:
+		return w == WORD_LIT("messageI") && w2 == WORD_LIT("essageId")
+			       ? &s->message_id
+		       : w == WORD_LIT("timestam") && w2 == WORD_LIT("imestamp")
+			       ? &s->timestamp
+			       : NULL;
+	case 10:
+		return w == WORD_LIT("properti") && w2 == WORD_LIT("operties")
+			       ? &s->properties
+			       : NULL;
+	case 11:
+		return w == WORD_LIT("anonymou") && w2 == WORD_LIT("nymousId")
+			       ? &s->anonymous_id
+			       : NULL;
+	case 17:
+		return w == WORD_LIT("original") &&
+				       w2 == WORD_LIT("imestamp") &&
+				       event_word_at(buf, len, at + 8) ==
+					       WORD_LIT("Timestam")
+			       ? &s->original_timestamp
+			       : NULL;
+	default:
+		return NULL;
+	}
 }
 
 /* ---- tokenizing: one strict pass ---- */
@@ -756,7 +818,7 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
 	for (;;) {
 		/* a member of cur, or the root value, begins at i */
-		int parent = cur;
+		int parent = cur, *slot = NULL;
 		if (in_obj) {
 			if (event_lex_peek(buf, len, &i) != '"')
 				return event_lex_stop(x, EVENT_ERR_NOT_JSON,
@@ -771,6 +833,9 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 						0, cur};
 			tok[cur].size++;
 			parent = ntok++;
+			if (top)
+				slot = event_slot_for(buf, len, i + 1,
+						      q - i - 1, s);
 			i = event_lex_colon(x, buf, len, q + 1);
 			if (i == 0)
 				return -1;
@@ -793,8 +858,8 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			t->start = (int)i + 1;
 			t->end = (int)q;
 			i = q + 1;
-			if (top)
-				event_slot_note(x->c, s, parent);
+			if (slot != NULL)
+				*slot = ntok - 1;
 		} else if (ch == '{' || ch == '[') {
 			t->type = ch == '{' ? JSMN_OBJECT : JSMN_ARRAY;
 			t->end = -1;
@@ -803,8 +868,8 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 				return event_lex_stop(x, EVENT_ERR_TOO_DEEP,
 						      "nesting too deep", i);
 			}
-			if (top)
-				event_slot_note(x->c, s, parent);
+			if (slot != NULL)
+				*slot = ntok - 1;
 			i++;
 			if (event_lex_peek(buf, len, &i) != ch + 2) {
 				/* '{' + 2 is '}', '[' + 2 is ']' */
@@ -819,8 +884,10 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			i = event_lex_scalar(x, t, buf, len, i);
 			if (i == 0)
 				return -1;
-			if (top)
-				event_slot_note(x->c, s, parent);
+			/* a later duplicate wins, as in most JSON readers;
+			 * null is absent */
+			if (slot != NULL)
+				*slot = ch == 'n' ? -1 : ntok - 1;
 		}
 		/* the value is complete: close what ends here, up to a comma */
 		for (;;) {
