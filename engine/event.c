@@ -829,8 +829,10 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			q = event_str_end(x, buf, len, i + 1);
 			if (q == 0)
 				return -1;
+			/* a key owns one value: if that value fails, so does
+			 * the event, and these tokens are never read */
 			tok[ntok] = (jsmntok_t){JSMN_STRING, (int)i + 1, (int)q,
-						0, cur};
+						1, cur};
 			tok[cur].size++;
 			parent = ntok++;
 			if (top)
@@ -848,8 +850,8 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 		t->start = (int)i;
 		t->size = 0;
 		t->parent = parent;
-		if (parent >= 0)
-			tok[parent].size++;
+		if (!in_obj && parent >= 0)
+			tok[parent].size++; /* an element of array cur */
 		if (ch == '"') {
 			q = event_str_end(x, buf, len, i + 1);
 			if (q == 0)
