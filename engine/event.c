@@ -788,7 +788,8 @@ static inline char event_lex_peek(const char *buf, size_t len, size_t *i)
 {
 	char ch = *i < len ? buf[*i] : '\0';
 
-	if (__builtin_expect(event_is_ws(ch), 0)) {
+	/* one compare settles every byte a token can begin or end with */
+	if (__builtin_expect((unsigned char)ch <= ' ', 0) && event_is_ws(ch)) {
 		*i = event_ws_skip(buf, len, *i);
 		ch = *i < len ? buf[*i] : '\0';
 	}
@@ -2113,8 +2114,10 @@ static bool event_ts_minute_get(const char *s, int64_t *ms)
 	d = event_digit_at(s, 8) * 10 + event_digit_at(s, 9);
 	h = event_digit_at(s, 11) * 10 + event_digit_at(s, 12);
 	mi = event_digit_at(s, 14) * 10 + event_digit_at(s, 15);
+	/* every month has 28 days: the leap-year sums only past that */
 	if (mo < 1 || mo > 12 || d < 1 ||
-	    d > (int)event_month_days(y, (unsigned)mo) || h > 23 || mi > 59)
+	    (d > 28 && d > (int)event_month_days(y, (unsigned)mo)) || h > 23 ||
+	    mi > 59)
 		return false;
 	*ms = (event_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
 	       h * 3600 + mi * 60) *
