@@ -591,6 +591,112 @@ static void test_tokenizer_blocks(void **state)
 	}
 }
 
+/*
+ * Every byte value in every lane of a sixteen-byte block of a string:
+ * quote, backslash, control and non-ASCII bytes stop the plain run, and
+ * no other byte does.
+ */
+static void test_string_stop_bytes(void **state)
+{
+	char buf[160];
+	(void)state;
+
+	for (int b = 1; b < 256; b++) {
+		for (int lane = 0; lane < 17; lane++) {
+			int off = sprintf(buf, "{\"type\":\"track\",\"event\":"
+					       "\"e\",\"timestamp\":\"2026-01-"
+					       "01T00:00:00Z\",\"userId\":\"");
+			memset(buf + off, 'u', (size_t)lane);
+			buf[off + lane] = (char)b;
+			strcpy(buf + off + lane + 1, "v\"}");
+			if (b == '"' || b == '\\' || b < 0x20) {
+				assert_rejected(buf, EVENT_ERR_NOT_JSON);
+			} else if (b >= 0x80) {
+				assert_rejected(buf, EVENT_ERR_BAD_UTF8);
+			} else {
+				assert_int_equal(parse(buf), 0);
+				assert_int_equal(ev.user_id.len,
+						 (size_t)lane + 2);
+				assert_int_equal(ev.user_id.p[lane], b);
+			}
+		}
+	}
+}
+
+/*
+ * Top-level keys are told apart by length and eight-byte words: a key
+ * that differs in any byte, or is one byte longer or shorter, is not the
+ * wanted one, and a key read at the very end of the event still is.
+ */
+static void test_top_keys_exact(void **state)
+{
+	static const char *const near[] = {
+		"typ", "typee", "Type", "tipe", "typf", "\"type\\u0000", "xype",
+	};
+	static const char *const ts_near[] = {
+		"timestam",          "timestampp",        "timestamP",
+		"Timestamp",         "originalTimestam",  "originalTimestampp",
+		"originalTimestamq", "OriginalTimestamp", "originalTimestAmp",
+	};
+	char buf[200];
+	(void)state;
+
+	for (size_t k = 0; k < sizeof(near) / sizeof(near[0]); k++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"userId\":\"u\",\"timestamp\":\"2026-01-01T00:00:00"
+			 "Z\",\"%s\":\"track\"}",
+			 near[k]);
+		assert_rejected(buf, near[k][0] == '"'
+					     ? EVENT_ERR_NOT_JSON
+					     : EVENT_ERR_MISSING_TYPE);
+	}
+	for (size_t k = 0; k < sizeof(ts_near) / sizeof(ts_near[0]); k++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"type\":\"track\",\"userId\":\"u\",\"%s\":\"2026-"
+			 "01-01T00:00:00Z\"}",
+			 ts_near[k]);
+		assert_rejected(buf, EVENT_ERR_BAD_TIMESTAMP);
+	}
+	/* each wanted key last, its value ending the event */
+	assert_int_equal(parse("{\"userId\":\"u\",\"timestamp\":\"2026-01-01T0"
+			       "0:00:00Z\",\"type\":\"page\",\"name\":\"n\"}"),
+			 0);
+	assert_strv(ev.name, "n");
+	assert_int_equal(
+		parse("{\"type\":\"track\",\"userId\":\"u\","
+		      "\"originalTimestamp\":\"2026-01-01T00:00:01Z\"}"),
+		0);
+	assert_int_equal(ev.ts_ms, 1767225601000);
+	assert_int_equal(
+		parse("{\"type\":\"track\",\"timestamp\":\"2026-01-01T0"
+		      "0:00:00Z\",\"anonymousId\":\"a\"}"),
+		0);
+	assert_strv(ev.lead_key, "a");
+	assert_int_equal(
+		parse("{\"type\":\"track\",\"timestamp\":\"2026-01-01T0"
+		      "0:00:00Z\",\"anonymousId\":\"a\",\"messageId\":"
+		      "\"m\"}"),
+		0);
+	assert_strv(ev.message_id, "m");
+	assert_int_equal(
+		parse("{\"type\":\"group\",\"timestamp\":\"2026-01-01T0"
+		      "0:00:00Z\",\"userId\":\"u\",\"groupId\":\"g\"}"),
+		0);
+	assert_strv(ev.group_id, "g");
+	assert_int_equal(
+		parse("{\"type\":\"track\",\"timestamp\":\"2026-01-01T0"
+		      "0:00:00Z\",\"userId\":\"u\",\"event\":\"e\"}"),
+		0);
+	assert_strv(ev.name, "e");
+	/* a null value counts as absent, a later duplicate wins */
+	assert_int_equal(
+		parse("{\"type\":\"track\",\"timestamp\":\"2026-01-01T0"
+		      "0:00:00Z\",\"userId\":\"u\",\"anonymousId\":\"a\""
+		      ",\"userId\":null}"),
+		0);
+	assert_strv(ev.lead_key, "a");
+}
+
 static void test_reject_bad_utf8(void **state)
 {
 	static const char *const bad[] = {
@@ -994,6 +1100,8 @@ int main(void)
 		cmocka_unit_test(test_tokenizer_limits),
 		cmocka_unit_test(test_tokenizer_corners),
 		cmocka_unit_test(test_tokenizer_blocks),
+		cmocka_unit_test(test_string_stop_bytes),
+		cmocka_unit_test(test_top_keys_exact),
 		cmocka_unit_test(test_reject_bad_utf8),
 		cmocka_unit_test(test_reject_type),
 		cmocka_unit_test(test_reject_field_types),
