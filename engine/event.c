@@ -850,24 +850,20 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
 					      "too many tokens", i);
 		jsmntok_t *t = &tok[ntok++];
-		t->start = (int)i;
-		t->size = 0;
-		t->parent = parent;
 		if (!in_obj && parent >= 0)
 			tok[parent].size++; /* an element of array cur */
 		if (ch == '"') {
 			q = event_str_end(x, buf, len, i + 1);
 			if (q == 0)
 				return -1;
-			t->type = JSMN_STRING;
-			t->start = (int)i + 1;
-			t->end = (int)q;
+			*t = (jsmntok_t){JSMN_STRING, (int)i + 1, (int)q, 0,
+					 parent};
 			i = q + 1;
 			if (slot != NULL)
 				*slot = ntok - 1;
 		} else if (ch == '{' || ch == '[') {
-			t->type = ch == '{' ? JSMN_OBJECT : JSMN_ARRAY;
-			t->end = -1;
+			*t = (jsmntok_t){ch == '{' ? JSMN_OBJECT : JSMN_ARRAY,
+					 (int)i, -1, 0, parent};
 			if (++depth > EVENT_MAX_DEPTH) {
 				x->deep = ntok - 1;
 				return event_lex_stop(x, EVENT_ERR_TOO_DEEP,
@@ -886,6 +882,9 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			t->end = (int)++i; /* empty */
 			depth--;
 		} else {
+			t->start = (int)i;
+			t->size = 0;
+			t->parent = parent;
 			i = event_lex_scalar(x, t, buf, len, i);
 			if (i == 0)
 				return -1;
