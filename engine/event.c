@@ -6,11 +6,13 @@
  * byte is (separators, escapes, number grammar, literals, nesting depth,
  * UTF-8, white space only between tokens) and writes jsmn-shaped tokens to
  * an array on the stack, noting on the way where the wanted top-level
- * values are. Strings are scanned sixteen bytes a step for the bytes that
- * end a plain run (quote, backslash, control, non-ASCII); only non-ASCII
- * bytes are decoded, so ASCII events need no UTF-8 pass. Only the subtrees
- * the event needs (properties, traits, context) are walked again, by their
- * key counts; every other subtree is skipped by its end offset.
+ * values and those of the top-level context are (keys told apart by length
+ * and eight-byte words). Strings are scanned sixteen bytes a step for the
+ * bytes that end a plain run (quote, backslash, control, non-ASCII); only
+ * non-ASCII bytes are decoded, so ASCII events need no UTF-8 pass. Only the
+ * subtrees the event needs (properties, traits, context.page) are walked
+ * again, by their key counts; every other subtree is skipped by its end
+ * offset.
  *
  * It replaced jsmn (1.1.0, strict) and three passes around it: a byte
  * pre-scan that copied the event, NUL-terminated, for jsmn; jsmn itself,
@@ -79,6 +81,10 @@ struct event_slots {
 	int traits;
 	int properties;
 	int context;
+	/* in the last top-level context: its traits, page and groupId */
+	int ctx_traits;
+	int ctx_page;
+	int ctx_group_id;
 };
 
 /* Where the context values the parser reads were found; -1 if absent. */
@@ -594,6 +600,24 @@ static int *event_slot_for(const char *buf, size_t len, size_t at, size_t n,
 	}
 }
 
+/* The same for a key of the top-level context object. */
+static int *event_ctx_slot_for(const char *buf, size_t len, size_t at, size_t n,
+			       struct event_slots *s)
+{
+	uint64_t w = event_word_at(buf, len, at);
+
+	switch (n) {
+	case 4:
+		return WORD_IS(w, 4, "page") ? &s->ctx_page : NULL;
+	case 6:
+		return WORD_IS(w, 6, "traits") ? &s->ctx_traits : NULL;
+	case 7:
+		return WORD_IS(w, 7, "groupId") ? &s->ctx_group_id : NULL;
+	default:
+		return NULL;
+	}
+}
+
 /* ---- tokenizing: one strict pass ---- */
 
 static inline bool event_is_ws(char ch)
@@ -814,7 +838,7 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 	const size_t len = x->c->len;
 	jsmntok_t *const tok = x->tok;
 	size_t i = 0, q;
-	int ntok = 0, cur = -1, depth = 0;
+	int ntok = 0, cur = -1, depth = 0, ctx = -1; /* ctx: the context */
 	bool in_obj = false, top = false; /* top: cur is the root object */
 	char ch;
 
@@ -841,6 +865,12 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			if (top)
 				slot = event_slot_for(buf, len, i + 1,
 						      q - i - 1, s);
+			else if (cur == ctx)
+				slot = event_ctx_slot_for(buf, len, i + 1,
+							  q - i - 1, s);
+			if (slot == &s->context) /* a later one wins whole */
+				s->ctx_traits = s->ctx_page = s->ctx_group_id =
+					-1;
 			i = event_lex_colon(x, buf, len, q + 1);
 			if (i == 0)
 				return -1;
@@ -871,6 +901,8 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			}
 			if (slot != NULL)
 				*slot = ntok - 1;
+			if (slot == &s->context)
+				ctx = ntok - 1;
 			i++;
 			if (event_lex_peek(buf, len, &i) != ch + 2) {
 				/* '{' + 2 is '}', '[' + 2 is ']' */
@@ -1721,27 +1753,17 @@ static inline int event_if_object(const struct event_ctx *c, int ti)
 }
 
 /*
- * The context sub-fields the parser uses, in one pass over context; wrong
+ * The context sub-fields the parser uses, as the lexer noted them; wrong
  * types there are ignored rather than rejected.
  */
-static void event_context_find(const struct event_ctx *c, int ctx,
+static void event_context_find(const struct event_ctx *c,
+			       const struct event_slots *s,
 			       struct event_context *x)
 {
-	int page = -1;
+	int page = event_if_object(c, s->ctx_page);
 
-	x->traits = x->group_id = x->page_path = x->page_url = -1;
-	if (ctx < 0)
-		return;
-	for (int i = 0, k = ctx + 1; i < c->tok[ctx].size;
-	     i++, k = event_tok_skip(c, k + 1)) {
-		int v = event_tok_null(c, k + 1) ? -1 : k + 1;
-		if (KEY_IS(c, k, "traits"))
-			x->traits = event_if_object(c, v);
-		else if (KEY_IS(c, k, "page"))
-			page = event_if_object(c, v);
-		else if (KEY_IS(c, k, "groupId"))
-			x->group_id = v;
-	}
+	x->traits = event_if_object(c, s->ctx_traits);
+	x->group_id = s->ctx_group_id;
 	x->page_path = OBJ_FIND(c, page, "path");
 	x->page_url = OBJ_FIND(c, page, "url");
 }
@@ -1901,7 +1923,7 @@ static int event_fields_read(struct event_ctx *c, const struct event_slots *s)
 			   ? s->name
 			   : -1;
 
-	event_context_find(c, s->context, &x);
+	event_context_find(c, s, &x);
 	if (event_opt_str(c, s->message_id, &ev->message_id, "messageId") ||
 	    event_id_get(c, s->user_id, &ev->user_id, "userId") ||
 	    event_id_get(c, s->anonymous_id, &ev->anonymous_id,

@@ -697,6 +697,49 @@ static void test_top_keys_exact(void **state)
 	assert_strv(ev.lead_key, "a");
 }
 
+/* Only the last top-level context counts, and only its own keys. */
+static void test_context_last_wins(void **state)
+{
+	(void)state;
+
+	assert_rejected("{\"type\":\"track\",\"timestamp\":\"2026-01-01T00:00:"
+			"00Z\",\"context\":{\"traits\":{\"email\":\"a@x\"}},"
+			"\"context\":{\"page\":{}}}",
+			EVENT_ERR_NO_IDENTITY);
+	assert_int_equal(parse("{\"type\":\"track\",\"timestamp\":\"2026-01-01T"
+			       "00:00:00Z\",\"userId\":\"u\",\"context\":{"
+			       "\"groupId\":\"g1\"},\"context\":null}"),
+			 0);
+	assert_int_equal(ev.group_id.len, 0);
+	assert_int_equal(parse("{\"type\":\"track\",\"timestamp\":\"2026-01-01T"
+			       "00:00:00Z\",\"userId\":\"u\",\"context\":{"
+			       "\"groupId\":\"g1\"},\"context\":{\"groupId\":"
+			       "\"g2\",\"groupId\":null}}"),
+			 0);
+	assert_int_equal(ev.group_id.len, 0);
+	assert_int_equal(parse("{\"type\":\"track\",\"timestamp\":\"2026-01-01T"
+			       "00:00:00Z\",\"context\":{\"traits\":{\"email\":"
+			       "\"A@X\"},\"traits\":\"no\",\"page\":{\"path\":"
+			       "\"/p\"}},\"anonymousId\":\"a\"}"),
+			 0);
+	assert_strv(ev.lead_key, "a");
+	assert_rejected(
+		"{\"type\":\"track\",\"timestamp\":\"2026-01-01T00:00:"
+		"00Z\",\"context\":{\"x\":{\"traits\":{\"email\":\"a@x\""
+		"}},\"traits\":{\"email\":null}}}",
+		EVENT_ERR_NO_IDENTITY);
+	assert_int_equal(
+		parse("{\"type\":\"page\",\"timestamp\":\"2026-01-01T0"
+		      "0:00:00Z\",\"userId\":\"u\",\"context\":{\"page\":"
+		      "{\"path\":\"/a\",\"url\":\"u1\"},\"traits\":{\"e"
+		      "mail\":\"E@X\"},\"groupId\":\"g\"}}"),
+		0);
+	assert_strv(ev.path, "/a");
+	assert_strv(ev.url, "u1");
+	assert_strv(ev.email, "E@X");
+	assert_strv(ev.group_id, "g");
+}
+
 static void test_reject_bad_utf8(void **state)
 {
 	static const char *const bad[] = {
@@ -1102,6 +1145,7 @@ int main(void)
 		cmocka_unit_test(test_tokenizer_blocks),
 		cmocka_unit_test(test_string_stop_bytes),
 		cmocka_unit_test(test_top_keys_exact),
+		cmocka_unit_test(test_context_last_wins),
 		cmocka_unit_test(test_reject_bad_utf8),
 		cmocka_unit_test(test_reject_type),
 		cmocka_unit_test(test_reject_field_types),
