@@ -721,6 +721,13 @@ static inline size_t event_str_end(struct event_lexer *x, const char *buf,
 			return event_str_close(x, buf, len, q);
 		}
 	}
+	/* the last string of nearly every event ends in its last block */
+	if (i < len && len >= 16) {
+		unsigned m = event_str_stops(buf + len - 16) >> (i + 16 - len);
+		size_t q = i + (size_t)__builtin_ctz(m | 1u << (len - i));
+		if (q < len && buf[q] == '"')
+			return q;
+	}
 	return event_str_close(x, buf, len, i);
 }
 
