@@ -1992,7 +1992,7 @@ const struct jval *event_trait_get(const struct event *ev, const char *name)
 /* ---- timestamps ---- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t event_days_from_civil(int64_t y, unsigned m, unsigned d)
+static inline int64_t event_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
