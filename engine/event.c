@@ -43,29 +43,31 @@
 #include <emmintrin.h>
 #endif
 
-/*
- * The token array the rest of this file reads. It keeps jsmn's names and
- * meaning, as this parser was first written against jsmn: start and end
- * are byte offsets, a string's without its quotes; size counts an object's
- * keys or an array's elements, and is 1 for a key (its value); a key's
- * parent is its object, a member value's parent its key, an element's
- * parent its array.
- */
-typedef enum {
-	JSMN_UNDEFINED = 0,
-	JSMN_OBJECT = 1,
-	JSMN_ARRAY = 2,
-	JSMN_STRING = 3,
-	JSMN_PRIMITIVE = 4
-} jsmntype_t;
+#include <jsmn.h>
 
-typedef struct {
-	jsmntype_t type;
+/*
+ * The token array the rest of this file reads, with jsmn's meaning, as
+ * this parser was first written against jsmn: start and end are byte
+ * offsets, a string's without its quotes; size counts an object's keys or
+ * an array's elements, and is 1 for a key (its value); a key's parent is
+ * its object, a member value's parent its key, an element's parent its
+ * array.
+ */
+enum event_tok_type {
+	TOK_UNDEFINED = 0,
+	TOK_OBJECT = 1,
+	TOK_ARRAY = 2,
+	TOK_STRING = 3,
+	TOK_PRIMITIVE = 4
+};
+
+struct event_tok {
+	enum event_tok_type type;
 	int start;
 	int end;
 	int size;
 	int parent;
-} jsmntok_t;
+};
 
 /* Where the top-level values the parser reads were found; -1 if absent. */
 struct event_slots {
@@ -98,7 +100,7 @@ struct event_context {
 struct event_ctx {
 	const char *buf;
 	size_t len;
-	const jsmntok_t *tok;
+	const struct event_tok *tok;
 	int ntok;
 	bool has_esc; /* some string holds a backslash */
 	struct event *ev;
@@ -480,7 +482,7 @@ static inline bool event_literal_valid(const char *s, size_t n)
 static inline bool event_key_is(const struct event_ctx *c, int ti,
 				const char *name, size_t n)
 {
-	const jsmntok_t *t = &c->tok[ti];
+	const struct event_tok *t = &c->tok[ti];
 	return (size_t)(t->end - t->start) == n &&
 	       memcmp(c->buf + t->start, name, n) == 0;
 }
@@ -489,7 +491,7 @@ static inline bool event_key_is(const struct event_ctx *c, int ti,
 
 static inline bool event_tok_null(const struct event_ctx *c, int ti)
 {
-	return c->tok[ti].type == JSMN_PRIMITIVE &&
+	return c->tok[ti].type == TOK_PRIMITIVE &&
 	       c->buf[c->tok[ti].start] == 'n';
 }
 
@@ -625,9 +627,9 @@ static inline bool event_is_ws(char ch)
 	return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
 }
 
-static inline bool event_is_container(const jsmntok_t *t)
+static inline bool event_is_container(const struct event_tok *t)
 {
-	return t->type == JSMN_OBJECT || t->type == JSMN_ARRAY;
+	return t->type == TOK_OBJECT || t->type == TOK_ARRAY;
 }
 
 static inline size_t event_ws_skip(const char *buf, size_t len, size_t i)
@@ -640,7 +642,7 @@ static inline size_t event_ws_skip(const char *buf, size_t len, size_t i)
 /* Where and why the lexer stopped; turned into a reason by event_reject. */
 struct event_lexer {
 	struct event_ctx *c;
-	jsmntok_t *tok;
+	struct event_tok *tok;
 	int ntok;
 	enum event_reason reason;
 	const char *what;
@@ -764,7 +766,7 @@ static inline size_t event_lit_end(const char *s, size_t n, size_t i,
 }
 
 /* End of the scalar at i into primitive token t, or 0. */
-static inline size_t event_lex_scalar(struct event_lexer *x, jsmntok_t *t,
+static inline size_t event_lex_scalar(struct event_lexer *x, struct event_tok *t,
 				      const char *buf, size_t len, size_t i)
 {
 	char ch = i < len ? buf[i] : '\0';
@@ -790,17 +792,17 @@ static inline size_t event_lex_scalar(struct event_lexer *x, jsmntok_t *t,
 	if (e == 0)
 		return event_lex_fail(x, EVENT_ERR_NOT_JSON,
 				      "invalid literal or number", i);
-	t->type = JSMN_PRIMITIVE;
+	t->type = TOK_PRIMITIVE;
 	t->end = (int)e;
 	return e;
 }
 
 /* The container token k sits in: its parent, or its key's parent. */
-static inline int event_lex_outer(const jsmntok_t *tok, int k)
+static inline int event_lex_outer(const struct event_tok *tok, int k)
 {
 	int p = tok[k].parent;
 
-	return p >= 0 && tok[p].type == JSMN_STRING ? tok[p].parent : p;
+	return p >= 0 && tok[p].type == TOK_STRING ? tok[p].parent : p;
 }
 
 /* Offset of the value after the key that ends before i, past its colon. */
@@ -843,7 +845,7 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 {
 	const char *const buf = x->c->buf;
 	const size_t len = x->c->len;
-	jsmntok_t *const tok = x->tok;
+	struct event_tok *const tok = x->tok;
 	size_t i = 0, q;
 	int ntok = 0, cur = -1, depth = 0, ctx = -1; /* ctx: the context */
 	bool in_obj = false, top = false; /* top: cur is the root object */
@@ -865,7 +867,7 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 				return -1;
 			/* a key owns one value: if that value fails, so does
 			 * the event, and these tokens are never read */
-			tok[ntok] = (jsmntok_t){JSMN_STRING, (int)i + 1, (int)q,
+			tok[ntok] = (struct event_tok){TOK_STRING, (int)i + 1, (int)q,
 						1, cur};
 			tok[cur].size++;
 			parent = ntok++;
@@ -886,20 +888,20 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 		if (ntok == EVENT_MAX_TOKENS)
 			return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
 					      "too many tokens", i);
-		jsmntok_t *t = &tok[ntok++];
+		struct event_tok *t = &tok[ntok++];
 		if (!in_obj && parent >= 0)
 			tok[parent].size++; /* an element of array cur */
 		if (ch == '"') {
 			q = event_str_end(x, buf, len, i + 1);
 			if (q == 0)
 				return -1;
-			*t = (jsmntok_t){JSMN_STRING, (int)i + 1, (int)q, 0,
+			*t = (struct event_tok){TOK_STRING, (int)i + 1, (int)q, 0,
 					 parent};
 			i = q + 1;
 			if (slot != NULL)
 				*slot = ntok - 1;
 		} else if (ch == '{' || ch == '[') {
-			*t = (jsmntok_t){ch == '{' ? JSMN_OBJECT : JSMN_ARRAY,
+			*t = (struct event_tok){ch == '{' ? TOK_OBJECT : TOK_ARRAY,
 					 (int)i, -1, 0, parent};
 			if (++depth > EVENT_MAX_DEPTH) {
 				x->deep = ntok - 1;
@@ -954,7 +956,7 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			tok[cur].end = (int)++i;
 			depth--;
 			cur = event_lex_outer(tok, cur);
-			in_obj = cur >= 0 && tok[cur].type == JSMN_OBJECT;
+			in_obj = cur >= 0 && tok[cur].type == TOK_OBJECT;
 			top = cur == 0 && in_obj;
 		}
 	}
@@ -969,191 +971,9 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
  * met an error of its own, not_json if it met one, and only then the
  * first error in token order. The lexer stops at the first error in byte
  * order, which can differ (a stray comma early in an event with 2000
- * tokens). Rejects are rare, so to keep every reason as it was, this
- * replays jsmn's rules over the bytes, counting tokens into the same
- * array; it is never on the accepting path.
- */
-enum event_replay_res {
-	REPLAY_OK = 0,
-	REPLAY_NOMEM,
-	REPLAY_INVAL,
-	REPLAY_PART
-};
-
-struct event_replay {
-	const char *buf;
-	size_t len;
-	jsmntok_t *tok;
-	int next;  /* tokens used */
-	int super; /* jsmn's toksuper: where the next value goes */
-	size_t pos;
-};
-
-/* The byte at i; jsmn read a NUL-terminated copy and stopped at a NUL. */
-static inline char event_replay_at(const struct event_replay *r, size_t i)
-{
-	return i < r->len ? r->buf[i] : '\0';
-}
-
-static jsmntok_t *event_replay_alloc(struct event_replay *r, jsmntype_t type,
-				     size_t start, size_t end)
-{
-	jsmntok_t *t;
-
-	if (r->next >= EVENT_MAX_TOKENS)
-		return NULL;
-	t = &r->tok[r->next++];
-	*t = (jsmntok_t){type, (int)start, end == SIZE_MAX ? -1 : (int)end, 0,
-			 r->super};
-	return t;
-}
-
-static int event_replay_string(struct event_replay *r)
-{
-	size_t start = r->pos;
-
-	for (r->pos++; event_replay_at(r, r->pos) != '\0'; r->pos++) {
-		char ch = r->buf[r->pos];
-		if (ch == '"')
-			return event_replay_alloc(r, JSMN_STRING, start + 1,
-						  r->pos) != NULL
-				       ? REPLAY_OK
-				       : REPLAY_NOMEM;
-		if (ch != '\\')
-			continue;
-		ch = event_replay_at(r, ++r->pos);
-		if (ch == 'u') {
-			r->pos++;
-			for (int k = 0; k < 4 && event_replay_at(r, r->pos);
-			     k++, r->pos++)
-				if (!event_is_hex(r->buf[r->pos]))
-					return REPLAY_INVAL;
-			r->pos--;
-		} else if (ch == '\0' || strchr("\"/\\bfrnt", ch) == NULL) {
-			return REPLAY_INVAL;
-		}
-	}
-	return REPLAY_PART;
-}
-
-static int event_replay_primitive(struct event_replay *r)
-{
-	size_t start = r->pos;
-	const jsmntok_t *t = r->super >= 0 ? &r->tok[r->super] : NULL;
-
-	/* strict jsmn: a primitive cannot be a key */
-	if (t != NULL && (t->type == JSMN_OBJECT ||
-			  (t->type == JSMN_STRING && t->size != 0)))
-		return REPLAY_INVAL;
-	for (; event_replay_at(r, r->pos) != '\0'; r->pos++) {
-		unsigned char ch = (unsigned char)r->buf[r->pos];
-		if (event_is_ws((char)ch) || ch == ',' || ch == ']' ||
-		    ch == '}') {
-			if (event_replay_alloc(r, JSMN_PRIMITIVE, start,
-					       r->pos) == NULL)
-				return REPLAY_NOMEM;
-			r->pos--;
-			if (r->super >= 0)
-				r->tok[r->super].size++;
-			return REPLAY_OK;
-		}
-		if (ch < 32 || ch >= 127)
-			return REPLAY_INVAL;
-	}
-	return REPLAY_PART; /* strict: a primitive needs a delimiter */
-}
-
-static int event_replay_open(struct event_replay *r, char ch)
-{
-	if (event_replay_alloc(r, ch == '{' ? JSMN_OBJECT : JSMN_ARRAY, r->pos,
-			       SIZE_MAX) == NULL)
-		return REPLAY_NOMEM;
-	if (r->super >= 0) {
-		if (r->tok[r->super].type == JSMN_OBJECT)
-			return REPLAY_INVAL; /* a container as a key */
-		r->tok[r->super].size++;
-	}
-	r->super = r->next - 1;
-	return REPLAY_OK;
-}
-
-static int event_replay_close(struct event_replay *r, char ch)
-{
-	jsmntype_t type = ch == '}' ? JSMN_OBJECT : JSMN_ARRAY;
-	jsmntok_t *t;
-
-	if (r->next < 1)
-		return REPLAY_INVAL;
-	for (t = &r->tok[r->next - 1];; t = &r->tok[t->parent]) {
-		if (t->start != -1 && t->end == -1) {
-			if (t->type != type)
-				return REPLAY_INVAL;
-			t->end = (int)r->pos + 1;
-			r->super = t->parent;
-			return REPLAY_OK;
-		}
-		if (t->parent == -1)
-			return t->type != type || r->super == -1 ? REPLAY_INVAL
-								 : REPLAY_OK;
-	}
-}
-
-static int event_replay_byte(struct event_replay *r, char ch)
-{
-	int res = REPLAY_OK;
-
-	switch (ch) {
-	case '{':
-	case '[':
-		return event_replay_open(r, ch);
-	case '}':
-	case ']':
-		return event_replay_close(r, ch);
-	case '"':
-		res = event_replay_string(r);
-		if (res == REPLAY_OK && r->super >= 0)
-			r->tok[r->super].size++;
-		return res;
-	case '\t':
-	case '\r':
-	case '\n':
-	case ' ':
-		return REPLAY_OK;
-	case ':':
-		r->super = r->next - 1;
-		return REPLAY_OK;
-	case ',':
-		if (r->super >= 0 && !event_is_container(&r->tok[r->super]))
-			r->super = r->tok[r->super].parent;
-		return REPLAY_OK;
-	case 't':
-	case 'f':
-	case 'n':
-	case '-':
-		return event_replay_primitive(r);
-	default:
-		if (ch >= '0' && ch <= '9')
-			return event_replay_primitive(r);
-		return REPLAY_INVAL;
-	}
-}
-
-static int event_replay_run(struct event_replay *r)
-{
-	char ch;
-
-	for (; (ch = event_replay_at(r, r->pos)) != '\0'; r->pos++) {
-		int res = event_replay_byte(r, ch);
-		if (res != REPLAY_OK)
-			return res;
-	}
-	for (int k = r->next - 1; k >= 0; k--)
-		if (r->tok[k].start != -1 && r->tok[k].end == -1)
-			return REPLAY_PART; /* a container left open */
-	return REPLAY_OK;
-}
-
-/*
+ * tokens). Rejects are rare, so to keep every reason as it was, jsmn runs
+ * again here, on the reject path only.
+ *
  * jsmn counts a value into whichever token came last before its colon, so
  * bytes after a too-deep container can leave an earlier string or
  * primitive owning the wrong number of values ("[[...]]\"b\":1" makes the
@@ -1161,7 +981,7 @@ static int event_replay_run(struct event_replay *r)
  * reported that before the depth. Returns the first such token before
  * token end, or 0.
  */
-static int event_replay_size_fault(const jsmntok_t *tok, int end)
+static int event_jsmn_size_fault(const jsmntok_t *tok, int end)
 {
 	for (int k = 1; k < end; k++) {
 		const jsmntok_t *t = &tok[k];
@@ -1183,14 +1003,14 @@ static bool event_ws_only(const char *buf, size_t from, size_t to)
 	return true;
 }
 
-/* First byte of token t (the opening quote of a string). */
-static inline size_t event_tok_begin(const jsmntok_t *t)
+/* First byte of jsmn token t (the opening quote of a string). */
+static inline size_t event_jsmn_begin(const jsmntok_t *t)
 {
 	return (size_t)t->start - (t->type == JSMN_STRING);
 }
 
-/* First byte after token t (past the closing quote of a string). */
-static inline size_t event_tok_after(const jsmntok_t *t)
+/* First byte after jsmn token t (past the closing quote of a string). */
+static inline size_t event_jsmn_after(const jsmntok_t *t)
 {
 	return (size_t)t->end + (t->type == JSMN_STRING);
 }
@@ -1217,36 +1037,36 @@ static int event_root_scalar(struct event_ctx *c)
  * The reason for an event the lexer stopped on, in the old parser's order:
  * invalid UTF-8 anywhere first, then what jsmn said, then white space
  * only around the root value, then the first fault in token order, which
- * is the lexer's own finding except for the case event_replay_size_fault
+ * is the lexer's own finding except for the case event_jsmn_size_fault
  * covers.
  */
-static int event_reject(struct event_ctx *c, jsmntok_t *tok,
-			const struct event_lexer *x)
+static int event_reject(struct event_ctx *c, const struct event_lexer *x)
 {
-	struct event_replay r = {
-		.buf = c->buf, .len = c->len, .tok = tok, .super = -1};
-	int res, k;
+	jsmntok_t tok[EVENT_MAX_TOKENS];
+	jsmn_parser p;
+	int r, k;
 
 	if (x->reason == EVENT_ERR_BAD_UTF8 ||
 	    !event_utf8_valid(c->buf, c->len, 0))
 		return event_fail(c, EVENT_ERR_BAD_UTF8,
 				  "event is not valid UTF-8");
-	res = event_replay_run(&r);
-	if (res == REPLAY_NOMEM)
+	jsmn_init(&p);
+	r = jsmn_parse(&p, c->buf, c->len, tok, EVENT_MAX_TOKENS);
+	if (r == JSMN_ERROR_NOMEM)
 		return event_fail(c, EVENT_ERR_TOO_LARGE,
 				  "event has more than %d JSON tokens",
 				  EVENT_MAX_TOKENS);
-	if (res == REPLAY_PART && r.next == 0)
+	if (r == JSMN_ERROR_PART && p.toknext == 0)
 		return event_root_scalar(c);
-	if (res != REPLAY_OK || r.next == 0)
+	if (r <= 0)
 		return event_fail(c, EVENT_ERR_NOT_JSON,
 				  "event is not valid JSON");
-	if (!event_ws_only(c->buf, 0, event_tok_begin(&tok[0])) ||
-	    !event_ws_only(c->buf, event_tok_after(&tok[0]), c->len))
+	if (!event_ws_only(c->buf, 0, event_jsmn_begin(&tok[0])) ||
+	    !event_ws_only(c->buf, event_jsmn_after(&tok[0]), c->len))
 		return event_fail(c, EVENT_ERR_NOT_JSON,
 				  "garbage around the JSON value");
 	if (x->reason == EVENT_ERR_TOO_DEEP &&
-	    (k = event_replay_size_fault(tok, x->deep)) > 0)
+	    (k = event_jsmn_size_fault(tok, x->deep)) > 0)
 		return event_fail(c, EVENT_ERR_NOT_JSON,
 				  "malformed JSON near offset %d",
 				  tok[k].start);
@@ -1257,16 +1077,16 @@ static int event_reject(struct event_ctx *c, jsmntok_t *tok,
 	return event_fail(c, x->reason, "%s at offset %zu", x->what, x->at);
 }
 
-static int event_tokenize(struct event_ctx *c, jsmntok_t *tok,
+static int event_tokenize(struct event_ctx *c, struct event_tok *tok,
 			  struct event_slots *s)
 {
 	struct event_lexer x = {.c = c, .tok = tok};
 
 	c->tok = tok;
 	if (event_lex(&x, s) < 0)
-		return event_reject(c, tok, &x);
+		return event_reject(c, &x);
 	c->ntok = x.ntok;
-	if (tok[0].type != JSMN_OBJECT)
+	if (tok[0].type != TOK_OBJECT)
 		return event_fail(c, EVENT_ERR_NOT_OBJECT,
 				  "event is not a JSON object");
 	return 0;
@@ -1431,7 +1251,7 @@ static int event_str_escaped(struct event_ctx *c, const char *s, size_t n,
 static inline int event_str(struct event_ctx *c, int ti, struct strv *out,
 			    const char *field)
 {
-	const jsmntok_t *t = &c->tok[ti];
+	const struct event_tok *t = &c->tok[ti];
 	const char *s = c->buf + t->start;
 	size_t n = (size_t)(t->end - t->start);
 
@@ -1457,27 +1277,27 @@ static int event_tok_skip(const struct event_ctx *c, int ti)
 
 /* ---- field type checks ---- */
 
-static int event_want(struct event_ctx *c, int ti, jsmntype_t want,
+static int event_want(struct event_ctx *c, int ti, enum event_tok_type want,
 		      const char *field)
 {
 	if (ti < 0 || c->tok[ti].type == want)
 		return 0;
 	return event_fail(c, EVENT_ERR_FIELD_TYPE, "field %s must be %s", field,
-			  want == JSMN_STRING ? "a string" : "an object");
+			  want == TOK_STRING ? "a string" : "an object");
 }
 
 /* A string, or a number kept as its literal (identities may be numeric). */
 static inline int event_id_get(struct event_ctx *c, int ti, struct strv *out,
 			       const char *field)
 {
-	const jsmntok_t *t;
+	const struct event_tok *t;
 
 	if (ti < 0)
 		return 0;
 	t = &c->tok[ti];
-	if (t->type == JSMN_STRING)
+	if (t->type == TOK_STRING)
 		return event_str(c, ti, out, field);
-	if (t->type == JSMN_PRIMITIVE && c->buf[t->start] != 't' &&
+	if (t->type == TOK_PRIMITIVE && c->buf[t->start] != 't' &&
 	    c->buf[t->start] != 'f') {
 		*out = (struct strv){c->buf + t->start,
 				     (size_t)(t->end - t->start)};
@@ -1492,19 +1312,19 @@ static int event_opt_str(struct event_ctx *c, int ti, struct strv *out,
 {
 	if (ti < 0)
 		return 0;
-	if (event_want(c, ti, JSMN_STRING, field) < 0)
+	if (event_want(c, ti, TOK_STRING, field) < 0)
 		return -1;
 	return event_str(c, ti, out, field);
 }
 
 static int event_types_check(struct event_ctx *c, const struct event_slots *s)
 {
-	if (event_want(c, s->timestamp, JSMN_STRING, "timestamp") < 0 ||
-	    event_want(c, s->original_timestamp, JSMN_STRING,
+	if (event_want(c, s->timestamp, TOK_STRING, "timestamp") < 0 ||
+	    event_want(c, s->original_timestamp, TOK_STRING,
 		       "originalTimestamp") < 0 ||
-	    event_want(c, s->traits, JSMN_OBJECT, "traits") < 0 ||
-	    event_want(c, s->properties, JSMN_OBJECT, "properties") < 0 ||
-	    event_want(c, s->context, JSMN_OBJECT, "context") < 0)
+	    event_want(c, s->traits, TOK_OBJECT, "traits") < 0 ||
+	    event_want(c, s->properties, TOK_OBJECT, "properties") < 0 ||
+	    event_want(c, s->context, TOK_OBJECT, "context") < 0)
 		return -1;
 	return 0;
 }
@@ -1517,7 +1337,7 @@ static int event_type_get(struct event_ctx *c, const struct event_slots *s)
 	if (s->type < 0)
 		return event_fail(c, EVENT_ERR_MISSING_TYPE,
 				  "field type is missing");
-	if (c->tok[s->type].type != JSMN_STRING)
+	if (c->tok[s->type].type != TOK_STRING)
 		return event_fail(c, EVENT_ERR_MISSING_TYPE,
 				  "field type must be a string");
 	if (event_str(c, s->type, &t, "type") < 0)
@@ -1552,18 +1372,18 @@ static inline const struct jval *event_field_find(const struct event_field *f,
 static inline int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
 				 const char *field)
 {
-	const jsmntok_t *t = &c->tok[ti];
+	const struct event_tok *t = &c->tok[ti];
 	const char *s = c->buf + t->start;
 	size_t n = (size_t)(t->end - t->start);
 
 	v->str = STRV_NULL;
 	v->num = 0;
-	if (t->type == JSMN_STRING) {
+	if (t->type == TOK_STRING) {
 		v->kind = JVAL_STRING;
 		return event_str(c, ti, &v->str, field);
 	}
 	v->kind = JVAL_OTHER;
-	if (t->type != JSMN_PRIMITIVE)
+	if (t->type != TOK_PRIMITIVE)
 		return 0;
 	switch (s[0]) {
 	case 'n':
@@ -1686,7 +1506,7 @@ static int event_fields_nested(struct event_ctx *c, struct event_fields *fs,
 		return -1;
 	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
 	     i++, k = event_tok_skip(c, k + 1)) {
-		if (c->tok[k + 1].type == JSMN_OBJECT)
+		if (c->tok[k + 1].type == TOK_OBJECT)
 			continue; /* deeper than one level: not kept */
 		if (event_field_add(c, fs, outer, k, k + 1) < 0)
 			return -1;
@@ -1725,7 +1545,7 @@ static int event_fields_fill(struct event_ctx *c, struct event_fields *fs,
 		return 0;
 	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
 	     i++, k = event_tok_skip(c, k + 1)) {
-		int r = c->tok[k + 1].type == JSMN_OBJECT
+		int r = c->tok[k + 1].type == TOK_OBJECT
 				? event_fields_nested(c, fs, k, k + 1)
 			: fs->prefix.len == 0
 				? event_field_plain(c, fs, k)
@@ -1756,7 +1576,7 @@ static int event_obj_find(const struct event_ctx *c, int obj, const char *name,
 
 static inline int event_if_object(const struct event_ctx *c, int ti)
 {
-	return ti >= 0 && c->tok[ti].type == JSMN_OBJECT ? ti : -1;
+	return ti >= 0 && c->tok[ti].type == TOK_OBJECT ? ti : -1;
 }
 
 /*
@@ -1779,9 +1599,9 @@ static void event_context_find(const struct event_ctx *c,
 static inline int event_str_pick(struct event_ctx *c, int a, int b,
 				 struct strv *out, const char *field)
 {
-	if (a >= 0 && c->tok[a].type == JSMN_STRING)
+	if (a >= 0 && c->tok[a].type == TOK_STRING)
 		return event_str(c, a, out, field);
-	if (b >= 0 && c->tok[b].type == JSMN_STRING)
+	if (b >= 0 && c->tok[b].type == TOK_STRING)
 		return event_str(c, b, out, field);
 	return 0;
 }
@@ -1948,7 +1768,7 @@ static int event_fields_read(struct event_ctx *c, const struct event_slots *s)
 int event_parse(const char *buf, size_t len, struct event *ev,
 		struct event_error *err)
 {
-	jsmntok_t tok[EVENT_MAX_TOKENS];
+	struct event_tok tok[EVENT_MAX_TOKENS];
 	struct event_ctx c = {.buf = buf, .len = len, .ev = ev, .err = err};
 	struct event_slots s;
 
@@ -1966,10 +1786,10 @@ int event_parse(const char *buf, size_t len, struct event *ev,
 	if (event_tokenize(&c, tok, &s) < 0)
 		return -1;
 	/* string-typed fields that are not read for this type still count */
-	if (event_want(&c, s.event, JSMN_STRING, "event") < 0 ||
-	    event_want(&c, s.name, JSMN_STRING, "name") < 0 ||
-	    event_want(&c, s.message_id, JSMN_STRING, "messageId") < 0 ||
-	    event_want(&c, s.group_id, JSMN_STRING, "groupId") < 0 ||
+	if (event_want(&c, s.event, TOK_STRING, "event") < 0 ||
+	    event_want(&c, s.name, TOK_STRING, "name") < 0 ||
+	    event_want(&c, s.message_id, TOK_STRING, "messageId") < 0 ||
+	    event_want(&c, s.group_id, TOK_STRING, "groupId") < 0 ||
 	    event_types_check(&c, &s) < 0 || event_type_get(&c, &s) < 0 ||
 	    event_fields_read(&c, &s) < 0 || event_time_set(&c, &s) < 0 ||
 	    event_identity_set(&c) < 0)
