@@ -201,19 +201,26 @@ static void cond_fold(char *dst, const char *src, size_t n)
 		dst[i] = (char)cond_lower((unsigned char)src[i]);
 }
 
-/* needle (nlen > 0) occurs in hay. The slices are short titles, where
- * memmem's setup costs more than a memchr for the first byte. */
-static bool cond_mem_find(const char *hay, size_t hlen, const char *needle,
-			  size_t nlen)
+/* needle (nlen > 0 bytes, any case) occurs in hay, which is folded
+ * already. The slices are short titles, where memmem's setup costs more
+ * than a memchr for the first byte; the needle, a configured string, is
+ * folded as it is compared rather than copied on every call. */
+static bool cond_folded_find(const char *hay, size_t hlen, const char *needle,
+			     size_t nlen)
 {
+	unsigned char first = cond_lower((unsigned char)needle[0]);
 	const char *p = hay, *last;
 
 	if (nlen > hlen)
 		return false;
 	last = hay + (hlen - nlen);
 	while (p <= last &&
-	       (p = memchr(p, needle[0], (size_t)(last - p) + 1)) != NULL) {
-		if (memcmp(p + 1, needle + 1, nlen - 1) == 0)
+	       (p = memchr(p, first, (size_t)(last - p) + 1)) != NULL) {
+		size_t j = 1;
+		while (j < nlen && (unsigned char)p[j] ==
+					   cond_lower((unsigned char)needle[j]))
+			j++;
+		if (j == nlen)
 			return true;
 		p++;
 	}
@@ -221,12 +228,12 @@ static bool cond_mem_find(const char *hay, size_t hlen, const char *needle,
 }
 
 /* Titles are tested against several needles: the title is folded once
- * and each folded needle found with cond_mem_find, instead of folding every
- * byte of the title again for every needle. Longer strings take the
+ * and each needle found in it with cond_folded_find, instead of folding
+ * every byte of the title again for every needle. Longer titles take the
  * slice-by-slice path. */
 static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 {
-	char hay[COND_SCRATCH], nee[64];
+	char hay[COND_SCRATCH];
 
 	if (s.len > sizeof(hay)) {
 		for (size_t i = 0; i < n; i++)
@@ -237,14 +244,7 @@ static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 	cond_fold(hay, s.p, s.len);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(strs[i]);
-		if (len > sizeof(nee)) {
-			if (cond_contains_nocase(s,
-						 (struct strv){strs[i], len}))
-				return true;
-			continue;
-		}
-		cond_fold(nee, strs[i], len);
-		if (len == 0 || cond_mem_find(hay, s.len, nee, len))
+		if (len == 0 || cond_folded_find(hay, s.len, strs[i], len))
 			return true;
 	}
 	return false;
