@@ -87,18 +87,25 @@ void lead_score_advance(const struct scoring_config *sc, struct lead *l,
 	l->last_ms = ts_ms;
 }
 
-/* The record for rule idx, created in rule order when missing. */
-static struct lead_rec *score_rec_get(struct lead_table *t, struct lead *l,
-				      uint16_t idx, bool create)
+/* Where rule idx's record is, or would go to keep rule order. */
+static size_t score_rec_pos(const struct lead *l, uint16_t idx)
 {
-	struct lead_rec *r = lead_recs(l);
+	const struct lead_rec *r = lead_recs(l);
 	size_t i, n = l->nrecs;
 
 	for (i = 0; i < n && r[i].rule < idx; i++)
 		;
-	if (i < n && r[i].rule == idx)
-		return &r[i];
-	if (!create || n >= LEAD_RECS_MAX ||
+	return i;
+}
+
+/* A fresh record for rule idx at position i (from score_rec_pos). */
+static struct lead_rec *score_rec_insert(struct lead_table *t, struct lead *l,
+					 size_t i, uint16_t idx)
+{
+	struct lead_rec *r;
+	size_t n = l->nrecs;
+
+	if (n >= LEAD_RECS_MAX ||
 	    lead_ext_resize(t, l, n + 1, l->traits_len) < 0)
 		return NULL;
 	r = lead_recs(l);
@@ -177,12 +184,16 @@ static bool score_rule_apply(const struct scoring_config *sc,
 {
 	const struct score_rule *rule = &sc->rules[idx];
 	int32_t day = lead_day_of(ts_ms);
-	struct lead_rec *rec = score_rec_get(t, l, (uint16_t)idx, false);
+	size_t pos = score_rec_pos(l, (uint16_t)idx);
+	struct lead_rec *rec = NULL;
 
+	/* one scan finds the record or where a new one goes */
+	if (pos < l->nrecs && lead_recs(l)[pos].rule == idx)
+		rec = &lead_recs(l)[pos];
 	if (!score_under_caps(rule, rec, day))
 		return false;
 	if (!rec) {
-		rec = score_rec_get(t, l, (uint16_t)idx, true);
+		rec = score_rec_insert(t, l, pos, (uint16_t)idx);
 		if (!rec)
 			return false;
 		rec->day = day;
