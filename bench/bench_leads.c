@@ -155,7 +155,8 @@ static void bench_config(struct engine_config *cfg)
 		{FIELD_TRAIT, "employees", COND_GE, NULL, 0, 100, true, false},
 		10};
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->scoring = (struct scoring_config){rules, 8, 14};
+	cfg->scoring = (struct scoring_config){
+		.rules = rules, .nrules = 8, .half_life_days = 14};
 	cfg->fit = (struct fit_config){.rules = fit_rules,
 				       .nrules = 4,
 				       .grade_a = 50,

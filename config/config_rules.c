@@ -415,7 +415,13 @@ int cfg_scoring_parse(struct config_errors *errs, const json_t *v,
 	cfg_object_apply(
 		errs, v, path, cfg_scoring_fields,
 		sizeof(cfg_scoring_fields) / sizeof(cfg_scoring_fields[0]), sc);
-	return errs->n == before ? 0 : -1;
+	if (errs->n != before)
+		return -1;
+	if (scoring_config_index(sc) < 0) {
+		cfg_error(errs, path, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 void cfg_scoring_free(struct scoring_config *sc)
@@ -427,6 +433,7 @@ void cfg_scoring_free(struct scoring_config *sc)
 	free(sc->rules);
 	sc->rules = NULL;
 	sc->nrules = 0;
+	scoring_config_index_free(sc);
 }
 
 /* ---- fit ---- */

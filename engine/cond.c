@@ -11,6 +11,7 @@
 #include "cond.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -121,24 +122,17 @@ static bool cond_value_number(const struct jval *v, double *out)
 	return false;
 }
 
-/* s equals want (NUL-terminated) ignoring case. No strlen(want): the
- * configured strings are tested on every event, mostly against values that
- * differ in their first bytes. */
+/* s equals want (NUL-terminated) ignoring case. Only called once the
+ * first bytes agree, so the strings usually are equal: one strlen and a
+ * memcmp of the whole slice settle that without the per-byte folding,
+ * which is left for values whose case differs. */
 static bool cond_eq_nocase(struct strv s, const char *want)
 {
-	size_t i;
-
-	for (i = 0; i < s.len; i++) {
-		if (s.p[i] == want[i]) { /* the usual case: no folding */
-			if (!want[i])
-				return false;
-			continue;
-		}
-		if (!want[i] || cond_lower((unsigned char)s.p[i]) !=
-					cond_lower((unsigned char)want[i]))
-			return false;
-	}
-	return want[i] == '\0';
+	if (strlen(want) != s.len)
+		return false;
+	if (memcmp(s.p, want, s.len) == 0)
+		return true;
+	return cond_mem_eq_nocase(s.p, want, s.len);
 }
 
 /* s equals one of the n strings ignoring case. The first byte, folded
@@ -162,14 +156,12 @@ static bool cond_any_eq_nocase(struct strv s, char *const *strs, size_t n)
 	return false;
 }
 
-/* s starts with want (NUL-terminated), case-sensitively; no strlen. */
+/* s starts with want (NUL-terminated), case-sensitively. */
 static bool cond_has_prefix(struct strv s, const char *want)
 {
-	size_t i = 0;
+	size_t n = strlen(want);
 
-	while (want[i] && i < s.len && s.p[i] == want[i])
-		i++;
-	return want[i] == '\0';
+	return n == 0 || (n <= s.len && memcmp(s.p, want, n) == 0);
 }
 
 static bool cond_any_prefix(struct strv s, char *const *strs, size_t n)
@@ -180,20 +172,68 @@ static bool cond_any_prefix(struct strv s, char *const *strs, size_t n)
 	return false;
 }
 
+/* Eight bytes folded at once, as cond_lower does each: a byte gets 0x20
+ * when it lies in 'A'..'Z'. On the low seven bits, + 0x3f carries into
+ * bit 7 from 'A' up and + 0x25 from 'Z' + 1 up, never into the next
+ * byte; bytes from 0x80 up are masked out by ~x. */
+static uint64_t cond_lower8(uint64_t x)
+{
+	const uint64_t high = UINT64_C(0x8080808080808080);
+	uint64_t low7 = x & ~high;
+	uint64_t ge_a = low7 + UINT64_C(0x3f3f3f3f3f3f3f3f);
+	uint64_t gt_z = low7 + UINT64_C(0x2525252525252525);
+
+	return x | ((ge_a & ~gt_z & ~x & high) >> 2);
+}
+
 /* n bytes at src, folded to lower case, into dst. */
 static void cond_fold(char *dst, const char *src, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, src + i, 8);
+		w = cond_lower8(w);
+		memcpy(dst + i, &w, 8);
+	}
+	for (; i < n; i++)
 		dst[i] = (char)cond_lower((unsigned char)src[i]);
 }
 
+/* needle (nlen > 0 bytes, any case) occurs in hay, which is folded
+ * already. The slices are short titles, where memmem's setup costs more
+ * than a memchr for the first byte; the needle, a configured string, is
+ * folded as it is compared rather than copied on every call. */
+static bool cond_folded_find(const char *hay, size_t hlen, const char *needle,
+			     size_t nlen)
+{
+	unsigned char first = cond_lower((unsigned char)needle[0]);
+	const char *p = hay, *last;
+
+	if (nlen > hlen)
+		return false;
+	last = hay + (hlen - nlen);
+	while (p <= last &&
+	       (p = memchr(p, first, (size_t)(last - p) + 1)) != NULL) {
+		size_t j = 1;
+		while (j < nlen && (unsigned char)p[j] ==
+					   cond_lower((unsigned char)needle[j]))
+			j++;
+		if (j == nlen)
+			return true;
+		p++;
+	}
+	return false;
+}
+
 /* Titles are tested against several needles: the title is folded once
- * and each folded needle found with memmem, instead of folding every
- * byte of the title again for every needle. Longer strings take the
+ * and each needle found in it with cond_folded_find, instead of folding
+ * every byte of the title again for every needle. Longer titles take the
  * slice-by-slice path. */
 static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 {
-	char hay[COND_SCRATCH], nee[64];
+	char hay[COND_SCRATCH];
 
 	if (s.len > sizeof(hay)) {
 		for (size_t i = 0; i < n; i++)
@@ -204,14 +244,7 @@ static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 	cond_fold(hay, s.p, s.len);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(strs[i]);
-		if (len > sizeof(nee)) {
-			if (cond_contains_nocase(s,
-						 (struct strv){strs[i], len}))
-				return true;
-			continue;
-		}
-		cond_fold(nee, strs[i], len);
-		if (len == 0 || memmem(hay, s.len, nee, len))
+		if (len == 0 || cond_folded_find(hay, s.len, strs[i], len))
 			return true;
 	}
 	return false;

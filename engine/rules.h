@@ -63,11 +63,24 @@ struct score_rule {
 	uint32_t cap_total;   /* counted matches per lifecycle cycle; 0: none */
 };
 
+struct score_index; /* engine/score_index.h */
+
 struct scoring_config {
 	struct score_rule *rules;
 	size_t nrules;
 	double half_life_days; /* 0 disables decay */
+	/* Derived from rules by scoring_config_index() so that an event
+	 * visits only the rules that can match it. NULL (never built, or out
+	 * of memory) or built for another nrules: every rule is tried, with
+	 * the same result. Rebuild it after editing rules. */
+	struct score_index *index;
 };
+
+/* Build (or rebuild) sc->index; -1 when out of memory, which leaves no
+ * index and only costs speed. The free is safe on a never-indexed
+ * config. Both live in engine/score_index.c. */
+int scoring_config_index(struct scoring_config *sc);
+void scoring_config_index_free(struct scoring_config *sc);
 
 /* Fit: trait rules add points; the sum maps to a grade through bands. */
 struct fit_rule {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "lead_internal.h"
+#include "score_index.h"
 
 /* Score rules may test traits the event does not carry (track events
  * rarely repeat traits), so a trait or e-mail domain absent from the event
@@ -86,18 +87,25 @@ void lead_score_advance(const struct scoring_config *sc, struct lead *l,
 	l->last_ms = ts_ms;
 }
 
-/* The record for rule idx, created in rule order when missing. */
-static struct lead_rec *score_rec_get(struct lead_table *t, struct lead *l,
-				      uint16_t idx, bool create)
+/* Where rule idx's record is, or would go to keep rule order. */
+static size_t score_rec_pos(const struct lead *l, uint16_t idx)
 {
-	struct lead_rec *r = lead_recs(l);
+	const struct lead_rec *r = lead_recs(l);
 	size_t i, n = l->nrecs;
 
 	for (i = 0; i < n && r[i].rule < idx; i++)
 		;
-	if (i < n && r[i].rule == idx)
-		return &r[i];
-	if (!create || n >= LEAD_RECS_MAX ||
+	return i;
+}
+
+/* A fresh record for rule idx at position i (from score_rec_pos). */
+static struct lead_rec *score_rec_insert(struct lead_table *t, struct lead *l,
+					 size_t i, uint16_t idx)
+{
+	struct lead_rec *r;
+	size_t n = l->nrecs;
+
+	if (n >= LEAD_RECS_MAX ||
 	    lead_ext_resize(t, l, n + 1, l->traits_len) < 0)
 		return NULL;
 	r = lead_recs(l);
@@ -139,15 +147,21 @@ static bool score_cond_holds(const struct cond *c, const struct score_ctx *ctx)
 	return cond_test_str(c, s);
 }
 
+static bool score_conds_hold(const struct score_rule *rule,
+			     const struct score_ctx *ctx)
+{
+	for (size_t i = 0; i < rule->nconds; i++)
+		if (!score_cond_holds(&rule->conds[i], ctx))
+			return false;
+	return true;
+}
+
 static bool score_rule_matches(const struct score_rule *rule,
 			       const struct score_ctx *ctx)
 {
 	if (rule->types && !(rule->types & (1u << ctx->ev->type)))
 		return false;
-	for (size_t i = 0; i < rule->nconds; i++)
-		if (!score_cond_holds(&rule->conds[i], ctx))
-			return false;
-	return true;
+	return score_conds_hold(rule, ctx);
 }
 
 /* Would one more match of rule count, given its record (may be NULL)? */
@@ -170,12 +184,16 @@ static bool score_rule_apply(const struct scoring_config *sc,
 {
 	const struct score_rule *rule = &sc->rules[idx];
 	int32_t day = lead_day_of(ts_ms);
-	struct lead_rec *rec = score_rec_get(t, l, (uint16_t)idx, false);
+	size_t pos = score_rec_pos(l, (uint16_t)idx);
+	struct lead_rec *rec = NULL;
 
+	/* one scan finds the record or where a new one goes */
+	if (pos < l->nrecs && lead_recs(l)[pos].rule == idx)
+		rec = &lead_recs(l)[pos];
 	if (!score_under_caps(rule, rec, day))
 		return false;
 	if (!rec) {
-		rec = score_rec_get(t, l, (uint16_t)idx, true);
+		rec = score_rec_insert(t, l, pos, (uint16_t)idx);
 		if (!rec)
 			return false;
 		rec->day = day;
@@ -216,6 +234,49 @@ static bool score_apply64(const struct scoring_config *sc, struct lead_table *t,
 	return changed;
 }
 
+/* Which of the candidates (rules base + bit) match. The index has
+ * already checked their types. */
+static uint64_t score_match_cands(const struct scoring_config *sc,
+				  const struct score_ctx *ctx, size_t base,
+				  uint64_t cands)
+{
+	uint64_t mask = 0;
+
+	for (; cands; cands &= cands - 1) {
+		unsigned b = (unsigned)__builtin_ctzll(cands);
+		if (score_conds_hold(&sc->rules[base + b], ctx))
+			mask |= UINT64_C(1) << b;
+	}
+	return mask;
+}
+
+/* lead_score_event over the index's candidates only; same order, same
+ * results, since a rule left out could not have matched. */
+static bool score_event_indexed(const struct scoring_config *sc,
+				const struct score_index *ix,
+				struct lead_table *t, struct lead *l,
+				const struct score_ctx *ctx)
+{
+	int64_t ts_ms = ctx->ev->ts_ms;
+	struct score_rows rows;
+	uint64_t first = 0;
+	bool changed;
+
+	score_index_rows(ix, ctx->ev, &rows);
+	if (ix->nwords)
+		first = score_match_cands(sc, ctx, 0,
+					  score_rows_word(&rows, 0));
+	lead_score_advance(sc, l, ts_ms);
+	changed = score_apply64(sc, t, l, 0, first, ts_ms);
+	for (size_t w = 1; w < ix->nwords; w++)
+		changed |= score_apply64(
+			sc, t, l, w * 64,
+			score_match_cands(sc, ctx, w * 64,
+					  score_rows_word(&rows, w)),
+			ts_ms);
+	return changed;
+}
+
 /*
  * Matching reads the event and the traits, never the score records, so
  * the first 64 rules are matched before the records are touched: their
@@ -227,10 +288,14 @@ bool lead_score_event(const struct scoring_config *sc, struct lead_table *t,
 		      struct lead *l, const struct event *ev)
 {
 	struct score_ctx ctx = {ev, l};
+	const struct score_index *ix = score_index_of(sc);
 	size_t n = sc->nrules < UINT16_MAX ? sc->nrules : UINT16_MAX;
-	uint64_t first = score_match64(sc, &ctx, 0, n);
+	uint64_t first;
 	bool changed;
 
+	if (ix && (unsigned)ev->type < EVENT_TYPE_COUNT)
+		return score_event_indexed(sc, ix, t, l, &ctx);
+	first = score_match64(sc, &ctx, 0, n);
 	lead_score_advance(sc, l, ev->ts_ms);
 	changed = score_apply64(sc, t, l, 0, first, ev->ts_ms);
 	for (size_t base = 64; base < n; base += 64)

@@ -33,7 +33,8 @@ static struct score_rule rules[] = {
 static void fuzz_config(struct engine_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->scoring = (struct scoring_config){rules, 3, 7.0};
+	cfg->scoring = (struct scoring_config){
+		.rules = rules, .nrules = 3, .half_life_days = 7.0};
 	cfg->fit = (struct fit_config){
 		.grade_a = 40, .grade_b = 20, .grade_c = 10};
 	cfg->qualify = (struct qualify_config){50, 'B', s_req, 1};

@@ -156,7 +156,8 @@ static inline void fx_config_init(struct fx_config *f)
 					  .nconds = 1,
 					  .points = -15};
 	f->rules[3] = (struct score_rule){.name = "any", .points = 1};
-	f->cfg.scoring = (struct scoring_config){f->rules, 4, 7.0};
+	f->cfg.scoring = (struct scoring_config){
+		.rules = f->rules, .nrules = 4, .half_life_days = 7.0};
 
 	f->fit[0] = (struct fit_rule){
 		"senior",

@@ -314,6 +314,110 @@ static void test_str_agrees_with_value(void **state)
 	}
 }
 
+/* ---- string operators against byte-by-byte references ---- */
+
+static unsigned char ref_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static bool ref_eq_nocase(const char *s, size_t n, const char *w)
+{
+	if (strlen(w) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (ref_lower((unsigned char)s[i]) !=
+		    ref_lower((unsigned char)w[i]))
+			return false;
+	return true;
+}
+
+static bool ref_prefix(const char *s, size_t n, const char *w)
+{
+	size_t k = strlen(w);
+
+	return k <= n && memcmp(s, w, k) == 0;
+}
+
+static bool ref_contains(const char *s, size_t n, const char *w)
+{
+	size_t k = strlen(w);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (ref_eq_nocase(s + i, k, w) || (k == 0))
+			return true;
+	return k == 0;
+}
+
+/* Bytes around the folding edges ('@' 'A' 'Z' '[' '`' 'a' 'z' '{'), the
+ * same with bit 7 set, and a NUL. */
+static char rnd_byte(uint64_t *st)
+{
+	static const unsigned char pool[] = {'@',  'A',  'B',  'Z',  '[',  '`',
+					     'a',  'b',  'z',  '{',  ' ',  0,
+					     0xc0, 0xc1, 0xda, 0xdb, 0xe0, 0xe1,
+					     0xfa, 0xfb, 0x80, 0xff};
+
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (char)pool[(*st >> 33) % sizeof(pool)];
+}
+
+static size_t rnd_len(uint64_t *st, size_t max)
+{
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (size_t)(*st >> 33) % (max + 1);
+}
+
+/* EQ, PREFIX and CONTAINS agree with the references on random strings
+ * over bytes chosen to trip case folding, at lengths that cross the
+ * eight-byte words and the scratch limits. */
+static void test_string_ops_random(void **state)
+{
+	uint64_t st = 1;
+	char hay[320], ws[3][80];
+	char *strs[3] = {ws[0], ws[1], ws[2]};
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = rnd_len(&st, round % 10 ? 40 : 300), nw;
+		bool want_eq = false, want_pre = false, want_con = false;
+		struct cond c;
+
+		for (size_t i = 0; i < n; i++)
+			hay[i] = rnd_byte(&st);
+		nw = 1 + rnd_len(&st, 2);
+		for (size_t j = 0; j < nw; j++) {
+			size_t k = rnd_len(&st, round % 7 ? 12 : 70);
+			/* often a piece of the value, case-flipped */
+			size_t at = n ? rnd_len(&st, n - 1) : 0;
+			for (size_t i = 0; i < k; i++) {
+				char b = rnd_byte(&st);
+				if (round % 3 && at + i < n && hay[at + i])
+					b = (char)(hay[at + i] ^
+						   (rnd_len(&st, 1) ? 0x20
+								    : 0));
+				ws[j][i] = b ? b : 'q';
+			}
+			ws[j][k] = '\0';
+			want_eq |= ref_eq_nocase(hay, n, ws[j]);
+			want_pre |= ref_prefix(hay, n, ws[j]);
+			want_con |= ref_contains(hay, n, ws[j]);
+		}
+		c = fx_cond(FIELD_EVENT_NAME, NULL, COND_IN, strs, nw);
+		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
+				 want_eq);
+		c.op = COND_PREFIX;
+		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
+				 want_pre);
+		c.op = COND_CONTAINS;
+		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
+				 want_con);
+		assert_int_equal(cond_contains_nocase((struct strv){hay, n},
+						      strv_from(ws[0])),
+				 ref_contains(hay, n, ws[0]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_property_url_and_all),
 		cmocka_unit_test(test_number_as_string_ops),
 		cmocka_unit_test(test_str_agrees_with_value),
+		cmocka_unit_test(test_string_ops_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

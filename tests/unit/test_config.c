@@ -136,6 +136,8 @@ static void test_example_loads(void **state)
 	config_summary(cfg, buf, sizeof(buf));
 	assert_string_equal(buf, "ok: 12 scoring rules, 7 fit rules, 3 "
 				 "territories, 4 teams, 10 reps");
+	/* the loader derives the rule index; config_free releases it */
+	assert_non_null(cfg->engine.scoring.index);
 	assert_string_equal(kafka_get(cfg, "bootstrap.servers"),
 			    "127.0.0.1:9092");
 	assert_string_equal(kafka_get(cfg, "session.timeout.ms"), "45000");

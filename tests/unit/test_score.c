@@ -9,6 +9,9 @@
 
 #include "lead_fixture.h"
 
+#include "../../engine/cond.h"
+#include "../../engine/score_index.h"
+
 struct sfx {
 	struct fx_config f;
 	struct lead_table *t;
@@ -22,6 +25,7 @@ static int setup(void **state)
 	s->f.cfg.scoring.half_life_days = 0; /* exact sums unless a test
 						 asks for decay */
 	s->f.cfg.scoring.nrules = 3;         /* without the "any" rule */
+	assert_int_equal(scoring_config_index(&s->f.cfg.scoring), 0);
 	s->t = lead_table_new();
 	*state = s;
 	return 0;
@@ -32,6 +36,7 @@ static int teardown(void **state)
 	struct sfx *s = *state;
 
 	lead_table_free(s->t);
+	scoring_config_index_free(&s->f.cfg.scoring);
 	free(s);
 	return 0;
 }
@@ -90,6 +95,8 @@ static void test_any_type_rule(void **state)
 	struct sfx *s = *state;
 
 	s->f.cfg.scoring.nrules = 4;
+	assert_null(score_index_of(&s->f.cfg.scoring)); /* stale: unused */
+	assert_int_equal(scoring_config_index(&s->f.cfg.scoring), 0);
 	apply(s, fx_event(EVENT_IDENTIFY, "a", T0));
 	apply(s, fx_event(EVENT_GROUP, "a", T0));
 	apply(s, fx_event(EVENT_SCREEN, "a", T0));
@@ -207,6 +214,235 @@ static void test_deterministic(void **state)
 	lead_table_free(t2);
 }
 
+/* ---- the rule index against the plain loop ---- */
+
+/* Values chosen to collide: shared first bytes, case variants, prefixes
+ * of each other, the empty string, bytes past the ASCII letters. */
+static char *const rnd_strs[] = {
+	"",       "a",     "A",     "ab",           "aB",           "abc",
+	"b",      "/",     "/d",    "/docs",        "/Docs",        "/demo",
+	"/docs/", "Email", "email", "Email Opened", "EMAIL OPENED", "@",
+	"[",      "`",     "{",     "\xc3\xa9",     "x\xc3\xa9"};
+#define RND_NSTRS (sizeof(rnd_strs) / sizeof(rnd_strs[0]))
+
+#define RND_RULES_MAX 150 /* three mask words */
+#define RND_CONDS_MAX 3
+
+struct rnd_rules {
+	struct score_rule rules[RND_RULES_MAX];
+	struct cond conds[RND_RULES_MAX][RND_CONDS_MAX];
+	char *strs[RND_RULES_MAX][RND_CONDS_MAX][3];
+};
+
+static unsigned rnd_next(uint64_t *st)
+{
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(*st >> 33);
+}
+
+static struct strv rnd_slice(uint64_t *st)
+{
+	unsigned r = rnd_next(st) % (RND_NSTRS + 2);
+
+	if (r == RND_NSTRS)
+		return STRV_NULL;
+	if (r == RND_NSTRS + 1) /* a prefix of some string, maybe cut */
+		return (struct strv){"/docs/api", rnd_next(st) % 10};
+	return strv_from(rnd_strs[r]);
+}
+
+static void rnd_cond(uint64_t *st, struct cond *c, char **strs)
+{
+	static const enum field_src srcs[] = {
+		FIELD_EVENT_NAME, FIELD_EVENT_NAME, FIELD_PATH,
+		FIELD_PATH,       FIELD_URL,        FIELD_PROPERTY};
+	static const enum cond_op ops[] = {COND_EQ,       COND_IN,
+					   COND_PREFIX,   COND_PREFIX,
+					   COND_CONTAINS, COND_EXISTS};
+	size_t n = rnd_next(st) % 4; /* 0: IN over nothing */
+
+	for (size_t i = 0; i < n; i++)
+		strs[i] = rnd_strs[rnd_next(st) % RND_NSTRS];
+	*c = fx_cond(srcs[rnd_next(st) % 6], "p", ops[rnd_next(st) % 6], strs,
+		     n);
+	if (c->op == COND_EQ)
+		c->nstrs = n ? 1 : 0;
+	c->negate = rnd_next(st) % 6 == 0;
+	if (c->op == COND_EQ && rnd_next(st) % 8 == 0) {
+		c->is_num = true;
+		c->num = 1;
+	}
+}
+
+static size_t rnd_rules_fill(uint64_t *st, struct rnd_rules *r)
+{
+	size_t n = 1 + rnd_next(st) % RND_RULES_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		struct score_rule *rule = &r->rules[i];
+		rule->name = "r";
+		rule->types = rnd_next(st) % 3 ? 0 : rnd_next(st) % 32;
+		rule->nconds = rnd_next(st) % (RND_CONDS_MAX + 1);
+		rule->conds = r->conds[i];
+		for (size_t j = 0; j < rule->nconds; j++)
+			rnd_cond(st, &r->conds[i][j], r->strs[i][j]);
+		rule->points = 1 + (double)(rnd_next(st) % 7);
+		rule->cap_per_day = rnd_next(st) % 3;
+		rule->cap_total = rnd_next(st) % 4;
+	}
+	return n;
+}
+
+static void rnd_event_fill(uint64_t *st, struct event *ev)
+{
+	ev->name = rnd_slice(st);
+	ev->path = rnd_slice(st);
+	ev->url = rnd_slice(st);
+	if (rnd_next(st) % 2)
+		fx_prop_str(ev, "p", rnd_strs[rnd_next(st) % RND_NSTRS]);
+}
+
+/* What the engine means by a match, spelt out without the index: the type
+ * admits the event and every condition holds on the event alone. */
+static bool rnd_rule_matches(const struct score_rule *r, const struct event *ev)
+{
+	if (r->types && !(r->types & (1u << ev->type)))
+		return false;
+	for (size_t i = 0; i < r->nconds; i++) {
+		const struct cond *c = &r->conds[i];
+		struct strv s;
+		bool ok;
+
+		switch (c->src) {
+		case FIELD_EVENT_NAME:
+			s = ev->name;
+			break;
+		case FIELD_PATH:
+			s = ev->path;
+			break;
+		case FIELD_URL:
+			s = ev->url;
+			break;
+		default:
+			s = STRV_NULL;
+			break;
+		}
+		if (c->src <= FIELD_URL)
+			ok = cond_test_str(c, s);
+		else
+			ok = cond_eval(c, cond_event_lookup_cb, (void *)ev);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Every rule that matches an event is among the index's candidates. */
+static void test_index_candidates_cover_matches(void **state)
+{
+	struct rnd_rules *r = calloc(1, sizeof(*r));
+	uint64_t st = 42;
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		struct scoring_config sc = {r->rules, rnd_rules_fill(&st, r), 0,
+					    NULL};
+		const struct score_index *ix;
+
+		assert_int_equal(scoring_config_index(&sc), 0);
+		ix = score_index_of(&sc);
+		assert_non_null(ix);
+		assert_int_equal(ix->nwords, (sc.nrules + 63) / 64);
+		for (int k = 0; k < 500; k++) {
+			struct event *ev =
+				fx_event((enum event_type)(rnd_next(&st) %
+							   EVENT_TYPE_COUNT),
+					 "a", T0);
+			struct score_rows rows;
+
+			rnd_event_fill(&st, ev);
+			score_index_rows(ix, ev, &rows);
+			for (size_t i = 0; i < sc.nrules; i++) {
+				uint64_t w = score_rows_word(&rows, i / 64);
+				if (rnd_rule_matches(&sc.rules[i], ev))
+					assert_true(w >> (i % 64) & 1);
+			}
+		}
+		scoring_config_index_free(&sc);
+		assert_null(sc.index);
+	}
+	free(r);
+}
+
+/* The same events give byte-identical leads with and without the index,
+ * caps, decay and out-of-order times included. */
+static void test_index_same_leads(void **state)
+{
+	struct sfx *s = *state;
+	struct rnd_rules *r = calloc(1, sizeof(*r));
+	uint64_t st = 7;
+
+	for (int round = 0; round < 30; round++) {
+		struct engine_config plain;
+		struct lead_table *t2 = lead_table_new();
+		char key[8];
+
+		lead_table_free(s->t);
+		s->t = lead_table_new();
+		s->f.cfg.scoring.rules = r->rules;
+		s->f.cfg.scoring.nrules = rnd_rules_fill(&st, r);
+		s->f.cfg.scoring.half_life_days = round % 3 ? 2.5 : 0;
+		assert_int_equal(scoring_config_index(&s->f.cfg.scoring), 0);
+		plain = s->f.cfg;
+		plain.scoring.index = NULL;
+		for (int k = 0; k < 400; k++) {
+			int64_t ts = T0 + (int64_t)(rnd_next(&st) % 96) * HOUR;
+			struct event *ev;
+
+			snprintf(key, sizeof(key), "k%u", rnd_next(&st) % 8);
+			ev = fx_event((enum event_type)(rnd_next(&st) %
+							EVENT_TYPE_COUNT),
+				      key, ts);
+			rnd_event_fill(&st, ev);
+			lead_event_apply(&s->f.cfg, s->t, ev, NULL, NULL);
+			lead_event_apply(&plain, t2, ev, NULL, NULL);
+		}
+		for (unsigned k = 0; k < 8; k++) {
+			struct lead *a, *b;
+			char *ja, *jb;
+			size_t la, lb;
+
+			snprintf(key, sizeof(key), "k%u", k);
+			a = lead_table_find(s->t, strv_from(key));
+			b = lead_table_find(t2, strv_from(key));
+			assert_true((a == NULL) == (b == NULL));
+			if (!a)
+				continue;
+			assert_int_equal(lead_encode(&s->f.cfg, a, &ja, &la),
+					 0);
+			assert_int_equal(lead_encode(&plain, b, &jb, &lb), 0);
+			assert_int_equal(la, lb);
+			assert_memory_equal(ja, jb, la);
+			free(ja);
+			free(jb);
+		}
+		lead_table_free(t2);
+	}
+	free(r);
+}
+
+/* A config nobody indexed scores every rule the plain way. */
+static void test_unindexed_config(void **state)
+{
+	struct sfx *s = *state;
+
+	scoring_config_index_free(&s->f.cfg.scoring);
+	scoring_config_index_free(&s->f.cfg.scoring); /* twice is harmless */
+	page(s, "a", "/pricing", T0);
+	track(s, "a", "Demo Requested", T0);
+	assert_float_equal(score(s, "a", T0), 50, 1e-12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +464,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_out_of_order, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_deterministic, setup,
+						teardown),
+		cmocka_unit_test(test_index_candidates_cover_matches),
+		cmocka_unit_test_setup_teardown(test_index_same_leads, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unindexed_config, setup,
 						teardown),
 	};
 
