@@ -766,8 +766,9 @@ static inline size_t event_lit_end(const char *s, size_t n, size_t i,
 }
 
 /* End of the scalar at i into primitive token t, or 0. */
-static inline size_t event_lex_scalar(struct event_lexer *x, struct event_tok *t,
-				      const char *buf, size_t len, size_t i)
+static inline size_t event_lex_scalar(struct event_lexer *x,
+				      struct event_tok *t, const char *buf,
+				      size_t len, size_t i)
 {
 	char ch = i < len ? buf[i] : '\0';
 	size_t e;
@@ -867,8 +868,8 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 				return -1;
 			/* a key owns one value: if that value fails, so does
 			 * the event, and these tokens are never read */
-			tok[ntok] = (struct event_tok){TOK_STRING, (int)i + 1, (int)q,
-						1, cur};
+			tok[ntok] = (struct event_tok){TOK_STRING, (int)i + 1,
+						       (int)q, 1, cur};
 			tok[cur].size++;
 			parent = ntok++;
 			if (top)
@@ -895,14 +896,15 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			q = event_str_end(x, buf, len, i + 1);
 			if (q == 0)
 				return -1;
-			*t = (struct event_tok){TOK_STRING, (int)i + 1, (int)q, 0,
-					 parent};
+			*t = (struct event_tok){TOK_STRING, (int)i + 1, (int)q,
+						0, parent};
 			i = q + 1;
 			if (slot != NULL)
 				*slot = ntok - 1;
 		} else if (ch == '{' || ch == '[') {
-			*t = (struct event_tok){ch == '{' ? TOK_OBJECT : TOK_ARRAY,
-					 (int)i, -1, 0, parent};
+			*t = (struct event_tok){ch == '{' ? TOK_OBJECT
+							  : TOK_ARRAY,
+						(int)i, -1, 0, parent};
 			if (++depth > EVENT_MAX_DEPTH) {
 				x->deep = ntok - 1;
 				return event_lex_stop(x, EVENT_ERR_TOO_DEEP,
