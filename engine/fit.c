@@ -307,16 +307,39 @@ bool lead_traits_merge(struct lead_table *t, struct lead *l,
 /* Fit rules whose trait values one walk over the traits collects. */
 #define FIT_BATCH 64
 
+/* The "email" and "title" entries the disqualification reads. */
+struct fit_named {
+	struct jval email, title;
+	bool has_email, has_title;
+};
+
+/* Note name's entry in fn if it is the first "email" or "title". */
+static void fit_named_note(struct fit_named *fn, const char *name, size_t nl,
+			   uint8_t type, struct strv v)
+{
+	if (nl != 5)
+		return;
+	if (!fn->has_email && memcmp(name, "email", 5) == 0) {
+		trait_to_jval(type, v, &fn->email);
+		fn->has_email = true;
+	} else if (!fn->has_title && memcmp(name, "title", 5) == 0) {
+		trait_to_jval(type, v, &fn->title);
+		fn->has_title = true;
+	}
+}
+
 /*
  * The values of the trait conditions of rules [base, base + n) (n <= 64)
  * in one walk over the packed traits, as lead_trait_get would find them
  * one by one (the first entry of that name): grading a lead with a dozen
  * traits used to walk them, with two strlen and a strcmp per entry, once
- * per rule. Returns the mask of the rules whose trait was found.
+ * per rule. Returns the mask of the rules whose trait was found. With fn,
+ * the same walk also finds the e-mail and title for the disqualification,
+ * which otherwise walked the traits again.
  */
 static uint64_t fit_traits_collect(const struct fit_config *fc,
 				   const struct lead *l, size_t base, size_t n,
-				   struct jval *vals)
+				   struct jval *vals, struct fit_named *fn)
 {
 	const char *p = lead_traits(l), *name;
 	uint64_t want = 0, found = 0;
@@ -331,12 +354,14 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 			nlen[i] = strlen(c->name);
 		}
 	}
-	while ((want & ~found) &&
+	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
 	       (next = lead_trait_next(p, l->traits_len, off, &type, &name,
 				       &v)) != 0) {
 		const struct jval *first = NULL; /* several rules, one value */
 		size_t nl = (size_t)(v.p - name) - 1;
 
+		if (fn)
+			fit_named_note(fn, name, nl, type, v);
 		for (uint64_t m = want & ~found; m; m &= m - 1) {
 			size_t i = (size_t)__builtin_ctzll(m);
 			if (nlen[i] != nl ||
@@ -355,16 +380,24 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 }
 
 /* Points are added in rule order, as before, so the sum is the same to
- * the last bit. */
-double lead_fit_points(const struct fit_config *fc, const struct lead *l)
+ * the last bit. fn, if not NULL, is filled by the first batch's walk (or
+ * a walk of its own when there are no rules). */
+static double fit_points_walk(const struct fit_config *fc, const struct lead *l,
+			      struct fit_named *fn)
 {
 	struct jval vals[FIT_BATCH];
 	double pts = 0;
 
+	if (fn) {
+		*fn = (struct fit_named){.has_email = false};
+		if (fc->nrules == 0)
+			fit_traits_collect(fc, l, 0, 0, vals, fn);
+	}
 	for (size_t base = 0; base < fc->nrules; base += FIT_BATCH) {
 		size_t n = fc->nrules - base < FIT_BATCH ? fc->nrules - base
 							 : FIT_BATCH;
-		uint64_t found = fit_traits_collect(fc, l, base, n, vals);
+		uint64_t found = fit_traits_collect(fc, l, base, n, vals,
+						    base == 0 ? fn : NULL);
 
 		for (size_t i = 0; i < n; i++) {
 			const struct cond *c = &fc->rules[base + i].cond;
@@ -380,6 +413,11 @@ double lead_fit_points(const struct fit_config *fc, const struct lead *l)
 		}
 	}
 	return pts;
+}
+
+double lead_fit_points(const struct fit_config *fc, const struct lead *l)
+{
+	return fit_points_walk(fc, l, NULL);
 }
 
 static char fit_grade_of(const struct fit_config *fc, double pts)
@@ -401,43 +439,14 @@ static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
 	return false;
 }
 
-/* The first "email" and "title" entries, as lead_trait_get finds them,
- * in one walk over the traits instead of two. */
-static void fit_email_title(const struct lead *l, struct jval *email,
-			    bool *has_email, struct jval *title,
-			    bool *has_title)
-{
-	const char *p = lead_traits(l), *name;
-	size_t off = 0, next;
-	struct strv v;
-	uint8_t type;
-
-	*has_email = *has_title = false;
-	while ((!*has_email || !*has_title) &&
-	       (next = lead_trait_next(p, l->traits_len, off, &type, &name,
-				       &v)) != 0) {
-		if (!*has_email && !strcmp(name, "email")) {
-			trait_to_jval(type, v, email);
-			*has_email = true;
-		} else if (!*has_title && !strcmp(name, "title")) {
-			trait_to_jval(type, v, title);
-			*has_title = true;
-		}
-		off = next;
-	}
-}
-
 static enum lead_disq fit_disq_of(const struct fit_config *fc,
-				  const struct lead *l)
+				  const struct fit_named *fn)
 {
 	char buf[256];
 	struct strv dom;
-	struct jval email, title;
-	bool has_email, has_title;
 
-	fit_email_title(l, &email, &has_email, &title, &has_title);
-	if (has_email && email.kind == JVAL_STRING &&
-	    cond_email_domain(email.str, buf, sizeof(buf), &dom)) {
+	if (fn->has_email && fn->email.kind == JVAL_STRING &&
+	    cond_email_domain(fn->email.str, buf, sizeof(buf), &dom)) {
 		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom))
 			return LEAD_DISQ_FREEMAIL;
 		if (fit_domain_listed(fc->competitor_domains, fc->ncompetitor,
@@ -446,10 +455,10 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
 			return LEAD_DISQ_EXCLUDED;
 	}
-	if (has_title && title.kind == JVAL_STRING)
+	if (fn->has_title && fn->title.kind == JVAL_STRING)
 		for (size_t i = 0; i < fc->ndisqualify_titles; i++)
 			if (cond_contains_nocase(
-				    title.str,
+				    fn->title.str,
 				    strv_from(fc->disqualify_titles[i])))
 				return LEAD_DISQ_TITLE;
 	return LEAD_DISQ_NONE;
@@ -457,13 +466,15 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 
 void lead_fit_update(const struct fit_config *fc, struct lead *l)
 {
+	struct fit_named fn;
+
 	if (l->traits_len == 0) {
 		l->grade = GRADE_NONE;
 		l->disq = LEAD_DISQ_NONE;
 		return;
 	}
-	l->grade = fit_grade_of(fc, lead_fit_points(fc, l));
-	l->disq = (uint8_t)fit_disq_of(fc, l);
+	l->grade = fit_grade_of(fc, fit_points_walk(fc, l, &fn));
+	l->disq = (uint8_t)fit_disq_of(fc, &fn);
 }
 
 const struct territory *lead_territory_find(const struct routing_config *rc,
