@@ -167,6 +167,38 @@ static void trait_buf_load(struct trait_buf *tb, const char *p, size_t len)
 	}
 }
 
+/* A walk over a lead's traits: over the packed bytes with two strlen per
+ * entry, or over the index of a trait_buf that holds the same bytes (a
+ * merge that just wrote them), which has the lengths already. */
+struct trait_iter {
+	const char *p;
+	size_t len, off;
+	const struct trait_buf *tb;
+	size_t i;
+};
+
+static bool trait_iter_next(struct trait_iter *it, uint8_t *type,
+			    const char **name, size_t *nl, struct strv *v)
+{
+	if (it->tb) {
+		const struct trait_ent *e;
+		if (it->i == it->tb->nent)
+			return false;
+		e = &it->tb->ent[it->i++];
+		*type = (uint8_t)it->tb->b[e->off];
+		*name = it->tb->b + e->off + 1;
+		*nl = e->nlen;
+		*v = (struct strv){*name + e->nlen + 1,
+				   (size_t)e->elen - e->nlen - 3};
+		return true;
+	}
+	it->off = lead_trait_next(it->p, it->len, it->off, type, name, v);
+	if (it->off == 0)
+		return false;
+	*nl = (size_t)(v->p - *name) - 1;
+	return true;
+}
+
 /* Index of the first entry named name, or -1, as trait_find would find
  * it in the bytes. */
 static long trait_buf_find(const struct trait_buf *tb, struct strv name)
@@ -277,33 +309,6 @@ int lead_traits_replace(struct lead_table *t, struct lead *l,
 	return 0;
 }
 
-bool lead_traits_merge(struct lead_table *t, struct lead *l,
-		       const struct event *ev)
-{
-	struct trait_buf tb;
-	struct jval v;
-
-	if (ev->ntraits == 0 && !ev->email.p && !ev->group_id.p)
-		return false;
-	trait_buf_load(&tb, lead_traits(l), l->traits_len);
-	for (size_t i = 0; i < ev->ntraits && i < EVENT_MAX_FIELDS; i++)
-		trait_buf_put_jval(&tb, ev->traits[i].name, &ev->traits[i].val,
-				   0);
-	if (ev->email.len) {
-		v = (struct jval){.kind = JVAL_STRING, .str = ev->email};
-		trait_buf_put_jval(&tb, strv_from("email"), &v, 0);
-	}
-	if (ev->group_id.len) {
-		v = (struct jval){.kind = JVAL_STRING, .str = ev->group_id};
-		trait_buf_put_jval(&tb, strv_from("group_id"), &v,
-				   TRAIT_HIDDEN);
-	}
-	if (tb.len == l->traits_len &&
-	    (tb.len == 0 || memcmp(tb.b, lead_traits(l), tb.len) == 0))
-		return false;
-	return lead_traits_replace(t, l, tb.b, tb.len) == 0;
-}
-
 /* Fit rules whose trait values one walk over the traits collects. */
 #define FIT_BATCH 64
 
@@ -338,12 +343,15 @@ static void fit_named_note(struct fit_named *fn, const char *name, size_t nl,
  * which otherwise walked the traits again.
  */
 static uint64_t fit_traits_collect(const struct fit_config *fc,
-				   const struct lead *l, size_t base, size_t n,
-				   struct jval *vals, struct fit_named *fn)
+				   const struct lead *l,
+				   const struct trait_buf *tb, size_t base,
+				   size_t n, struct jval *vals,
+				   struct fit_named *fn)
 {
-	const char *p = lead_traits(l), *name;
+	struct trait_iter it = {lead_traits(l), l->traits_len, 0, tb, 0};
+	const char *name;
 	uint64_t want = 0, found = 0;
-	size_t off = 0, next, nlen[FIT_BATCH];
+	size_t nl, nlen[FIT_BATCH];
 	struct strv v;
 	uint8_t type;
 
@@ -355,10 +363,8 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 		}
 	}
 	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
-	       (next = lead_trait_next(p, l->traits_len, off, &type, &name,
-				       &v)) != 0) {
+	       trait_iter_next(&it, &type, &name, &nl, &v)) {
 		const struct jval *first = NULL; /* several rules, one value */
-		size_t nl = (size_t)(v.p - name) - 1;
 
 		if (fn)
 			fit_named_note(fn, name, nl, type, v);
@@ -374,7 +380,6 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 			first = &vals[i];
 			found |= UINT64_C(1) << i;
 		}
-		off = next;
 	}
 	return found;
 }
@@ -383,7 +388,7 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
  * the last bit. fn, if not NULL, is filled by the first batch's walk (or
  * a walk of its own when there are no rules). */
 static double fit_points_walk(const struct fit_config *fc, const struct lead *l,
-			      struct fit_named *fn)
+			      const struct trait_buf *tb, struct fit_named *fn)
 {
 	struct jval vals[FIT_BATCH];
 	double pts = 0;
@@ -391,12 +396,12 @@ static double fit_points_walk(const struct fit_config *fc, const struct lead *l,
 	if (fn) {
 		*fn = (struct fit_named){.has_email = false};
 		if (fc->nrules == 0)
-			fit_traits_collect(fc, l, 0, 0, vals, fn);
+			fit_traits_collect(fc, l, tb, 0, 0, vals, fn);
 	}
 	for (size_t base = 0; base < fc->nrules; base += FIT_BATCH) {
 		size_t n = fc->nrules - base < FIT_BATCH ? fc->nrules - base
 							 : FIT_BATCH;
-		uint64_t found = fit_traits_collect(fc, l, base, n, vals,
+		uint64_t found = fit_traits_collect(fc, l, tb, base, n, vals,
 						    base == 0 ? fn : NULL);
 
 		for (size_t i = 0; i < n; i++) {
@@ -417,7 +422,7 @@ static double fit_points_walk(const struct fit_config *fc, const struct lead *l,
 
 double lead_fit_points(const struct fit_config *fc, const struct lead *l)
 {
-	return fit_points_walk(fc, l, NULL);
+	return fit_points_walk(fc, l, NULL, NULL);
 }
 
 static char fit_grade_of(const struct fit_config *fc, double pts)
@@ -464,7 +469,9 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 	return LEAD_DISQ_NONE;
 }
 
-void lead_fit_update(const struct fit_config *fc, struct lead *l)
+/* tb, if not NULL, indexes the lead's trait bytes. */
+static void fit_update_from(const struct fit_config *fc, struct lead *l,
+			    const struct trait_buf *tb)
 {
 	struct fit_named fn;
 
@@ -473,8 +480,44 @@ void lead_fit_update(const struct fit_config *fc, struct lead *l)
 		l->disq = LEAD_DISQ_NONE;
 		return;
 	}
-	l->grade = fit_grade_of(fc, fit_points_walk(fc, l, &fn));
+	l->grade = fit_grade_of(fc, fit_points_walk(fc, l, tb, &fn));
 	l->disq = (uint8_t)fit_disq_of(fc, &fn);
+}
+
+void lead_fit_update(const struct fit_config *fc, struct lead *l)
+{
+	fit_update_from(fc, l, NULL);
+}
+
+bool lead_traits_merge(struct lead_table *t, struct lead *l,
+		       const struct event *ev, const struct fit_config *fc)
+{
+	struct trait_buf tb;
+	struct jval v;
+
+	if (ev->ntraits == 0 && !ev->email.p && !ev->group_id.p)
+		return false;
+	trait_buf_load(&tb, lead_traits(l), l->traits_len);
+	for (size_t i = 0; i < ev->ntraits && i < EVENT_MAX_FIELDS; i++)
+		trait_buf_put_jval(&tb, ev->traits[i].name, &ev->traits[i].val,
+				   0);
+	if (ev->email.len) {
+		v = (struct jval){.kind = JVAL_STRING, .str = ev->email};
+		trait_buf_put_jval(&tb, strv_from("email"), &v, 0);
+	}
+	if (ev->group_id.len) {
+		v = (struct jval){.kind = JVAL_STRING, .str = ev->group_id};
+		trait_buf_put_jval(&tb, strv_from("group_id"), &v,
+				   TRAIT_HIDDEN);
+	}
+	if (tb.len == l->traits_len &&
+	    (tb.len == 0 || memcmp(tb.b, lead_traits(l), tb.len) == 0))
+		return false;
+	if (lead_traits_replace(t, l, tb.b, tb.len) < 0)
+		return false;
+	/* the lead's traits are tb's bytes now: grade from tb's index */
+	fit_update_from(fc, l, &tb);
+	return true;
 }
 
 const struct territory *lead_territory_find(const struct routing_config *rc,

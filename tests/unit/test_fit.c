@@ -358,6 +358,13 @@ static void test_trait_merge_matches_model(void **state)
 		}
 		assert_int_equal(l->traits_len, off);
 		assert_memory_equal(lead_traits(l), buf, off);
+		/* the merge grades from its own index; from the bytes, the
+		 * grade and disqualification are the same */
+		char grade = lead_grade(l);
+		uint8_t disq = l->disq;
+		lead_fit_update(&s->f.cfg.fit, l);
+		assert_int_equal(lead_grade(l), grade);
+		assert_int_equal(l->disq, disq);
 	}
 }
 
