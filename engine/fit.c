@@ -167,6 +167,38 @@ static void trait_buf_load(struct trait_buf *tb, const char *p, size_t len)
 	}
 }
 
+/* A walk over a lead's traits: over the packed bytes with two strlen per
+ * entry, or over the index of a trait_buf that holds the same bytes (a
+ * merge that just wrote them), which has the lengths already. */
+struct trait_iter {
+	const char *p;
+	size_t len, off;
+	const struct trait_buf *tb;
+	size_t i;
+};
+
+static bool trait_iter_next(struct trait_iter *it, uint8_t *type,
+			    const char **name, size_t *nl, struct strv *v)
+{
+	if (it->tb) {
+		const struct trait_ent *e;
+		if (it->i == it->tb->nent)
+			return false;
+		e = &it->tb->ent[it->i++];
+		*type = (uint8_t)it->tb->b[e->off];
+		*name = it->tb->b + e->off + 1;
+		*nl = e->nlen;
+		*v = (struct strv){*name + e->nlen + 1,
+				   (size_t)e->elen - e->nlen - 3};
+		return true;
+	}
+	it->off = lead_trait_next(it->p, it->len, it->off, type, name, v);
+	if (it->off == 0)
+		return false;
+	*nl = (size_t)(v->p - *name) - 1;
+	return true;
+}
+
 /* Index of the first entry named name, or -1, as trait_find would find
  * it in the bytes. */
 static long trait_buf_find(const struct trait_buf *tb, struct strv name)
@@ -277,8 +309,188 @@ int lead_traits_replace(struct lead_table *t, struct lead *l,
 	return 0;
 }
 
+/* Fit rules whose trait values one walk over the traits collects. */
+#define FIT_BATCH 64
+
+/* The "email" and "title" entries the disqualification reads. */
+struct fit_named {
+	struct jval email, title;
+	bool has_email, has_title;
+};
+
+/* Note name's entry in fn if it is the first "email" or "title". */
+static void fit_named_note(struct fit_named *fn, const char *name, size_t nl,
+			   uint8_t type, struct strv v)
+{
+	if (nl != 5)
+		return;
+	if (!fn->has_email && memcmp(name, "email", 5) == 0) {
+		trait_to_jval(type, v, &fn->email);
+		fn->has_email = true;
+	} else if (!fn->has_title && memcmp(name, "title", 5) == 0) {
+		trait_to_jval(type, v, &fn->title);
+		fn->has_title = true;
+	}
+}
+
+/*
+ * The values of the trait conditions of rules [base, base + n) (n <= 64)
+ * in one walk over the packed traits, as lead_trait_get would find them
+ * one by one (the first entry of that name): grading a lead with a dozen
+ * traits used to walk them, with two strlen and a strcmp per entry, once
+ * per rule. Returns the mask of the rules whose trait was found. With fn,
+ * the same walk also finds the e-mail and title for the disqualification,
+ * which otherwise walked the traits again.
+ */
+static uint64_t fit_traits_collect(const struct fit_config *fc,
+				   const struct lead *l,
+				   const struct trait_buf *tb, size_t base,
+				   size_t n, struct jval *vals,
+				   struct fit_named *fn)
+{
+	struct trait_iter it = {lead_traits(l), l->traits_len, 0, tb, 0};
+	const char *name;
+	uint64_t want = 0, found = 0;
+	size_t nl, nlen[FIT_BATCH];
+	struct strv v;
+	uint8_t type;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cond *c = &fc->rules[base + i].cond;
+		if (c->src == FIELD_TRAIT && c->name) {
+			want |= UINT64_C(1) << i;
+			nlen[i] = strlen(c->name);
+		}
+	}
+	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
+	       trait_iter_next(&it, &type, &name, &nl, &v)) {
+		const struct jval *first = NULL; /* several rules, one value */
+
+		if (fn)
+			fit_named_note(fn, name, nl, type, v);
+		for (uint64_t m = want & ~found; m; m &= m - 1) {
+			size_t i = (size_t)__builtin_ctzll(m);
+			if (nlen[i] != nl ||
+			    memcmp(name, fc->rules[base + i].cond.name, nl))
+				continue;
+			if (first)
+				vals[i] = *first;
+			else
+				trait_to_jval(type, v, &vals[i]);
+			first = &vals[i];
+			found |= UINT64_C(1) << i;
+		}
+	}
+	return found;
+}
+
+/* Points are added in rule order, as before, so the sum is the same to
+ * the last bit. fn, if not NULL, is filled by the first batch's walk (or
+ * a walk of its own when there are no rules). */
+static double fit_points_walk(const struct fit_config *fc, const struct lead *l,
+			      const struct trait_buf *tb, struct fit_named *fn)
+{
+	struct jval vals[FIT_BATCH];
+	double pts = 0;
+
+	if (fn) {
+		*fn = (struct fit_named){.has_email = false};
+		if (fc->nrules == 0)
+			fit_traits_collect(fc, l, tb, 0, 0, vals, fn);
+	}
+	for (size_t base = 0; base < fc->nrules; base += FIT_BATCH) {
+		size_t n = fc->nrules - base < FIT_BATCH ? fc->nrules - base
+							 : FIT_BATCH;
+		uint64_t found = fit_traits_collect(fc, l, tb, base, n, vals,
+						    base == 0 ? fn : NULL);
+
+		for (size_t i = 0; i < n; i++) {
+			const struct cond *c = &fc->rules[base + i].cond;
+			bool holds;
+
+			if (c->src == FIELD_TRAIT && c->name)
+				holds = cond_test_value(
+					c, (found >> i) & 1 ? &vals[i] : NULL);
+			else
+				holds = cond_eval(c, lead_lookup_cb, (void *)l);
+			if (holds)
+				pts += fc->rules[base + i].points;
+		}
+	}
+	return pts;
+}
+
+double lead_fit_points(const struct fit_config *fc, const struct lead *l)
+{
+	return fit_points_walk(fc, l, NULL, NULL);
+}
+
+static char fit_grade_of(const struct fit_config *fc, double pts)
+{
+	if (pts >= fc->grade_a)
+		return 'A';
+	if (pts >= fc->grade_b)
+		return 'B';
+	if (pts >= fc->grade_c)
+		return 'C';
+	return 'D';
+}
+
+static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strv_eq_nocase(dom, list[i]))
+			return true;
+	return false;
+}
+
+static enum lead_disq fit_disq_of(const struct fit_config *fc,
+				  const struct fit_named *fn)
+{
+	char buf[256];
+	struct strv dom;
+
+	if (fn->has_email && fn->email.kind == JVAL_STRING &&
+	    cond_email_domain(fn->email.str, buf, sizeof(buf), &dom)) {
+		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom))
+			return LEAD_DISQ_FREEMAIL;
+		if (fit_domain_listed(fc->competitor_domains, fc->ncompetitor,
+				      dom))
+			return LEAD_DISQ_COMPETITOR;
+		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
+			return LEAD_DISQ_EXCLUDED;
+	}
+	if (fn->has_title && fn->title.kind == JVAL_STRING)
+		for (size_t i = 0; i < fc->ndisqualify_titles; i++)
+			if (cond_contains_nocase(
+				    fn->title.str,
+				    strv_from(fc->disqualify_titles[i])))
+				return LEAD_DISQ_TITLE;
+	return LEAD_DISQ_NONE;
+}
+
+/* tb, if not NULL, indexes the lead's trait bytes. */
+static void fit_update_from(const struct fit_config *fc, struct lead *l,
+			    const struct trait_buf *tb)
+{
+	struct fit_named fn;
+
+	if (l->traits_len == 0) {
+		l->grade = GRADE_NONE;
+		l->disq = LEAD_DISQ_NONE;
+		return;
+	}
+	l->grade = fit_grade_of(fc, fit_points_walk(fc, l, tb, &fn));
+	l->disq = (uint8_t)fit_disq_of(fc, &fn);
+}
+
+void lead_fit_update(const struct fit_config *fc, struct lead *l)
+{
+	fit_update_from(fc, l, NULL);
+}
+
 bool lead_traits_merge(struct lead_table *t, struct lead *l,
-		       const struct event *ev)
+		       const struct event *ev, const struct fit_config *fc)
 {
 	struct trait_buf tb;
 	struct jval v;
@@ -301,169 +513,11 @@ bool lead_traits_merge(struct lead_table *t, struct lead *l,
 	if (tb.len == l->traits_len &&
 	    (tb.len == 0 || memcmp(tb.b, lead_traits(l), tb.len) == 0))
 		return false;
-	return lead_traits_replace(t, l, tb.b, tb.len) == 0;
-}
-
-/* Fit rules whose trait values one walk over the traits collects. */
-#define FIT_BATCH 64
-
-/*
- * The values of the trait conditions of rules [base, base + n) (n <= 64)
- * in one walk over the packed traits, as lead_trait_get would find them
- * one by one (the first entry of that name): grading a lead with a dozen
- * traits used to walk them, with two strlen and a strcmp per entry, once
- * per rule. Returns the mask of the rules whose trait was found.
- */
-static uint64_t fit_traits_collect(const struct fit_config *fc,
-				   const struct lead *l, size_t base, size_t n,
-				   struct jval *vals)
-{
-	const char *p = lead_traits(l), *name;
-	uint64_t want = 0, found = 0;
-	size_t off = 0, next, nlen[FIT_BATCH];
-	struct strv v;
-	uint8_t type;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct cond *c = &fc->rules[base + i].cond;
-		if (c->src == FIELD_TRAIT && c->name) {
-			want |= UINT64_C(1) << i;
-			nlen[i] = strlen(c->name);
-		}
-	}
-	while ((want & ~found) &&
-	       (next = lead_trait_next(p, l->traits_len, off, &type, &name,
-				       &v)) != 0) {
-		const struct jval *first = NULL; /* several rules, one value */
-		size_t nl = (size_t)(v.p - name) - 1;
-
-		for (uint64_t m = want & ~found; m; m &= m - 1) {
-			size_t i = (size_t)__builtin_ctzll(m);
-			if (nlen[i] != nl ||
-			    memcmp(name, fc->rules[base + i].cond.name, nl))
-				continue;
-			if (first)
-				vals[i] = *first;
-			else
-				trait_to_jval(type, v, &vals[i]);
-			first = &vals[i];
-			found |= UINT64_C(1) << i;
-		}
-		off = next;
-	}
-	return found;
-}
-
-/* Points are added in rule order, as before, so the sum is the same to
- * the last bit. */
-double lead_fit_points(const struct fit_config *fc, const struct lead *l)
-{
-	struct jval vals[FIT_BATCH];
-	double pts = 0;
-
-	for (size_t base = 0; base < fc->nrules; base += FIT_BATCH) {
-		size_t n = fc->nrules - base < FIT_BATCH ? fc->nrules - base
-							 : FIT_BATCH;
-		uint64_t found = fit_traits_collect(fc, l, base, n, vals);
-
-		for (size_t i = 0; i < n; i++) {
-			const struct cond *c = &fc->rules[base + i].cond;
-			bool holds;
-
-			if (c->src == FIELD_TRAIT && c->name)
-				holds = cond_test_value(
-					c, (found >> i) & 1 ? &vals[i] : NULL);
-			else
-				holds = cond_eval(c, lead_lookup_cb, (void *)l);
-			if (holds)
-				pts += fc->rules[base + i].points;
-		}
-	}
-	return pts;
-}
-
-static char fit_grade_of(const struct fit_config *fc, double pts)
-{
-	if (pts >= fc->grade_a)
-		return 'A';
-	if (pts >= fc->grade_b)
-		return 'B';
-	if (pts >= fc->grade_c)
-		return 'C';
-	return 'D';
-}
-
-static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strv_eq_nocase(dom, list[i]))
-			return true;
-	return false;
-}
-
-/* The first "email" and "title" entries, as lead_trait_get finds them,
- * in one walk over the traits instead of two. */
-static void fit_email_title(const struct lead *l, struct jval *email,
-			    bool *has_email, struct jval *title,
-			    bool *has_title)
-{
-	const char *p = lead_traits(l), *name;
-	size_t off = 0, next;
-	struct strv v;
-	uint8_t type;
-
-	*has_email = *has_title = false;
-	while ((!*has_email || !*has_title) &&
-	       (next = lead_trait_next(p, l->traits_len, off, &type, &name,
-				       &v)) != 0) {
-		if (!*has_email && !strcmp(name, "email")) {
-			trait_to_jval(type, v, email);
-			*has_email = true;
-		} else if (!*has_title && !strcmp(name, "title")) {
-			trait_to_jval(type, v, title);
-			*has_title = true;
-		}
-		off = next;
-	}
-}
-
-static enum lead_disq fit_disq_of(const struct fit_config *fc,
-				  const struct lead *l)
-{
-	char buf[256];
-	struct strv dom;
-	struct jval email, title;
-	bool has_email, has_title;
-
-	fit_email_title(l, &email, &has_email, &title, &has_title);
-	if (has_email && email.kind == JVAL_STRING &&
-	    cond_email_domain(email.str, buf, sizeof(buf), &dom)) {
-		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom))
-			return LEAD_DISQ_FREEMAIL;
-		if (fit_domain_listed(fc->competitor_domains, fc->ncompetitor,
-				      dom))
-			return LEAD_DISQ_COMPETITOR;
-		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
-			return LEAD_DISQ_EXCLUDED;
-	}
-	if (has_title && title.kind == JVAL_STRING)
-		for (size_t i = 0; i < fc->ndisqualify_titles; i++)
-			if (cond_contains_nocase(
-				    title.str,
-				    strv_from(fc->disqualify_titles[i])))
-				return LEAD_DISQ_TITLE;
-	return LEAD_DISQ_NONE;
-}
-
-void lead_fit_update(const struct fit_config *fc, struct lead *l)
-{
-	if (l->traits_len == 0) {
-		l->grade = GRADE_NONE;
-		l->disq = LEAD_DISQ_NONE;
-		return;
-	}
-	l->grade = fit_grade_of(fc, lead_fit_points(fc, l));
-	l->disq = (uint8_t)fit_disq_of(fc, l);
+	if (lead_traits_replace(t, l, tb.b, tb.len) < 0)
+		return false;
+	/* the lead's traits are tb's bytes now: grade from tb's index */
+	fit_update_from(fc, l, &tb);
+	return true;
 }
 
 const struct territory *lead_territory_find(const struct routing_config *rc,

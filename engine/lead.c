@@ -499,8 +499,7 @@ enum lead_outcome lead_event_apply_hashed(const struct engine_config *cfg,
 	if (lead_dedupe_check(l, msg_hash))
 		return LEAD_DUPLICATE;
 	lead_identity_note(l, ev);
-	if (lead_traits_merge(t, l, ev))
-		lead_fit_update(&cfg->fit, l);
+	lead_traits_merge(t, l, ev, &cfg->fit);
 	lead_score_event(&cfg->scoring, t, l, ev);
 	if (!cmd || !lead_qualifies(cfg, l))
 		return LEAD_UPDATED;

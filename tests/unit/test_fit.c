@@ -165,6 +165,49 @@ static void test_disqualifiers(void **state)
 	assert_string_equal(lead_disq_name(LEAD_DISQ_COMPETITOR), "competitor");
 }
 
+/* The disqualification reads the e-mail and title in the fit rules'
+ * walk over the traits: the first entry of each name counts, as a lookup
+ * finds it, and without any fit rule the walk still happens. */
+static void test_disq_in_fit_walk(void **state)
+{
+	struct ffx *s = *state;
+	size_t nrules = s->f.cfg.fit.nrules;
+	struct lead *l;
+	char packed[96];
+	size_t n = 0;
+
+	l = lead_table_insert(s->t, strv_from("dup"));
+	assert_non_null(l);
+#define PUT(name, val)                                                         \
+	do {                                                                   \
+		packed[n++] = (char)JVAL_STRING;                               \
+		memcpy(packed + n, name, sizeof(name));                        \
+		n += sizeof(name);                                             \
+		memcpy(packed + n, val, sizeof(val));                          \
+		n += sizeof(val);                                              \
+	} while (0)
+	PUT("title", "VP Sales");
+	PUT("email", "jo@gmail.com");
+	PUT("title", "student");
+	PUT("email", "jo@acme.com");
+#undef PUT
+	assert_int_equal(lead_traits_replace(s->t, l, packed, n), 0);
+	lead_fit_update(&s->f.cfg.fit, l);
+	assert_int_equal(l->disq, LEAD_DISQ_FREEMAIL);
+	s->f.cfg.fit.nrules = 0;
+	lead_fit_update(&s->f.cfg.fit, l);
+	assert_int_equal(l->disq, LEAD_DISQ_FREEMAIL);
+	packed[0 + 1 + sizeof("title") + sizeof("VP Sales") + 1] = 'x';
+	assert_int_equal(lead_traits_replace(s->t, l, packed, n), 0);
+	lead_fit_update(&s->f.cfg.fit,
+			l); /* "xmail": the second e-mail counts */
+	assert_int_equal(l->disq, LEAD_DISQ_NONE);
+	s->f.cfg.fit.nrules = nrules;
+	lead_fit_update(&s->f.cfg.fit, l);
+	assert_int_equal(l->disq, LEAD_DISQ_NONE);
+	assert_int_equal(lead_grade(l), 'B'); /* the first title, VP */
+}
+
 static const char *territory_of(struct ffx *s, const char *country,
 				const char *employees)
 {
@@ -315,6 +358,13 @@ static void test_trait_merge_matches_model(void **state)
 		}
 		assert_int_equal(l->traits_len, off);
 		assert_memory_equal(lead_traits(l), buf, off);
+		/* the merge grades from its own index; from the bytes, the
+		 * grade and disqualification are the same */
+		char grade = lead_grade(l);
+		uint8_t disq = l->disq;
+		lead_fit_update(&s->f.cfg.fit, l);
+		assert_int_equal(lead_grade(l), grade);
+		assert_int_equal(l->disq, disq);
 	}
 }
 
@@ -333,6 +383,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trait_cap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disqualifiers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disq_in_fit_walk, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_territory_first_match_and_fallback, setup,
