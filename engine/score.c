@@ -120,19 +120,12 @@ static struct lead_rec *score_rec_insert(struct lead_table *t, struct lead *l,
 static bool score_event_slice(const struct event *ev, enum field_src src,
 			      struct strv *out)
 {
-	switch (src) {
-	case FIELD_EVENT_NAME:
-		*out = ev->name;
-		return true;
-	case FIELD_PATH:
-		*out = ev->path;
-		return true;
-	case FIELD_URL:
-		*out = ev->url;
-		return true;
-	default:
+	enum score_gate g = score_gate_of_src(src);
+
+	if (g == SCORE_GATES)
 		return false;
-	}
+	*out = score_gate_slice(ev, g);
+	return true;
 }
 
 /* Most score conditions test the event name or path: those are tested

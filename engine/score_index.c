@@ -21,19 +21,8 @@ static bool score_index_gate_of(const struct cond *c, enum score_gate *g)
 	if (c->op != COND_IN && c->op != COND_PREFIX &&
 	    !(c->op == COND_EQ && !c->is_num))
 		return false;
-	switch (c->src) {
-	case FIELD_EVENT_NAME:
-		*g = SCORE_GATE_NAME;
-		return true;
-	case FIELD_PATH:
-		*g = SCORE_GATE_PATH;
-		return true;
-	case FIELD_URL:
-		*g = SCORE_GATE_URL;
-		return true;
-	default:
-		return false;
-	}
+	*g = score_gate_of_src(c->src);
+	return *g != SCORE_GATES;
 }
 
 /* The rule's first condition the index can key on, or NULL. */

@@ -26,6 +26,32 @@ enum score_gate {
 	SCORE_GATES
 };
 
+/* The gate of a condition source that reads the event's own slice (the
+ * event name, path or url, never looked up on the lead), or SCORE_GATES
+ * for every other source. */
+static inline enum score_gate score_gate_of_src(enum field_src src)
+{
+	switch (src) {
+	case FIELD_EVENT_NAME:
+		return SCORE_GATE_NAME;
+	case FIELD_PATH:
+		return SCORE_GATE_PATH;
+	case FIELD_URL:
+		return SCORE_GATE_URL;
+	default:
+		return SCORE_GATES;
+	}
+}
+
+/* The event's slice for gate g (one of the three). */
+static inline struct strv score_gate_slice(const struct event *ev,
+					   enum score_gate g)
+{
+	return g == SCORE_GATE_NAME   ? ev->name
+	       : g == SCORE_GATE_PATH ? ev->path
+				      : ev->url;
+}
+
 #define SCORE_KEY_ABSENT  256u /* the event has no such slice */
 #define SCORE_KEY_SHORT   257u /* the slice ends at or before the position */
 #define SCORE_KEYS        258u
@@ -61,13 +87,13 @@ static inline void score_index_rows(const struct score_index *ix,
 				    const struct event *ev,
 				    struct score_rows *r)
 {
-	const struct strv s[SCORE_GATES] = {ev->name, ev->path, ev->url};
-
 	r->type = ix->type + (size_t)ev->type * ix->nwords;
 	r->ungated = ix->ungated;
 	for (unsigned g = 0; g < SCORE_GATES; g++)
-		r->gate[g] = ix->gate[g] +
-			     score_index_key(s[g], ix->pos[g]) * ix->nwords;
+		r->gate[g] =
+			ix->gate[g] +
+			score_index_key(score_gate_slice(ev, g), ix->pos[g]) *
+				ix->nwords;
 }
 
 /* Candidates among rules [64 * w, 64 * w + 64). */
