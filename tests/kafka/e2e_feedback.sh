@@ -65,6 +65,18 @@ produce_feedback() { # FILE
 	}
 }
 
+# feedback_of TYPE LEAD HANDOFF_ID TIMESTAMP: one record from anna.schmidt.
+feedback_of() {
+	echo "{\"type\":\"$1\",\"lead\":\"$2\",\"rep\":\"anna.schmidt\",\"team\":\"emea\",\"handoff_id\":\"$3\",\"timestamp\":\"$4\"}"
+}
+
+# feedback_apply FILE: produce FILE and wait until the daemon has acted on it.
+feedback_apply() {
+	produce_feedback "$1"
+	wait_lag "$FEEDBACK" 60
+	e2e_wait_drained 60 "$pid"
+}
+
 # wait_lag TOPIC SECONDS: the group committed the end of TOPIC.
 wait_lag() {
 	local t=$1 secs=$2 i=0 lag
@@ -113,6 +125,14 @@ lead_state() {
 	echo "$(json_field life <"$WORK/lead.json" | tr -d '"') $(json_field cycle <"$WORK/lead.json")"
 }
 
+# expect_state LEAD WANT WHEN: lead_state LEAD is WANT ("lifecycle cycle").
+expect_state() {
+	local st
+	st=$(lead_state "$1")
+	[ "$st" = "$2" ] || fail "lead $1 $3: '$st', want '$2'"
+	note "lead $1 $3: $st"
+}
+
 e2e_start "$cfg" "$WORK/daemon.log"
 pid=$DAEMON_PID
 
@@ -133,13 +153,9 @@ reason=$(handoff_of 2 .routing.reason)
 	fail "overflow reason '$reason', want 'no rep available: 1 at max open leads'"
 
 # 3. "accepted" for A frees anna's slot.
-echo "{\"type\":\"accepted\",\"lead\":\"$LA\",\"rep\":\"anna.schmidt\",\"team\":\"emea\",\"handoff_id\":\"$ho_a1\",\"timestamp\":\"2026-03-02T10:00:00Z\"}" >"$WORK/fb-accept.jsonl"
-produce_feedback "$WORK/fb-accept.jsonl"
-wait_lag "$FEEDBACK" 60
-e2e_wait_drained 60 "$pid"
-st=$(lead_state "$LA")
-[ "$st" = "accepted 1" ] || fail "lead A after accepted: '$st', want 'accepted 1'"
-note "lead A after accepted: $st"
+feedback_of accepted "$LA" "$ho_a1" 2026-03-02T10:00:00Z >"$WORK/fb-accept.jsonl"
+feedback_apply "$WORK/fb-accept.jsonl"
+expect_state "$LA" "accepted 1" "after accepted"
 
 # 4. C qualifies -> anna again.
 qualify_events "$LC" c1 02 >"$WORK/c1.jsonl"
@@ -148,30 +164,21 @@ wait_handoffs 3
 expect_handoff 3 "$LC" anna.schmidt weighted_round_robin 1
 
 # 5. "rejected" for A: a new cycle; A qualifies again.
-echo "{\"type\":\"rejected\",\"lead\":\"$LA\",\"rep\":\"anna.schmidt\",\"team\":\"emea\",\"handoff_id\":\"$ho_a1\",\"timestamp\":\"2026-03-02T11:00:00Z\"}" >"$WORK/fb-reject.jsonl"
-produce_feedback "$WORK/fb-reject.jsonl"
-wait_lag "$FEEDBACK" 60
-e2e_wait_drained 60 "$pid"
-st=$(lead_state "$LA")
-[ "$st" = "known 2" ] || fail "lead A after rejected: '$st', want 'known 2'"
-note "lead A after rejected: $st"
+feedback_of rejected "$LA" "$ho_a1" 2026-03-02T11:00:00Z >"$WORK/fb-reject.jsonl"
+feedback_apply "$WORK/fb-reject.jsonl"
+expect_state "$LA" "known 2" "after rejected"
 qualify_events "$LA" c2 03 >"$WORK/a2.jsonl"
 e2e_produce "$WORK/a2.jsonl"
 wait_handoffs 4
 expect_handoff 4 "$LA" emea-overflow overflow 2
 ho_a2=$(handoff_of 4 .handoff_id)
 [ "$ho_a2" != "$ho_a1" ] || fail "A's second handoff reuses handoff_id $ho_a1"
-st=$(lead_state "$LA")
-[ "$st" = "handed_off 2" ] || fail "lead A after its second handoff: '$st', want 'handed_off 2'"
+expect_state "$LA" "handed_off 2" "after its second handoff"
 
 # 5b. A stale "accepted" (cycle 1's handoff id) changes nothing.
-echo "{\"type\":\"accepted\",\"lead\":\"$LA\",\"rep\":\"anna.schmidt\",\"team\":\"emea\",\"handoff_id\":\"$ho_a1\",\"timestamp\":\"2026-03-03T12:00:00Z\"}" >"$WORK/fb-stale.jsonl"
-produce_feedback "$WORK/fb-stale.jsonl"
-wait_lag "$FEEDBACK" 60
-e2e_wait_drained 60 "$pid"
-st=$(lead_state "$LA")
-[ "$st" = "handed_off 2" ] || fail "lead A after a stale cycle-1 accepted: '$st', want 'handed_off 2'"
-note "lead A after a stale cycle-1 accepted: $st"
+feedback_of accepted "$LA" "$ho_a1" 2026-03-03T12:00:00Z >"$WORK/fb-stale.jsonl"
+feedback_apply "$WORK/fb-stale.jsonl"
+expect_state "$LA" "handed_off 2" "after a stale cycle-1 accepted"
 # The routing state agrees: anna holds C only (open 1), 2 handoffs in all.
 e2e_read "$TEAMS" "$WORK/teams.raw"
 latest_per_key "$WORK/teams.raw" "$WORK/teams.tsv"
@@ -189,9 +196,7 @@ anna=$(awk -F'\t' '$1 == "emea" { print $2 }' "$WORK/teams.tsv" |
 	echo "{\"type\":\"accepted\",\"lead\":\"$LC\",\"rep\":\"anna.schmidt\",\"team\":\"emea\",\"handoff_id\":\"h-123\"}"
 } >"$WORK/fb-bad.jsonl"
 printf '%s\n' not_json missing_type unknown_type unknown_team bad_handoff_id >"$WORK/fb-bad.reasons"
-produce_feedback "$WORK/fb-bad.jsonl"
-wait_lag "$FEEDBACK" 60
-e2e_wait_drained 60 "$pid"
+feedback_apply "$WORK/fb-bad.jsonl"
 e2e_read "$DLQ" "$WORK/dlq.tsv" --headers
 [ "$(wc -l <"$WORK/dlq.tsv")" = 5 ] ||
 	fail "DLQ holds $(wc -l <"$WORK/dlq.tsv") records, want 5"
@@ -200,8 +205,7 @@ paste "$WORK/fb-bad.reasons" "$WORK/fb-bad.jsonl" | LC_ALL=C sort >"$WORK/dlq.wa
 diff "$WORK/dlq.want" "$WORK/dlq.got" >&2 || fail "DLQ records differ (< want, > got)"
 bad=$(hdr source.topic <"$WORK/dlq.tsv" | grep -vcx "$FEEDBACK" || true)
 [ "$bad" = 0 ] || fail "$bad DLQ records without source.topic $FEEDBACK"
-st=$(lead_state "$LC")
-[ "$st" = "handed_off 1" ] || fail "lead C after malformed feedback: '$st', want 'handed_off 1'"
+expect_state "$LC" "handed_off 1" "after malformed feedback"
 
 e2e_read "$HANDOFF_RE" "$WORK/all.tsv"
 [ "$(wc -l <"$WORK/all.tsv")" = 4 ] ||
