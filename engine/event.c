@@ -1411,29 +1411,48 @@ static inline int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
 	return 0;
 }
 
-/* Joins up to three parts into scratch: "company." "address" ".city". */
+/*
+ * Copies s to o and returns the byte after it. Names are short: eight-byte
+ * moves (the last one overlapping) cost less than a libc call, and never
+ * touch a byte outside either string.
+ */
+static inline char *event_name_put(char *o, struct strv s)
+{
+	uint64_t w, last;
+	uint32_t h, t;
+	size_t i;
+
+	if (s.len >= 8) {
+		memcpy(&last, s.p + s.len - 8, 8);
+		for (i = 0; i + 8 < s.len; i += 8) {
+			memcpy(&w, s.p + i, 8);
+			memcpy(o + i, &w, 8);
+		}
+		memcpy(o + s.len - 8, &last, 8);
+	} else if (s.len >= 4) {
+		memcpy(&h, s.p, 4);
+		memcpy(&t, s.p + s.len - 4, 4);
+		memcpy(o, &h, 4);
+		memcpy(o + s.len - 4, &t, 4);
+	} else {
+		for (i = 0; i < s.len; i++)
+			o[i] = s.p[i];
+	}
+	return o + s.len;
+}
+
+/* Joins three parts into scratch: "company." "address." "city". */
 static int event_name_join(struct event_ctx *c, struct strv a, struct strv b,
 			   struct strv d, struct strv *out, const char *field)
 {
 	size_t n = a.len + b.len + d.len;
-	char *o;
+	char *o = event_scratch_alloc(c->ev, n);
 
-	if (b.len == 0 && d.len == 0) {
-		*out = a;
-		return 0;
-	}
-	o = event_scratch_alloc(c->ev, n);
 	if (o == NULL)
 		return event_fail(c, EVENT_ERR_TOO_LARGE,
 				  "no room for the field names of %s", field);
-	/* unused parts are STRV_NULL: memcpy must not see their NULL */
-	if (a.len)
-		memcpy(o, a.p, a.len);
-	if (b.len)
-		memcpy(o + a.len, b.p, b.len);
-	if (d.len)
-		memcpy(o + a.len + b.len, d.p, d.len);
 	*out = (struct strv){o, n};
+	event_name_put(event_name_put(event_name_put(o, a), b), d);
 	return 0;
 }
 
@@ -1444,12 +1463,15 @@ struct event_fields {
 	const char *field;  /* for messages: "properties", "traits" */
 };
 
+/*
+ * A field whose name is joined: under a prefix ("company." for group
+ * traits) or an outer object's name ("address."), or both.
+ */
 static int event_field_add(struct event_ctx *c, struct event_fields *fs,
 			   struct strv outer, int ki, int vi)
 {
 	struct event_field *f;
-	struct strv key, parts[3];
-	size_t np = 0;
+	struct strv key;
 
 	if (*fs->n >= EVENT_MAX_FIELDS)
 		return 0;
@@ -1459,20 +1481,8 @@ static int event_field_add(struct event_ctx *c, struct event_fields *fs,
 	if (key.len == 0)
 		return 0; /* no rule can name it, and "company." alone is no
 			     name */
-	if (fs->prefix.len == 0 && outer.p == NULL) {
-		f->name = key; /* the usual case: nothing to join */
-	} else {
-		if (fs->prefix.len)
-			parts[np++] = fs->prefix;
-		if (outer.p != NULL)
-			parts[np++] = outer;
-		parts[np++] = key;
-		while (np < 3)
-			parts[np++] = STRV_NULL;
-		if (event_name_join(c, parts[0], parts[1], parts[2], &f->name,
-				    fs->field) < 0)
-			return -1;
-	}
+	if (event_name_join(c, fs->prefix, outer, key, &f->name, fs->field) < 0)
+		return -1;
 	if (event_jval_get(c, vi, &f->val, fs->field) < 0)
 		return -1;
 	(*fs->n)++;
@@ -1492,8 +1502,7 @@ static int event_outer_name(struct event_ctx *c, int ki, struct strv *out,
 	if (o == NULL)
 		return event_fail(c, EVENT_ERR_TOO_LARGE,
 				  "no room for the field names of %s", field);
-	memcpy(o, key.p, key.len);
-	o[key.len] = '.';
+	event_name_put(o, key)[0] = '.';
 	*out = (struct strv){o, key.len + 1};
 	return 0;
 }
