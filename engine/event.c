@@ -1719,6 +1719,8 @@ static int event_identity_set(struct event_ctx *c)
 			  "no userId, traits e-mail or anonymousId");
 }
 
+static inline bool event_ts_usual(const char *s, size_t len, int64_t *ms);
+
 static int event_time_set(struct event_ctx *c, const struct event_slots *s)
 {
 	int ti = s->timestamp >= 0 ? s->timestamp : s->original_timestamp;
@@ -1731,7 +1733,10 @@ static int event_time_set(struct event_ctx *c, const struct event_slots *s)
 				  "field timestamp is missing");
 	if (event_str(c, ti, &t, field) < 0)
 		return -1;
-	if (event_timestamp_parse(t.p, t.len, &c->ev->ts_ms) < 0)
+	/* the usual spelling inline: a call and its saved registers cost a
+	 * fifth of the parse of a time */
+	if (!event_ts_usual(t.p, t.len, &c->ev->ts_ms) &&
+	    event_timestamp_parse_full(t.p, t.len, &c->ev->ts_ms) < 0)
 		return event_fail(c, EVENT_ERR_BAD_TIMESTAMP,
 				  "field %s is not an ISO 8601 time", field);
 	return 0;
@@ -1944,71 +1949,86 @@ static inline uint64_t event_u64_at(const char *p)
 
 /*
  * Nonzero unless the eight bytes at s follow the eight of the pattern: a
- * digit (high nibble 3, low nibble at most 9: adding 6 keeps the high
- * nibble 3) where it has a digit, its byte elsewhere. Adding 6 carries
- * into the next byte only when a high nibble is already wrong.
+ * digit where it has a digit, its byte elsewhere. Against the pattern
+ * ('0' at a digit) a digit leaves 0 to 9: a high nibble of 0 that adding
+ * 6 keeps 0. Adding 6 carries into the next byte only from a byte whose
+ * high nibble is wrong already.
  */
 static inline uint64_t event_ts_mismatch(const char *s, size_t at)
 {
 	const uint64_t hi = 0xf0f0f0f0f0f0f0f0ULL, six = 0x0606060606060606ULL;
-	uint64_t w = event_u64_at(s + at), f = event_u64_at(event_ts_form + at);
-	uint64_t m = event_u64_at(event_ts_digit + at), want = f & m & hi;
+	uint64_t x = event_u64_at(s + at) ^ event_u64_at(event_ts_form + at);
+	uint64_t m = event_u64_at(event_ts_digit + at);
 
-	return ((w ^ f) & ~m) | ((w & m & hi) ^ want) |
-	       (((w + (m & six)) & m & hi) ^ want);
+	return (x & (~m | (m & hi))) | ((x + (m & six)) & m & hi);
 }
 
-static inline int event_digit_at(const char *s, size_t i)
+/*
+ * Byte i of the result is 10 * digit i + digit i + 1 of the eight bytes at
+ * s + at, where both are digits (little-endian). The low nibbles are at
+ * most 15, so no byte exceeds 165 and none carries into the next.
+ */
+static inline uint64_t event_ts_pairs(const char *s, size_t at)
 {
-	return s[i] - '0';
+	uint64_t d = event_u64_at(s + at) & 0x0f0f0f0f0f0f0f0fULL;
+
+	return d * 10 + (d >> 8);
 }
 
-/* The minute of the 16 bytes at s in ms since 1970; false if invalid. */
-static bool event_ts_minute_get(const char *s, int64_t *ms)
+static inline unsigned event_ts_byte(uint64_t w, unsigned i)
 {
-	int y, mo, d, h, mi;
-
-	if ((event_ts_mismatch(s, 0) | event_ts_mismatch(s, 8)) != 0)
-		return false;
-	y = event_digit_at(s, 0) * 1000 + event_digit_at(s, 1) * 100 +
-	    event_digit_at(s, 2) * 10 + event_digit_at(s, 3);
-	mo = event_digit_at(s, 5) * 10 + event_digit_at(s, 6);
-	d = event_digit_at(s, 8) * 10 + event_digit_at(s, 9);
-	h = event_digit_at(s, 11) * 10 + event_digit_at(s, 12);
-	mi = event_digit_at(s, 14) * 10 + event_digit_at(s, 15);
-	/* every month has 28 days: the leap-year sums only past that */
-	if (mo < 1 || mo > 12 || d < 1 ||
-	    (d > 28 && d > (int)event_month_days(y, (unsigned)mo)) || h > 23 ||
-	    mi > 59)
-		return false;
-	*ms = (event_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	       h * 3600 + mi * 60) *
-	      1000;
-	return true;
+	return (unsigned)(w >> (8 * i)) & 0xff;
 }
 
 /*
  * "2026-03-01T00:00:00.000Z", what nearly every event carries: 24 bytes,
- * the form checked eight at a time, the fields read without tests. False
- * for any other input and for fields out of range, which the full parser
- * then accepts or rejects: what is valid is defined there only.
+ * the form checked eight at a time, the digits read two at a time, and
+ * the day counted for the years 1970 to 2099 only, where every fourth
+ * year is a leap year. False for any other input and for fields out of
+ * range, which the full parser then accepts or rejects: what is valid is
+ * defined there only.
  */
-static inline bool event_ts_usual(const char *s, size_t len, int64_t *ms)
+__attribute__((always_inline)) static inline bool
+event_ts_usual(const char *s, size_t len, int64_t *ms)
 {
-	int sec, frac;
-	int64_t minute;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	static const unsigned short before[12] = {0,   31,  59,  90,  120, 151,
+						  181, 212, 243, 273, 304, 334};
+	static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30,
+						31, 31, 30, 31, 30, 31};
+	uint64_t p0, p8, p16;
+	unsigned y, mo, d, h, mi, sec, frac, leap;
+	int64_t days;
 
-	if (len != 24 || event_ts_mismatch(s, 16) != 0)
+	if (len != 24 || (event_ts_mismatch(s, 0) | event_ts_mismatch(s, 8) |
+			  event_ts_mismatch(s, 16)) != 0)
 		return false;
-	sec = event_digit_at(s, 17) * 10 + event_digit_at(s, 18);
-	frac = event_digit_at(s, 20) * 100 + event_digit_at(s, 21) * 10 +
-	       event_digit_at(s, 22);
-	if (sec > 60)
+	p0 = event_ts_pairs(s, 0);
+	p8 = event_ts_pairs(s, 8);
+	p16 = event_ts_pairs(s, 16);
+	y = event_ts_byte(p0, 0) * 100 + event_ts_byte(p0, 2);
+	mo = event_ts_byte(p0, 5);
+	d = event_ts_byte(p8, 0);
+	h = event_ts_byte(p8, 3);
+	mi = event_ts_byte(p8, 6);
+	sec = event_ts_byte(p16, 1);
+	frac = event_ts_byte(p16, 4) * 10 + (unsigned)(s[22] - '0');
+	if (y - 1970 >= 130 || mo - 1 >= 12 || h > 23 || mi > 59 || sec > 60)
 		return false;
-	if (!event_ts_minute_get(s, &minute))
+	leap = mo == 2 && y % 4 == 0;
+	if (d - 1 >= mdays[mo - 1] + leap)
 		return false;
-	*ms = minute + sec * 1000 + frac;
+	days = (int64_t)((y - 1970) * 365 + (y - 1969) / 4 + before[mo - 1] +
+			 (mo > 2 && y % 4 == 0) + d - 1);
+	*ms = days * 86400000 +
+	      (int64_t)(h * 3600000 + mi * 60000 + sec * 1000 + frac);
 	return true;
+#else
+	(void)s;
+	(void)len;
+	(void)ms;
+	return false;
+#endif
 }
 
 int event_timestamp_parse(const char *s, size_t len, int64_t *ms)

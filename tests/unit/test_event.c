@@ -1123,6 +1123,75 @@ static void test_err_may_be_null(void **state)
 			 0);
 }
 
+/*
+ * The timestamp fast path counts days for 1970 to 2099 by a rule of its
+ * own: every date (valid or not) of the years around and inside that
+ * range, at the first and last millisecond of a day and a leap second,
+ * gets what the full parser gives.
+ */
+static void test_timestamp_fast_path_dates(void **state)
+{
+	static const char *const times[] = {"00:00:00.000", "23:59:59.999",
+					    "23:59:60.500", "12:34:56.789"};
+	char buf[32];
+
+	(void)state;
+	for (int y = 1966; y <= 2104; y++)
+		for (int mo = 0; mo <= 13; mo++)
+			for (int d = 0; d <= 32; d++)
+				for (size_t t = 0; t < 4; t++) {
+					snprintf(buf, sizeof(buf),
+						 "%04d-%02d-%02dT%sZ", y, mo, d,
+						 times[t]);
+					assert_ts_same(buf, strlen(buf));
+				}
+	assert_ts_same("1600-02-29T00:00:00.000Z", 24);
+	assert_ts_same("2400-02-29T00:00:00.000Z", 24);
+	assert_int_equal(ts("2099-12-31T23:59:59.999Z"), 4102444799999LL);
+	assert_int_equal(ts("2100-03-01T00:00:00.000Z"), 4107542400000LL);
+}
+
+/*
+ * Joined names ("company." + key, "outer." + key) are copied in pieces
+ * of eight, four and one bytes: every key length up to 40 comes out
+ * whole, next to its neighbours.
+ */
+static void test_joined_names_lengths(void **state)
+{
+	char key[48], want[128], js[320];
+
+	(void)state;
+	for (size_t n = 1; n <= 40; n++) {
+		for (size_t i = 0; i < n; i++)
+			key[i] = (char)('a' + (i * 7 + n) % 26);
+		key[n] = '\0';
+		snprintf(js, sizeof(js),
+			 "{\"type\":\"group\",\"userId\":\"u\","
+			 "\"timestamp\":\"2026-01-01T00:00:00Z\","
+			 "\"traits\":{\"%s\":1,\"x\":{\"%s\":2},\"%s%s\":3}}",
+			 key, key, key, key);
+		assert_int_equal(parse(js), 0);
+		assert_int_equal(ev.ntraits, 3);
+		snprintf(want, sizeof(want), "company.%s", key);
+		assert_strv(ev.traits[0].name, want);
+		snprintf(want, sizeof(want), "company.x.%s", key);
+		assert_strv(ev.traits[1].name, want);
+		snprintf(want, sizeof(want), "company.%s%s", key, key);
+		assert_strv(ev.traits[2].name, want);
+		snprintf(js, sizeof(js),
+			 "{\"type\":\"identify\",\"userId\":\"u\","
+			 "\"timestamp\":\"2026-01-01T00:00:00Z\","
+			 "\"traits\":{\"%s\":{\"%s\":1,\"k\":2}}}",
+			 key, key);
+		assert_int_equal(parse(js), 0);
+		assert_int_equal(ev.ntraits, 2);
+		snprintf(want, sizeof(want), "%s.%s", key, key);
+		assert_strv(ev.traits[0].name, want);
+		snprintf(want, sizeof(want), "%s.k", key);
+		assert_strv(ev.traits[1].name, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1161,6 +1230,8 @@ int main(void)
 		cmocka_unit_test(test_messages_hide_personal_data),
 		cmocka_unit_test(test_names_and_codes),
 		cmocka_unit_test(test_err_may_be_null),
+		cmocka_unit_test(test_timestamp_fast_path_dates),
+		cmocka_unit_test(test_joined_names_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
