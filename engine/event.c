@@ -1310,14 +1310,11 @@ static inline int event_id_get(struct event_ctx *c, int ti, struct strv *out,
 			  "field %s must be a string or a number", field);
 }
 
-static int event_opt_str(struct event_ctx *c, int ti, struct strv *out,
-			 const char *field)
+/* A field event_parse has checked to be a string, if present. */
+static inline int event_opt_str(struct event_ctx *c, int ti, struct strv *out,
+				const char *field)
 {
-	if (ti < 0)
-		return 0;
-	if (event_want(c, ti, TOK_STRING, field) < 0)
-		return -1;
-	return event_str(c, ti, out, field);
+	return ti < 0 ? 0 : event_str(c, ti, out, field);
 }
 
 static int event_types_check(struct event_ctx *c, const struct event_slots *s)
@@ -1379,12 +1376,12 @@ static inline int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
 	const char *s = c->buf + t->start;
 	size_t n = (size_t)(t->end - t->start);
 
-	v->str = STRV_NULL;
 	v->num = 0;
 	if (t->type == TOK_STRING) {
 		v->kind = JVAL_STRING;
 		return event_str(c, ti, &v->str, field);
 	}
+	v->str = STRV_NULL;
 	v->kind = JVAL_OTHER;
 	if (t->type != TOK_PRIMITIVE)
 		return 0;
