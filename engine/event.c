@@ -1743,11 +1743,22 @@ static int event_time_set(struct event_ctx *c, const struct event_slots *s)
 
 static void event_reset(struct event *ev)
 {
-	/* not memset: props/traits/scratch are large and only read up to n */
+	/*
+	 * Not memset: props/traits/scratch are large and only read up to n.
+	 * One assignment per field: chained ones (a = b = STRV_NULL) made gcc
+	 * store each slice, load it back sixteen bytes wide and store that, a
+	 * load that waits on two narrower stores (1% of the run's cycles).
+	 */
 	ev->type = EVENT_TRACK;
-	ev->message_id = ev->user_id = ev->anonymous_id = STRV_NULL;
-	ev->email = ev->lead_key = ev->name = STRV_NULL;
-	ev->path = ev->url = ev->group_id = STRV_NULL;
+	ev->message_id = STRV_NULL;
+	ev->user_id = STRV_NULL;
+	ev->anonymous_id = STRV_NULL;
+	ev->email = STRV_NULL;
+	ev->lead_key = STRV_NULL;
+	ev->name = STRV_NULL;
+	ev->path = STRV_NULL;
+	ev->url = STRV_NULL;
+	ev->group_id = STRV_NULL;
 	ev->ts_ms = 0;
 	ev->nprops = ev->ntraits = 0;
 	ev->scratch_used = 0;
