@@ -1133,7 +1133,7 @@ static void test_timestamp_fast_path_dates(void **state)
 {
 	static const char *const times[] = {"00:00:00.000", "23:59:59.999",
 					    "23:59:60.500", "12:34:56.789"};
-	char buf[32];
+	char buf[64];
 
 	(void)state;
 	for (int y = 1966; y <= 2104; y++)
