@@ -1369,8 +1369,8 @@ static inline const struct jval *event_field_find(const struct event_field *f,
 
 #define FIELD_FIND(f, n, lit) event_field_find(f, n, lit, sizeof(lit) - 1)
 
-static inline int event_jval_get(struct event_ctx *c, int ti, struct jval *v,
-				 const char *field)
+__attribute__((always_inline)) static inline int
+event_jval_get(struct event_ctx *c, int ti, struct jval *v, const char *field)
 {
 	const struct event_tok *t = &c->tok[ti];
 	const char *s = c->buf + t->start;
@@ -1543,6 +1543,43 @@ static inline int event_field_plain(struct event_ctx *c,
 }
 
 /*
+ * event_fields_fill where no string has an escape and no prefix is joined,
+ * what nearly every event needs: a key is its slice of the buffer, and the
+ * token array, the buffer and the count stay in registers (the stores into
+ * the fields would make the general path reload them through c).
+ */
+static int event_fields_fill_plain(struct event_ctx *c, struct event_fields *fs,
+				   int obj)
+{
+	const struct event_tok *tok = c->tok;
+	const char *buf = c->buf;
+	size_t n = *fs->n;
+	int size = tok[obj].size, k = obj + 1;
+
+	for (int i = 0; i < size; i++) {
+		const struct event_tok *key = &tok[k], *v = &tok[k + 1];
+
+		if (v->type == TOK_OBJECT) {
+			*fs->n = n;
+			if (event_fields_nested(c, fs, k, k + 1) < 0)
+				return -1;
+			n = *fs->n;
+		} else if (n < EVENT_MAX_FIELDS && key->end > key->start) {
+			struct event_field *f = &fs->f[n++];
+
+			f->name =
+				(struct strv){buf + key->start,
+					      (size_t)(key->end - key->start)};
+			/* no escapes: a string value cannot fail */
+			(void)event_jval_get(c, k + 1, &f->val, fs->field);
+		}
+		k = event_is_container(v) ? event_tok_skip(c, k + 1) : k + 2;
+	}
+	*fs->n = n;
+	return 0;
+}
+
+/*
  * Flattens object obj one level deep into fs. Like every object walk
  * after the structure pass, it goes by the object's size, which that pass
  * has made its exact key count.
@@ -1552,6 +1589,8 @@ static int event_fields_fill(struct event_ctx *c, struct event_fields *fs,
 {
 	if (obj < 0)
 		return 0;
+	if (!c->has_esc && fs->prefix.len == 0)
+		return event_fields_fill_plain(c, fs, obj);
 	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
 	     i++, k = event_tok_skip(c, k + 1)) {
 		int r = c->tok[k + 1].type == TOK_OBJECT

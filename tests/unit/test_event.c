@@ -1192,6 +1192,84 @@ static void test_joined_names_lengths(void **state)
 	}
 }
 
+/* The fields of a and b, parsed one after the other, are the same. */
+static void assert_same_fields(const char *a, const char *b)
+{
+	static struct event other;
+	const struct event_field *x, *y;
+
+	assert_int_equal(event_parse(b, strlen(b), &other, NULL), 0);
+	assert_int_equal(parse(a), 0);
+	assert_int_equal(ev.nprops, other.nprops);
+	assert_int_equal(ev.ntraits, other.ntraits);
+	for (size_t i = 0; i < ev.nprops + ev.ntraits; i++) {
+		x = i < ev.nprops ? &ev.props[i] : &ev.traits[i - ev.nprops];
+		y = i < ev.nprops ? &other.props[i]
+				  : &other.traits[i - ev.nprops];
+		assert_int_equal(x->name.len, y->name.len);
+		assert_memory_equal(x->name.p, y->name.p, x->name.len);
+		assert_int_equal(x->val.kind, y->val.kind);
+		assert_int_equal(x->val.str.len, y->val.str.len);
+		if (x->val.str.len > 0)
+			assert_memory_equal(x->val.str.p, y->val.str.p,
+					    x->val.str.len);
+		assert_true(x->val.num == y->val.num);
+	}
+}
+
+/*
+ * Properties and traits of an event without escapes take a path of their
+ * own; an escape anywhere (here in anonymousId) sends the same fields
+ * through the general one, which must give the same.
+ */
+static void test_fields_plain_path(void **state)
+{
+	static const char *const bodies[] = {
+		"\"type\":\"track\",\"event\":\"e\",\"properties\":{\"a\":1,"
+		"\"\":2,\"b\":[1,{\"c\":2}],\"d\":{\"e\":\"x\",\"f\":{\"g\":1},"
+		"\"h\":null,\"i\":true},\"j\":{},\"k\":false,\"l\":-1.5e3}",
+		"\"type\":\"identify\",\"traits\":{\"email\":\"A@B.C\","
+		"\"company\":{\"name\":\"X\",\"size\":3},\"plan\":\"p\"}",
+		"\"type\":\"page\",\"name\":\"n\",\"properties\":{\"path\":"
+		"\"/a\",\"url\":\"u\"},\"context\":{\"traits\":{\"t\":1}}",
+	};
+	char a[4096], b[4096];
+	char many[2048];
+	size_t o = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		snprintf(a, sizeof(a),
+			 "{%s,\"userId\":\"u\",\"anonymousId\":\"an\","
+			 "\"timestamp\":\"2026-01-01T00:00:00Z\"}",
+			 bodies[i]);
+		snprintf(b, sizeof(b),
+			 "{%s,\"userId\":\"u\",\"anonymousId\":\"\\u0061n\","
+			 "\"timestamp\":\"2026-01-01T00:00:00Z\"}",
+			 bodies[i]);
+		assert_same_fields(a, b);
+	}
+	/* past the field limit, with a nested object on either side of it */
+	for (int i = 0; i < 60; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o,
+				      i == 47 || i == 49 ? "%s\"o%d\":{\"x\":1}"
+							 : "%s\"p%d\":%d",
+				      i ? "," : "", i, i);
+	snprintf(
+		a, sizeof(a),
+		"{\"type\":\"track\",\"event\":\"e\",\"userId\":\"u\","
+		"\"anonymousId\":\"an\",\"timestamp\":\"2026-01-01T00:00:00Z\","
+		"\"properties\":{%s}}",
+		many);
+	snprintf(b, sizeof(b),
+		 "{\"type\":\"track\",\"event\":\"e\",\"userId\":\"u\","
+		 "\"anonymousId\":\"\\u0061n\","
+		 "\"timestamp\":\"2026-01-01T00:00:00Z\",\"properties\":{%s}}",
+		 many);
+	assert_same_fields(a, b);
+	assert_int_equal(ev.nprops, EVENT_MAX_FIELDS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1232,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_err_may_be_null),
 		cmocka_unit_test(test_timestamp_fast_path_dates),
 		cmocka_unit_test(test_joined_names_lengths),
+		cmocka_unit_test(test_fields_plain_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
