@@ -200,6 +200,29 @@ void lead_table_prefetch_lead_hashed(const struct lead_table *t,
 	}
 }
 
+/* As lead_table_prefetch_lead_hashed, one stage later: the lead is
+ * expected in cache (lead_table_prefetch_lead_hashed earlier), and its
+ * ext block, which scoring reads and writes in every event (the decay
+ * walks all records) and the trait merge copies, is fetched: its first
+ * line, and its last when the block ends on another line. */
+void lead_table_prefetch_ext_hashed(const struct lead_table *t, uint64_t h)
+{
+	size_t mask = t->cap - 1, i = h & mask;
+	uint64_t v;
+
+	for (; (v = t->slots[i]) != 0; i = (i + 1) & mask) {
+		if (slot_tag_ok(t, v, h)) {
+			const struct lead *l = slot_lead(t, v);
+			const char *p = l->ext;
+			if (p) {
+				__builtin_prefetch(p, 1);
+				__builtin_prefetch(p + lead_ext_size(l) - 1, 1);
+			}
+			return;
+		}
+	}
+}
+
 void lead_table_prefetch_lead(const struct lead_table *t, struct strv key)
 {
 	lead_table_prefetch_lead_hashed(t, key, table_hash(key));
