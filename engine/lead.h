@@ -66,7 +66,8 @@ struct lead *lead_table_find(const struct lead_table *t, struct strv key);
  * lead_table_prefetch for the key of event i + 2 and
  * lead_table_prefetch_lead for the key of event i + 1 (whose slot the
  * earlier call brought in), then apply event i. Calling only
- * lead_table_prefetch one event ahead hides the slot miss alone.
+ * lead_table_prefetch one event ahead hides the slot miss alone. The
+ * lead's ext block is a third miss: see lead_table_prefetch_ext_hashed.
  */
 void lead_table_prefetch(const struct lead_table *t, struct strv key);
 void lead_table_prefetch_lead(const struct lead_table *t, struct strv key);
