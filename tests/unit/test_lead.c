@@ -704,6 +704,7 @@ static void test_hashed_calls_agree(void **state)
 		h = lead_key_hash(k);
 		lead_table_prefetch_hashed(t2, h);
 		lead_table_prefetch_lead_hashed(t2, k, h);
+		lead_table_prefetch_ext_hashed(t2, h);
 		ev = fx_event(EVENT_TRACK, key, T0 + i);
 		ev->name = strv_from(i % 3 ? "Demo Requested" : "Other");
 		assert_int_equal(
