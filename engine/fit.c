@@ -436,11 +436,19 @@ static char fit_grade_of(const struct fit_config *fc, double pts)
 	return 'D';
 }
 
+/* dom is lower case (cond_email_domain) and not empty: a listed domain
+ * whose first letter, folded, differs is passed over without the strlen
+ * and compare of strv_eq_nocase. */
 static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strv_eq_nocase(dom, list[i]))
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)list[i][0];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c == (unsigned char)dom.p[0] &&
+		    strv_eq_nocase(dom, list[i]))
 			return true;
+	}
 	return false;
 }
 
