@@ -231,7 +231,7 @@ static bool cond_folded_find(const char *hay, size_t hlen, const char *needle)
  * and each needle found in it with cond_folded_find, instead of folding
  * every byte of the title again for every needle. Longer titles take the
  * slice-by-slice path. */
-static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
+bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 {
 	char hay[COND_SCRATCH];
 

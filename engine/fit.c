@@ -468,12 +468,11 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
 			return LEAD_DISQ_EXCLUDED;
 	}
-	if (fn->has_title && fn->title.kind == JVAL_STRING)
-		for (size_t i = 0; i < fc->ndisqualify_titles; i++)
-			if (cond_contains_nocase(
-				    fn->title.str,
-				    strv_from(fc->disqualify_titles[i])))
-				return LEAD_DISQ_TITLE;
+	if (fn->has_title && fn->title.kind == JVAL_STRING &&
+	    fc->ndisqualify_titles > 0 &&
+	    cond_any_contains(fn->title.str, fc->disqualify_titles,
+			      fc->ndisqualify_titles))
+		return LEAD_DISQ_TITLE;
 	return LEAD_DISQ_NONE;
 }
 
