@@ -238,6 +238,30 @@ static void table_place(const struct lead_table *t, uint64_t *slots, size_t cap,
 	slots[i] = slot_make(t, l, h);
 }
 
+/*
+ * A zeroed slot array. From 2 MiB up it is huge-page aligned, so that all
+ * of it can be huge pages: calloc's mmap starts anywhere, and the 4 KiB
+ * pages at the unaligned ends (up to 4 MiB of a 16 MiB array, a quarter
+ * of the slots) cost a TLB miss on nearly every lookup and a page fault
+ * per 4 KiB as the rehash first writes them. Zeroing by hand after the
+ * hint lets those faults take huge pages; cap is a power of two, so the
+ * size is a multiple of the alignment as aligned_alloc requires.
+ */
+static uint64_t *table_slots_new(size_t cap)
+{
+	size_t bytes = cap * sizeof(uint64_t);
+	uint64_t *slots;
+
+	if (bytes < LEAD_MEM_HUGE || cap > SIZE_MAX / sizeof(*slots))
+		return calloc(cap, sizeof(*slots)); /* calloc checks the size */
+	slots = aligned_alloc(LEAD_MEM_HUGE, bytes);
+	if (!slots)
+		return NULL;
+	lead_mem_hugepage(slots, bytes);
+	memset(slots, 0, bytes);
+	return slots;
+}
+
 /* Slots ahead of the rehash whose leads are being fetched. */
 #define GROW_AHEAD 32
 
@@ -250,11 +274,10 @@ static void table_place(const struct lead_table *t, uint64_t *slots, size_t cap,
 static int table_grow(struct lead_table *t)
 {
 	size_t cap = t->cap * 2;
-	uint64_t *slots = calloc(cap, sizeof(*slots));
+	uint64_t *slots = table_slots_new(cap);
 
 	if (!slots)
 		return -1;
-	lead_mem_hugepage(slots, cap * sizeof(*slots));
 	for (size_t i = 0; i < t->cap + GROW_AHEAD; i++) {
 		size_t j = i - GROW_AHEAD; /* the slot placed now */
 		if (i < t->cap && t->slots[i]) {

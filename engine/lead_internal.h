@@ -121,6 +121,7 @@ void lead_slab_trim(struct lead_slab *s, void *p, size_t old, size_t n);
 void lead_slab_release(struct lead_slab *s);
 /* Hint that the whole 2 MiB pages inside [p, p + n) be huge pages. */
 void lead_mem_hugepage(void *p, size_t n);
+#define LEAD_MEM_HUGE (2u << 20) /* an x86-64 / arm64 huge page */
 
 static inline size_t lead_size(size_t key_len)
 {

@@ -47,7 +47,7 @@
 /* The first chunk is small so that a small table (a test, a quiet
  * partition) stays small; each next one doubles. */
 #define SLAB_CHUNK_MIN (16u << 10)
-#define SLAB_HUGE      (2u << 20) /* an x86-64 / arm64 huge page */
+#define SLAB_HUGE      LEAD_MEM_HUGE
 #define SLAB_CHUNK_MAX SLAB_HUGE
 
 /*
