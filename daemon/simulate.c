@@ -45,7 +45,7 @@
  * the cache, and hiding its three misses (slot, lead, ext block) behind
  * the parsing of the next events is worth more than anything else on this
  * path (bench_leads: 0.68x the time per event for the first two; the ext
- * stage took another 7% off the 5M-event benchmark's CPU time). Events
+ * stage took some 7% more off the 5M-event benchmark's CPU time). Events
  * point into the read buffer, so the ring is drained before that buffer
  * moves.
  */
