@@ -156,12 +156,15 @@ static bool cond_any_eq_nocase(struct strv s, char *const *strs, size_t n)
 	return false;
 }
 
-/* s starts with want (NUL-terminated), case-sensitively. */
+/* s starts with want (NUL-terminated), case-sensitively. A byte loop:
+ * the prefixes are short paths that most paths leave after a byte or
+ * two, where a strlen and a memcmp call cost several times more. */
 static bool cond_has_prefix(struct strv s, const char *want)
 {
-	size_t n = strlen(want);
-
-	return n == 0 || (n <= s.len && memcmp(s.p, want, n) == 0);
+	for (size_t i = 0; want[i] != '\0'; i++)
+		if (i >= s.len || s.p[i] != want[i])
+			return false;
+	return true;
 }
 
 static bool cond_any_prefix(struct strv s, char *const *strs, size_t n)
@@ -201,26 +204,23 @@ static void cond_fold(char *dst, const char *src, size_t n)
 		dst[i] = (char)cond_lower((unsigned char)src[i]);
 }
 
-/* needle (nlen > 0 bytes, any case) occurs in hay, which is folded
- * already. The slices are short titles, where memmem's setup costs more
- * than a memchr for the first byte; the needle, a configured string, is
- * folded as it is compared rather than copied on every call. */
-static bool cond_folded_find(const char *hay, size_t hlen, const char *needle,
-			     size_t nlen)
+/* needle (NUL-terminated, not empty, any case) occurs in hay, which is
+ * folded already. The slices are short titles, where memmem's setup
+ * costs more than a memchr for the first byte; the needle, a configured
+ * string, is folded as it is compared rather than copied on every call,
+ * and compared up to its NUL rather than measured first. */
+static bool cond_folded_find(const char *hay, size_t hlen, const char *needle)
 {
 	unsigned char first = cond_lower((unsigned char)needle[0]);
-	const char *p = hay, *last;
+	const char *p = hay, *end = hay + hlen;
 
-	if (nlen > hlen)
-		return false;
-	last = hay + (hlen - nlen);
-	while (p <= last &&
-	       (p = memchr(p, first, (size_t)(last - p) + 1)) != NULL) {
-		size_t j = 1;
-		while (j < nlen && (unsigned char)p[j] ==
-					   cond_lower((unsigned char)needle[j]))
+	while (p < end && (p = memchr(p, first, (size_t)(end - p))) != NULL) {
+		size_t j = 1, room = (size_t)(end - p);
+		while (needle[j] != '\0' && j < room &&
+		       (unsigned char)p[j] ==
+			       cond_lower((unsigned char)needle[j]))
 			j++;
-		if (j == nlen)
+		if (needle[j] == '\0')
 			return true;
 		p++;
 	}
@@ -231,7 +231,7 @@ static bool cond_folded_find(const char *hay, size_t hlen, const char *needle,
  * and each needle found in it with cond_folded_find, instead of folding
  * every byte of the title again for every needle. Longer titles take the
  * slice-by-slice path. */
-static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
+bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 {
 	char hay[COND_SCRATCH];
 
@@ -242,11 +242,9 @@ static bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 		return false;
 	}
 	cond_fold(hay, s.p, s.len);
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(strs[i]);
-		if (len == 0 || cond_folded_find(hay, s.len, strs[i], len))
+	for (size_t i = 0; i < n; i++)
+		if (strs[i][0] == '\0' || cond_folded_find(hay, s.len, strs[i]))
 			return true;
-	}
 	return false;
 }
 

@@ -43,5 +43,8 @@ bool cond_email_domain(struct strv email, char *buf, size_t cap,
 bool cond_parse_number(struct strv s, double *out);
 /* Case-insensitive substring test on slices. */
 bool cond_contains_nocase(struct strv hay, struct strv needle);
+/* cond_contains_nocase of s and any of the n strings, with s folded once
+ * for all of them rather than byte by byte for each. */
+bool cond_any_contains(struct strv s, char *const *strs, size_t n);
 
 #endif

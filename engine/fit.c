@@ -436,11 +436,19 @@ static char fit_grade_of(const struct fit_config *fc, double pts)
 	return 'D';
 }
 
+/* dom is lower case (cond_email_domain) and not empty: a listed domain
+ * whose first letter, folded, differs is passed over without the strlen
+ * and compare of strv_eq_nocase. */
 static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strv_eq_nocase(dom, list[i]))
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)list[i][0];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c == (unsigned char)dom.p[0] &&
+		    strv_eq_nocase(dom, list[i]))
 			return true;
+	}
 	return false;
 }
 
@@ -460,12 +468,11 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
 			return LEAD_DISQ_EXCLUDED;
 	}
-	if (fn->has_title && fn->title.kind == JVAL_STRING)
-		for (size_t i = 0; i < fc->ndisqualify_titles; i++)
-			if (cond_contains_nocase(
-				    fn->title.str,
-				    strv_from(fc->disqualify_titles[i])))
-				return LEAD_DISQ_TITLE;
+	if (fn->has_title && fn->title.kind == JVAL_STRING &&
+	    fc->ndisqualify_titles > 0 &&
+	    cond_any_contains(fn->title.str, fc->disqualify_titles,
+			      fc->ndisqualify_titles))
+		return LEAD_DISQ_TITLE;
 	return LEAD_DISQ_NONE;
 }
 

@@ -200,6 +200,29 @@ void lead_table_prefetch_lead_hashed(const struct lead_table *t,
 	}
 }
 
+/* As lead_table_prefetch_lead_hashed, one stage later: the lead is
+ * expected in cache (lead_table_prefetch_lead_hashed earlier), and its
+ * ext block, which scoring reads and writes in every event (the decay
+ * walks all records) and the trait merge copies, is fetched: its first
+ * line, and its last when the block ends on another line. */
+void lead_table_prefetch_ext_hashed(const struct lead_table *t, uint64_t h)
+{
+	size_t mask = t->cap - 1, i = h & mask;
+	uint64_t v;
+
+	for (; (v = t->slots[i]) != 0; i = (i + 1) & mask) {
+		if (slot_tag_ok(t, v, h)) {
+			const struct lead *l = slot_lead(t, v);
+			const char *p = l->ext;
+			if (p) {
+				__builtin_prefetch(p, 1);
+				__builtin_prefetch(p + lead_ext_size(l) - 1, 1);
+			}
+			return;
+		}
+	}
+}
+
 void lead_table_prefetch_lead(const struct lead_table *t, struct strv key)
 {
 	lead_table_prefetch_lead_hashed(t, key, table_hash(key));
@@ -215,38 +238,55 @@ static void table_place(const struct lead_table *t, uint64_t *slots, size_t cap,
 	slots[i] = slot_make(t, l, h);
 }
 
-/* Slots ahead of the rehash whose leads are being fetched. */
-#define GROW_AHEAD 16
-
-/* Rehashing reads every lead's key, and at a million leads each of those
- * reads misses the cache: the leads some slots ahead are fetched while
- * the current one is placed. The prefetches cover the key length and
- * the end of a 36-byte key. */
-static void table_grow_prefetch(const struct lead_table *t, size_t i)
+/*
+ * A zeroed slot array. From 2 MiB up it is huge-page aligned, so that all
+ * of it can be huge pages: calloc's mmap starts anywhere, and the 4 KiB
+ * pages at the unaligned ends (up to 4 MiB of a 16 MiB array, a quarter
+ * of the slots) cost a TLB miss on nearly every lookup and a page fault
+ * per 4 KiB as the rehash first writes them. Zeroing by hand after the
+ * hint lets those faults take huge pages; cap is a power of two, so the
+ * size is a multiple of the alignment as aligned_alloc requires.
+ */
+static uint64_t *table_slots_new(size_t cap)
 {
-	const char *p;
+	size_t bytes = cap * sizeof(uint64_t);
+	uint64_t *slots;
 
-	if (i >= t->cap || !t->slots[i])
-		return;
-	p = (const char *)slot_lead(t, t->slots[i]);
-	__builtin_prefetch(p + offsetof(struct lead, key_len), 0);
-	__builtin_prefetch(p + lead_size(36) - 1, 0);
+	if (bytes < LEAD_MEM_HUGE || cap > SIZE_MAX / sizeof(*slots))
+		return calloc(cap, sizeof(*slots)); /* calloc checks the size */
+	slots = aligned_alloc(LEAD_MEM_HUGE, bytes);
+	if (!slots)
+		return NULL;
+	lead_mem_hugepage(slots, bytes);
+	memset(slots, 0, bytes);
+	return slots;
 }
 
+/* Slots ahead of the rehash whose leads are being fetched. */
+#define GROW_AHEAD 32
+
+/* Rehashing reads every lead's key, and at a million leads each of those
+ * reads misses the cache: the lead GROW_AHEAD slots ahead is fetched
+ * while the current one is placed (its key length and the end of a
+ * 36-byte key). The prefetches are in the loop itself: GCC takes a
+ * function that only loads and prefetches for a pure one and, its
+ * result unused, drops every call to it. */
 static int table_grow(struct lead_table *t)
 {
 	size_t cap = t->cap * 2;
-	uint64_t *slots = calloc(cap, sizeof(*slots));
+	uint64_t *slots = table_slots_new(cap);
 
 	if (!slots)
 		return -1;
-	lead_mem_hugepage(slots, cap * sizeof(*slots));
-	for (size_t i = 0; i < GROW_AHEAD; i++)
-		table_grow_prefetch(t, i);
-	for (size_t i = 0; i < t->cap; i++) {
-		table_grow_prefetch(t, i + GROW_AHEAD);
-		if (t->slots[i]) {
-			struct lead *l = slot_lead(t, t->slots[i]);
+	for (size_t i = 0; i < t->cap + GROW_AHEAD; i++) {
+		size_t j = i - GROW_AHEAD; /* the slot placed now */
+		if (i < t->cap && t->slots[i]) {
+			const char *p = (const char *)slot_lead(t, t->slots[i]);
+			__builtin_prefetch(p + offsetof(struct lead, key_len));
+			__builtin_prefetch(p + lead_size(36) - 1);
+		}
+		if (i >= GROW_AHEAD && t->slots[j]) {
+			struct lead *l = slot_lead(t, t->slots[j]);
 			table_place(t, slots, cap, l, lead_hash(l));
 		}
 	}

@@ -66,7 +66,8 @@ struct lead *lead_table_find(const struct lead_table *t, struct strv key);
  * lead_table_prefetch for the key of event i + 2 and
  * lead_table_prefetch_lead for the key of event i + 1 (whose slot the
  * earlier call brought in), then apply event i. Calling only
- * lead_table_prefetch one event ahead hides the slot miss alone.
+ * lead_table_prefetch one event ahead hides the slot miss alone. The
+ * lead's ext block is a third miss: see lead_table_prefetch_ext_hashed.
  */
 void lead_table_prefetch(const struct lead_table *t, struct strv key);
 void lead_table_prefetch_lead(const struct lead_table *t, struct strv key);
@@ -80,6 +81,12 @@ uint64_t lead_key_hash(struct strv key);
 void lead_table_prefetch_hashed(const struct lead_table *t, uint64_t h);
 void lead_table_prefetch_lead_hashed(const struct lead_table *t,
 				     struct strv key, uint64_t h);
+/* A third stage, for a caller that looks three events ahead: the lead's
+ * variable-size block (score records, traits), once
+ * lead_table_prefetch_lead_hashed has had an event's time to bring the
+ * lead in. It reads the slot and the lead, so called too early it waits
+ * on them instead of hiding anything. */
+void lead_table_prefetch_ext_hashed(const struct lead_table *t, uint64_t h);
 void lead_table_remove(struct lead_table *t, struct strv key);
 /* Calls fn for each lead; fn must not add or remove leads. */
 void lead_table_foreach(const struct lead_table *t,

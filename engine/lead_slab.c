@@ -47,7 +47,7 @@
 /* The first chunk is small so that a small table (a test, a quiet
  * partition) stays small; each next one doubles. */
 #define SLAB_CHUNK_MIN (16u << 10)
-#define SLAB_HUGE      (2u << 20) /* an x86-64 / arm64 huge page */
+#define SLAB_HUGE      LEAD_MEM_HUGE
 #define SLAB_CHUNK_MAX SLAB_HUGE
 
 /*
@@ -153,6 +153,11 @@ void *lead_slab_alloc(struct lead_slab *s, size_t n)
 	if (s->free[c]) {
 		p = s->free[c];
 		memcpy(&s->free[c], p, sizeof(void *));
+		/* the next block of this class is one a lead gave back long
+		 * ago, out of cache: start fetching it now, or its pop waits
+		 * on memory for the link it holds */
+		if (s->free[c])
+			__builtin_prefetch(s->free[c], 1);
 	} else {
 		if (s->left < n && slab_chunk_add(s) < 0)
 			return NULL;

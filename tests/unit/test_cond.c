@@ -412,6 +412,10 @@ static void test_string_ops_random(void **state)
 		c.op = COND_CONTAINS;
 		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
 				 want_con);
+		assert_int_equal(
+			cond_any_contains((struct strv){hay, n}, strs, nw),
+			want_con);
+		assert_false(cond_any_contains((struct strv){hay, n}, strs, 0));
 		assert_int_equal(cond_contains_nocase((struct strv){hay, n},
 						      strv_from(ws[0])),
 				 ref_contains(hay, n, ws[0]));

@@ -165,6 +165,29 @@ static void test_disqualifiers(void **state)
 	assert_string_equal(lead_disq_name(LEAD_DISQ_COMPETITOR), "competitor");
 }
 
+/* A listed domain is matched ignoring its case, as strv_eq_nocase has
+ * it, also where its first letter is upper case (the lookup passes over
+ * entries by their folded first letter), and an entry that shares only
+ * the first letter, or is empty, matches nothing. */
+static void test_disq_domain_case(void **state)
+{
+	struct ffx *s = *state;
+	char *list[3] = {"", "gmx.com", "GMail.COM"};
+	char **saved = s->f.cfg.fit.freemail_domains;
+	size_t nsaved = s->f.cfg.fit.nfreemail;
+
+	s->f.cfg.fit.freemail_domains = list;
+	s->f.cfg.fit.nfreemail = 3;
+	disq_case(s, "a", "jo@gmail.com", "VP", LEAD_DISQ_FREEMAIL);
+	disq_case(s, "b", "jo@GMAIL.com", "VP", LEAD_DISQ_FREEMAIL);
+	disq_case(s, "c", "jo@gmail.co", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "d", "jo@gmx.com", "VP", LEAD_DISQ_FREEMAIL);
+	disq_case(s, "e", "jo@gmx.comm", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "f", "jo@hmail.com", "VP", LEAD_DISQ_NONE);
+	s->f.cfg.fit.freemail_domains = saved;
+	s->f.cfg.fit.nfreemail = nsaved;
+}
+
 /* The disqualification reads the e-mail and title in the fit rules'
  * walk over the traits: the first entry of each name counts, as a lookup
  * finds it, and without any fit rule the walk still happens. */
@@ -383,6 +406,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trait_cap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disqualifiers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disq_domain_case, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_in_fit_walk, setup,
 						teardown),

@@ -685,6 +685,38 @@ static void test_table_ops(void **state)
 	assert_true(lead_table_bytes(s->t) > 2500 * 64);
 }
 
+/* Past 2 MiB of slots (cap 512Ki from 209,716 leads on) the array is
+ * huge-page aligned and zeroed by hand: every lead is still found, every
+ * slot of the fresh array starts empty (a stale one would be taken for a
+ * lead), and lead_table_bytes counts the slots as before. */
+static void test_big_table_grows(void **state)
+{
+	struct lfx *s = *state;
+	struct lead_table *t = lead_table_new();
+	const size_t n = 230000;
+	char key[32];
+	size_t seen = 0;
+
+	assert_non_null(t);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "big-%zu", i);
+		assert_int_equal(lead_event_apply(&s->f.cfg, t,
+						  fx_event(EVENT_PAGE, key, T0),
+						  NULL, NULL),
+				 LEAD_UPDATED);
+	}
+	assert_int_equal(lead_table_count(t), n);
+	for (size_t i = 0; i < n; i += 7) {
+		snprintf(key, sizeof(key), "big-%zu", i);
+		assert_non_null(lead_table_find(t, strv_from(key)));
+	}
+	assert_null(lead_table_find(t, strv_from("big-absent")));
+	lead_table_foreach(t, count_cb, &seen);
+	assert_int_equal(seen, n);
+	assert_true(lead_table_bytes(t) >= (size_t)(512u << 10) * 8);
+	lead_table_free(t);
+}
+
 /* The hashed calls are the plain ones with the hash passed in: the same
  * leads, found at the same keys, with the same scores; the prefetch hints
  * change nothing. */
@@ -704,6 +736,7 @@ static void test_hashed_calls_agree(void **state)
 		h = lead_key_hash(k);
 		lead_table_prefetch_hashed(t2, h);
 		lead_table_prefetch_lead_hashed(t2, k, h);
+		lead_table_prefetch_ext_hashed(t2, h);
 		ev = fx_event(EVENT_TRACK, key, T0 + i);
 		ev->name = strv_from(i % 3 ? "Demo Requested" : "Other");
 		assert_int_equal(
@@ -745,6 +778,7 @@ int main(void)
 		T(test_expiry),
 		T(test_table_ops),
 		T(test_hashed_calls_agree),
+		T(test_big_table_grows),
 #undef T
 	};
 
