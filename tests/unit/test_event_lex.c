@@ -1,0 +1,220 @@
+/*
+ * test_event_lex.c - unit tests for the tokenizer inside engine/event.c,
+ * which it includes to reach the static functions.
+ *
+ * event_str_value_end, the 32-byte first look that ends a value string,
+ * must say exactly what event_str_end, the block loop behind it, says:
+ * the same closing offset, the same fault (reason, text, offset) and the
+ * same escape flag, for every kind of byte that stops a plain run at
+ * every offset around the 16-, 32- and 48-byte steps and near the end of
+ * the event. And the tokens event_lex writes for valid events must be the
+ * ones jsmn (strict, parent links) writes, as the rest of event.c reads
+ * them with jsmn's meaning.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/event.c"
+
+/* Both scans of the string text at buf[i], and their side effects. */
+static void str_ends_agree_at(const char *buf, size_t len, size_t i)
+{
+	struct event_ctx c1 = {.buf = buf, .len = len}, c2 = c1;
+	struct event_lexer x1 = {.c = &c1}, x2 = {.c = &c2};
+	size_t a = event_str_value_end(&x1, buf, len, i);
+	size_t b = event_str_end(&x2, buf, len, i);
+	bool same_what =
+		x1.what == x2.what || (x1.what != NULL && x2.what != NULL &&
+				       strcmp(x1.what, x2.what) == 0);
+
+	if (a != b || x1.reason != x2.reason || x1.at != x2.at || !same_what ||
+	    c1.has_esc != c2.has_esc)
+		fail_msg("len %zu from %zu: value end %zu (%d at %zu), "
+			 "end %zu (%d at %zu)",
+			 len, i, a, (int)x1.reason, x1.at, b, (int)x2.reason,
+			 x2.at);
+}
+
+/*
+ * The same from every start up to last, on a copy that ends where the
+ * event does, so a load past the end is caught under ASan and valgrind.
+ */
+static void str_ends_agree(const char *buf, size_t len, size_t last)
+{
+	char *copy = malloc(len);
+
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	for (size_t i = 0; i <= last; i++)
+		str_ends_agree_at(copy, len, i);
+	free(copy);
+}
+
+/* Bytes that stop a plain run, alone or as the start of a sequence. */
+static const char *const lex_stops[] = {
+	"\"",
+	"\\n",
+	"\\\"",
+	"\\\\",
+	"\\u00e9",
+	"\\u12",
+	"\\x",
+	"\\",
+	"\x01",
+	"\x1f",
+	"\xc3\xa9",
+	"\xe2\x82\xac",
+	"\xf0\x9f\x98\x80",
+	"\x80",
+	"\xc0\x80",
+	"\xff",
+	"\xe2\x82",
+	"\xed\xa0\x80",
+};
+
+/*
+ * Every stop kind at every offset p of an event of every length up to
+ * 80, scanned from every start up to p, with or without a closing quote
+ * after it: blocks end at every place relative to both.
+ */
+static void test_value_end_every_stop_every_offset(void **state)
+{
+	char buf[96];
+	size_t nk = sizeof(lex_stops) / sizeof(lex_stops[0]);
+
+	(void)state;
+	for (size_t k = 0; k < nk; k++) {
+		size_t sl = strlen(lex_stops[k]);
+		for (size_t len = 1; len <= 80; len++) {
+			for (size_t p = 0; p + sl <= len; p++) {
+				for (int close = 0; close < 2; close++) {
+					memset(buf, 'a', len);
+					memcpy(buf + p, lex_stops[k], sl);
+					if (close && p + sl < len)
+						buf[len - 1] = '"';
+					str_ends_agree(buf, len, p);
+				}
+			}
+		}
+	}
+}
+
+/* Random events over an alphabet rich in stop bytes, from every start. */
+static void test_value_end_random(void **state)
+{
+	static const char alpha[] = "aaaaaaaaaa\"\\nu0e\x01\xc3\xa9\x80 ";
+	char buf[200];
+
+	(void)state;
+	srand(7);
+	for (int r = 0; r < 4000; r++) {
+		size_t len = 1 + (size_t)rand() % sizeof(buf);
+		int sparse = rand() % 4; /* mostly plain: long runs */
+		for (size_t j = 0; j < len; j++)
+			buf[j] = sparse != 0 && rand() % 16 != 0
+					 ? 'a'
+					 : alpha[rand() % (sizeof(alpha) - 1)];
+		str_ends_agree(buf, len, len);
+	}
+}
+
+/* Lexes s; returns the token count, or -1 if the lexer stopped. */
+static int lex(const char *s, size_t len, struct event_tok *tok,
+	       struct event_slots *sl)
+{
+	static struct event ev;
+	struct event_error err;
+	struct event_ctx c = {.buf = s, .len = len, .ev = &ev, .err = &err};
+	struct event_lexer x = {.c = &c, .tok = tok};
+
+	return event_lex(&x, sl) < 0 ? -1 : x.ntok;
+}
+
+static const int lex_jsmn_type[] = {
+	[JSMN_UNDEFINED] = TOK_UNDEFINED, [JSMN_OBJECT] = TOK_OBJECT,
+	[JSMN_ARRAY] = TOK_ARRAY,         [JSMN_STRING] = TOK_STRING,
+	[JSMN_PRIMITIVE] = TOK_PRIMITIVE,
+};
+
+/* The lexer's tokens for valid object s are jsmn's, field by field. */
+static void lex_is_jsmn(const char *s)
+{
+	static struct event_tok tok[EVENT_MAX_TOKENS];
+	static jsmntok_t jt[EVENT_MAX_TOKENS];
+	struct event_slots sl;
+	jsmn_parser p;
+	size_t len = strlen(s);
+	int n = lex(s, len, tok, &sl), m;
+
+	jsmn_init(&p);
+	m = jsmn_parse(&p, s, len, jt, EVENT_MAX_TOKENS);
+	if (n < 0 || n != m)
+		fail_msg("lexer %d tokens, jsmn %d, for: %s", n, m, s);
+	for (int k = 0; k < n; k++)
+		if ((int)tok[k].type != lex_jsmn_type[jt[k].type] ||
+		    tok[k].start != jt[k].start || tok[k].end != jt[k].end ||
+		    tok[k].size != jt[k].size || tok[k].parent != jt[k].parent)
+			fail_msg("token %d differs from jsmn's in: %s", k, s);
+}
+
+/* Values of every length around the 32-byte look, in every position. */
+static void test_lex_tokens_are_jsmn(void **state)
+{
+	char ev[1024], val[128];
+	static const char *const shapes[] = {
+		"{\"type\":\"track\",\"event\":\"%s\",\"userId\":\"u1\"}",
+		"{\"a\":[\"%s\",1,true,null,{\"b\":\"%s\"}],\"c\":{}}",
+		"{ \"k\" : \"%s\" , \"l\" : [ \"%s\" , -1.5e3 ] }",
+		"{\"context\":{\"page\":{\"path\":\"%s\"},\"traits\":"
+		"{\"x\":\"%s\"}},\"properties\":{\"u\\n\":\"%s\\u00e9\"}}",
+		"{\"%s\":\"\xc3\xa9%s\"}",
+	};
+
+	(void)state;
+	for (size_t n = 0; n < 100; n++) {
+		for (size_t j = 0; j < n; j++)
+			val[j] = (char)('a' + j % 26);
+		val[n] = '\0';
+		for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]);
+		     k++) {
+			snprintf(ev, sizeof(ev), shapes[k], val, val, val);
+			lex_is_jsmn(ev);
+		}
+	}
+}
+
+/* The sample events the lexer accepts (some are broken on purpose). */
+static void test_lex_sample_events_are_jsmn(void **state)
+{
+	static struct event_tok tok[EVENT_MAX_TOKENS];
+	FILE *f = fopen("../../config/sample-events.jsonl", "r");
+	char line[8192];
+	struct event_slots sl;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (lex(line, strlen(line), tok, &sl) < 0)
+			continue;
+		lex_is_jsmn(line);
+		n++;
+	}
+	fclose(f);
+	assert_true(n > 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_value_end_every_stop_every_offset),
+		cmocka_unit_test(test_value_end_random),
+		cmocka_unit_test(test_lex_tokens_are_jsmn),
+		cmocka_unit_test(test_lex_sample_events_are_jsmn),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
