@@ -497,128 +497,133 @@ static inline bool event_tok_null(const struct event_ctx *c, int ti)
 }
 
 /*
- * The first eight bytes of a string as a number, for comparing a key with
- * a name in one or two integer compares instead of a call or a byte loop.
- * Near the end of the event the bytes past len read as zero.
+ * The keys the parser reads, found by a perfect hash of their first four
+ * bytes and checked by one sixteen-byte compare, not by a chain of
+ * compares whose branches mispredict as key lengths vary from event to
+ * event. Each table has one entry per hash value; EVENT_KEY_MULT spreads
+ * the twelve top-level keys over sixteen entries and the three context
+ * keys over four (test_event_lex checks that each key lands on its own
+ * entry). An empty entry's length (255) is no key's whose first sixteen
+ * bytes are NUL, as a string's bytes never are.
  */
-__attribute__((noinline)) static uint64_t event_word_tail(const char *buf,
-							  size_t len, size_t at)
-{
-	uint64_t w = 0;
+#define EVENT_KEY_MULT 0x388fb8a17a9f9539ULL
 
-	memcpy(&w, buf + at, len - at);
-	return w;
-}
+struct event_key {
+	char name[24]; /* NUL-padded: compared sixteen bytes at a time */
+	unsigned char len;
+	unsigned short slot; /* offsetof(struct event_slots, ...) */
+};
 
-static inline uint64_t event_word_at(const char *buf, size_t len, size_t at)
-{
-	uint64_t w;
+#define EVENT_KEY(name, field)                                                 \
+	{                                                                      \
+		name, sizeof(name) - 1, offsetof(struct event_slots, field)    \
+	}
+#define EVENT_KEY_NONE                                                         \
+	{                                                                      \
+		"", 255, 0                                                     \
+	}
 
-	if (__builtin_expect(at + 8 > len, 0))
-		return event_word_tail(buf, len, at);
-	memcpy(&w, buf + at, 8);
-	return w;
-}
+static const struct event_key event_top_keys[16] = {
+	[0] = EVENT_KEY("type", type),
+	[1] = EVENT_KEY("name", name),
+	[2] = EVENT_KEY("userId", user_id),
+	[3] = EVENT_KEY("originalTimestamp", original_timestamp),
+	[4] = EVENT_KEY("messageId", message_id),
+	[5] = EVENT_KEY_NONE,
+	[6] = EVENT_KEY_NONE,
+	[7] = EVENT_KEY("properties", properties),
+	[8] = EVENT_KEY_NONE,
+	[9] = EVENT_KEY("groupId", group_id),
+	[10] = EVENT_KEY("anonymousId", anonymous_id),
+	[11] = EVENT_KEY("context", context),
+	[12] = EVENT_KEY("event", event),
+	[13] = EVENT_KEY("traits", traits),
+	[14] = EVENT_KEY("timestamp", timestamp),
+	[15] = EVENT_KEY_NONE,
+};
 
-/* The same word for a literal; n <= 8, the rest zero. */
-static inline uint64_t event_word_lit(const char *lit, size_t n)
-{
-	uint64_t w = 0;
+static const struct event_key event_ctx_keys[4] = {
+	[0] = EVENT_KEY("page", ctx_page),
+	[1] = EVENT_KEY_NONE,
+	[2] = EVENT_KEY("groupId", ctx_group_id),
+	[3] = EVENT_KEY("traits", ctx_traits),
+};
 
-	memcpy(&w, lit, n);
-	return w;
-}
-
-/* Keeps the first n bytes (n < 8) of a word read by event_word_at. */
-static inline uint64_t event_word_head(uint64_t w, size_t n)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return w & ~(~0ULL >> (8 * n));
-#else
-	return w & ((1ULL << (8 * n)) - 1);
-#endif
-}
-
-#define WORD_LIT(lit) event_word_lit(lit, sizeof(lit) - 1)
-#define WORD_IS(w, n, lit)                                                     \
-	(event_word_head(w, n) == event_word_lit(lit, sizeof(lit) - 1))
+/* Sixteen bytes from event_key_keep + 16 - n keep the first n of a block. */
+static const unsigned char event_key_keep[32] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
 
 /*
- * The slot for the value of the top-level key whose n bytes start at
- * buf[at], or NULL if it is not read. Keys are told apart by their length
- * and one or two eight-byte words: the second, for longer keys, is the
- * word that ends with the key, and the closing quote keeps that load
- * inside the event.
+ * The entry of table tab (64 >> shift entries) for the key of n bytes
+ * at p, from which sixteen bytes can be read, or NULL. The hash reads the
+ * first four bytes in a fixed order, so the tables hold on any host.
  */
-static int *event_slot_for(const char *buf, size_t len, size_t at, size_t n,
-			   struct event_slots *s)
+static inline const struct event_key *
+event_key_match(const struct event_key *tab, unsigned shift, const char *p,
+		size_t n)
 {
-	uint64_t w = event_word_at(buf, len, at), w2;
+	const unsigned char *u = (const unsigned char *)p;
+	uint64_t w4 = (uint64_t)u[0] | (uint64_t)u[1] << 8 |
+		      (uint64_t)u[2] << 16 | (uint64_t)u[3] << 24;
+	const struct event_key *e = &tab[(w4 * EVENT_KEY_MULT) >> shift];
+	bool ok;
 
-	if (n < 8) {
-		switch (n) {
-		case 4:
-			return WORD_IS(w, 4, "type")   ? &s->type
-			       : WORD_IS(w, 4, "name") ? &s->name
-						       : NULL;
-		case 5:
-			return WORD_IS(w, 5, "event") ? &s->event : NULL;
-		case 6:
-			return WORD_IS(w, 6, "userId")   ? &s->user_id
-			       : WORD_IS(w, 6, "traits") ? &s->traits
-							 : NULL;
-		case 7:
-			return WORD_IS(w, 7, "groupId")   ? &s->group_id
-			       : WORD_IS(w, 7, "context") ? &s->context
-							  : NULL;
-		default:
-			return NULL;
-		}
-	}
-	w2 = event_word_at(buf, len, at + n - 8);
-	switch (n) {
-	case 9:
-		return w == WORD_LIT("messageI") && w2 == WORD_LIT("essageId")
-			       ? &s->message_id
-		       : w == WORD_LIT("timestam") && w2 == WORD_LIT("imestamp")
-			       ? &s->timestamp
-			       : NULL;
-	case 10:
-		return w == WORD_LIT("properti") && w2 == WORD_LIT("operties")
-			       ? &s->properties
-			       : NULL;
-	case 11:
-		return w == WORD_LIT("anonymou") && w2 == WORD_LIT("nymousId")
-			       ? &s->anonymous_id
-			       : NULL;
-	case 17:
-		return w == WORD_LIT("original") &&
-				       w2 == WORD_LIT("imestamp") &&
-				       event_word_at(buf, len, at + 8) ==
-					       WORD_LIT("Timestam")
-			       ? &s->original_timestamp
-			       : NULL;
-	default:
-		return NULL;
-	}
+#ifdef __SSE2__
+	const void *keep = event_key_keep + 16 - (n < 16 ? n : 16);
+	__m128i k = _mm_and_si128(_mm_loadu_si128((const __m128i *)p),
+				  _mm_loadu_si128((const __m128i *)keep));
+	__m128i eq = _mm_cmpeq_epi8(
+		k, _mm_loadu_si128((const __m128i *)(const void *)e->name));
+	ok = (n == e->len) & (_mm_movemask_epi8(eq) == 0xffff);
+	if (__builtin_expect(ok && n > 16, 0)) /* originalTimestamp */
+		ok = memcmp(p + 16, e->name + 16, n - 16) == 0;
+#else
+	ok = n == e->len && memcmp(p, e->name, n) == 0;
+#endif
+	return ok ? e : NULL;
+}
+
+/* The same near the end of the event, from a copy padded to sixteen. */
+__attribute__((noinline)) static const struct event_key *
+event_key_match_tail(const struct event_key *tab, unsigned shift,
+		     const char *buf, size_t len, size_t at, size_t n)
+{
+	char pad[16] = {0};
+
+	memcpy(pad, buf + at, len - at); /* less than sixteen bytes */
+	return event_key_match(tab, shift, pad, n);
+}
+
+/*
+ * The slot in s for the key whose n bytes start at buf[at], or NULL. The
+ * closing quote after the key keeps a long key's bytes inside the event.
+ */
+static inline int *event_key_slot(const struct event_key *tab, unsigned shift,
+				  const char *buf, size_t len, size_t at,
+				  size_t n, struct event_slots *s)
+{
+	const struct event_key *e =
+		__builtin_expect(at + 16 <= len, 1)
+			? event_key_match(tab, shift, buf + at, n)
+			: event_key_match_tail(tab, shift, buf, len, at, n);
+
+	return e != NULL ? (int *)(void *)((char *)s + e->slot) : NULL;
+}
+
+/* The slot for the value of a top-level key, or NULL if it is not read. */
+static inline int *event_slot_for(const char *buf, size_t len, size_t at,
+				  size_t n, struct event_slots *s)
+{
+	return event_key_slot(event_top_keys, 60, buf, len, at, n, s);
 }
 
 /* The same for a key of the top-level context object. */
-static int *event_ctx_slot_for(const char *buf, size_t len, size_t at, size_t n,
-			       struct event_slots *s)
+static inline int *event_ctx_slot_for(const char *buf, size_t len, size_t at,
+				      size_t n, struct event_slots *s)
 {
-	uint64_t w = event_word_at(buf, len, at);
-
-	switch (n) {
-	case 4:
-		return WORD_IS(w, 4, "page") ? &s->ctx_page : NULL;
-	case 6:
-		return WORD_IS(w, 6, "traits") ? &s->ctx_traits : NULL;
-	case 7:
-		return WORD_IS(w, 7, "groupId") ? &s->ctx_group_id : NULL;
-	default:
-		return NULL;
-	}
+	return event_key_slot(event_ctx_keys, 62, buf, len, at, n, s);
 }
 
 /* ---- tokenizing: one strict pass ---- */

@@ -13,6 +13,7 @@
  */
 #include "testutil.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,124 @@ static void test_lex_sample_events_are_jsmn(void **state)
 	assert_true(n > 10);
 }
 
+/* The keys the lexer notes, the plain way: by name. */
+static const struct {
+	const char *name;
+	size_t top, ctx; /* offsets in struct event_slots, or SIZE_MAX */
+} lex_keys[] = {
+	{"type", offsetof(struct event_slots, type), SIZE_MAX},
+	{"event", offsetof(struct event_slots, event), SIZE_MAX},
+	{"messageId", offsetof(struct event_slots, message_id), SIZE_MAX},
+	{"userId", offsetof(struct event_slots, user_id), SIZE_MAX},
+	{"anonymousId", offsetof(struct event_slots, anonymous_id), SIZE_MAX},
+	{"timestamp", offsetof(struct event_slots, timestamp), SIZE_MAX},
+	{"originalTimestamp", offsetof(struct event_slots, original_timestamp),
+	 SIZE_MAX},
+	{"name", offsetof(struct event_slots, name), SIZE_MAX},
+	{"groupId", offsetof(struct event_slots, group_id),
+	 offsetof(struct event_slots, ctx_group_id)},
+	{"traits", offsetof(struct event_slots, traits),
+	 offsetof(struct event_slots, ctx_traits)},
+	{"properties", offsetof(struct event_slots, properties), SIZE_MAX},
+	{"context", offsetof(struct event_slots, context), SIZE_MAX},
+	{"page", SIZE_MAX, offsetof(struct event_slots, ctx_page)},
+};
+
+static size_t lex_key_want(const char *k, size_t n, bool ctx)
+{
+	for (size_t j = 0; j < sizeof(lex_keys) / sizeof(lex_keys[0]); j++)
+		if (strlen(lex_keys[j].name) == n &&
+		    memcmp(lex_keys[j].name, k, n) == 0)
+			return ctx ? lex_keys[j].ctx : lex_keys[j].top;
+	return SIZE_MAX;
+}
+
+/*
+ * Key k (n bytes) as a quoted key at every place from the start of an
+ * event to its end, each slot lookup against the plain one.
+ */
+static void lex_key_check(const char *k, size_t n)
+{
+	struct event_slots s;
+	char *buf = malloc(n + 48);
+
+	assert_non_null(buf);
+	for (size_t pre = 1; pre <= 40; pre++) {
+		/* the event ends pre - 1 bytes after the key's quote */
+		size_t len = n + 1 + pre;
+		memset(buf, 'x', len);
+		buf[0] = '"';
+		memcpy(buf + 1, k, n);
+		buf[n + 1] = '"';
+		for (int ctx = 0; ctx < 2; ctx++) {
+			int *got = ctx ? event_ctx_slot_for(buf, len, 1, n, &s)
+				       : event_slot_for(buf, len, 1, n, &s);
+			size_t want = lex_key_want(k, n, ctx);
+			size_t off =
+				got == NULL
+					? SIZE_MAX
+					: (size_t)((char *)got - (char *)&s);
+			if (off != want)
+				fail_msg("key '%.*s' (%s, %zu bytes after): "
+					 "slot %zu, wanted %zu",
+					 (int)n, k, ctx ? "context" : "top",
+					 pre - 1, off, want);
+		}
+	}
+	free(buf);
+}
+
+/*
+ * Every key the lexer notes, and every near miss of each: each byte
+ * changed, one byte short, one byte more, and keys of every length that
+ * share their first four bytes (the hash's) with it.
+ */
+static void test_key_slots_by_name(void **state)
+{
+	char k[64];
+
+	(void)state;
+	for (size_t j = 0; j < sizeof(lex_keys) / sizeof(lex_keys[0]); j++) {
+		const char *name = lex_keys[j].name;
+		size_t n = strlen(name);
+		lex_key_check(name, n);
+		for (size_t p = 0; p < n; p++) {
+			memcpy(k, name, n);
+			k[p] ^= 0x20;
+			lex_key_check(k, n);
+			k[p] = '_';
+			lex_key_check(k, n);
+		}
+		lex_key_check(name, n - 1);
+		for (size_t m = 0; m < 40; m++) {
+			memset(k, 'e', m);
+			memcpy(k, name, m < n ? m : n);
+			lex_key_check(k, m);
+		}
+		memcpy(k, name, n);
+		k[n] = 'x';
+		lex_key_check(k, n + 1);
+	}
+	lex_key_check("", 0);
+	lex_key_check("\\u0074ype", 10);
+}
+
+/* Random keys over the letters of the names, all lengths up to 20. */
+static void test_key_slots_random(void **state)
+{
+	static const char letters[] = "typenamvgrouIdscxlkiT";
+	char k[24];
+
+	(void)state;
+	srand(11);
+	for (int r = 0; r < 20000; r++) {
+		size_t n = (size_t)rand() % 21;
+		for (size_t j = 0; j < n; j++)
+			k[j] = letters[rand() % (sizeof(letters) - 1)];
+		lex_key_check(k, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +334,8 @@ int main(void)
 		cmocka_unit_test(test_value_end_random),
 		cmocka_unit_test(test_lex_tokens_are_jsmn),
 		cmocka_unit_test(test_lex_sample_events_are_jsmn),
+		cmocka_unit_test(test_key_slots_by_name),
+		cmocka_unit_test(test_key_slots_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
