@@ -6,13 +6,14 @@
  * byte is (separators, escapes, number grammar, literals, nesting depth,
  * UTF-8, white space only between tokens) and writes jsmn-shaped tokens to
  * an array on the stack, noting on the way where the wanted top-level
- * values and those of the top-level context are (keys told apart by length
- * and eight-byte words). Strings are scanned sixteen bytes a step for the
- * bytes that end a plain run (quote, backslash, control, non-ASCII), a
- * value's first 32 at once; only non-ASCII bytes are decoded, so ASCII
- * events need no UTF-8 pass. Only the subtrees the event needs
- * (properties, traits, context.page) are walked again, by their key
- * counts; every other subtree is skipped by its end offset.
+ * values and those of the top-level context are (keys found by a perfect
+ * hash and one sixteen-byte compare). Strings end at the first byte that
+ * ends a plain run (quote, backslash, control, non-ASCII), found in a
+ * 64-byte window of such bits kept from string to string; only non-ASCII
+ * bytes are decoded, so ASCII events need no UTF-8 pass. Only the
+ * subtrees the event needs (properties, traits, context.page) are walked
+ * again, by their key counts; every other subtree is skipped by its end
+ * offset.
  *
  * It replaced jsmn (1.1.0, strict) and three passes around it: a byte
  * pre-scan that copied the event, NUL-terminated, for jsmn; jsmn itself,
@@ -740,27 +741,54 @@ static inline size_t event_str_end(struct event_lexer *x, const char *buf,
 }
 
 /*
- * event_str_end for a value: values vary in length (a type name, a UUID,
- * a user agent), so a loop over blocks would mispredict its exit for many
- * of them; looking at 32 bytes at once settles all but the long ones with
- * one well-predicted branch. Keys, nearly all shorter than sixteen bytes,
- * keep the loop.
+ * The stop bits of 64 bytes of the event, bit k for buf[base + k], kept
+ * across strings: the key and value of a compact member, and often the
+ * next member, fall in one window, so most strings end with a shift and a
+ * bit scan of bits already at hand. Finding a string's end from a fresh
+ * load at its start put a load and four vector steps on the path from
+ * each string to the next; the window takes them off it.
  */
-static inline size_t event_str_value_end(struct event_lexer *x, const char *buf,
-					 size_t len, size_t i)
+struct event_window {
+	uint64_t bits;
+	size_t base;
+};
+
+static inline uint64_t event_str_stops64(const char *p)
 {
-	if (__builtin_expect(i + 32 <= len, 1)) {
-		unsigned m = event_str_stops(buf + i) |
-			     event_str_stops(buf + i + 16) << 16;
-		if (__builtin_expect(m != 0, 1)) {
-			size_t q = i + (size_t)__builtin_ctz(m);
-			if (__builtin_expect(buf[q] == '"', 1))
-				return q;
-			return event_str_close(x, buf, len, q);
-		}
-		i += 32;
+	return (uint64_t)event_str_stops(p) |
+	       (uint64_t)event_str_stops(p + 16) << 16 |
+	       (uint64_t)event_str_stops(p + 32) << 32 |
+	       (uint64_t)event_str_stops(p + 48) << 48;
+}
+
+/*
+ * event_str_end through window w: the first stop byte at or after i is
+ * the same whether found in the window or by the block loop, and what
+ * follows it is the same.
+ */
+static inline size_t event_str_end_win(struct event_lexer *x,
+				       struct event_window *w, const char *buf,
+				       size_t len, size_t i)
+{
+	size_t d = i - w->base, q; /* i before the window: d wraps, >= 64 */
+	uint64_t m = 0;
+
+	if (__builtin_expect(d < 64, 1))
+		m = w->bits >> d;
+	if (__builtin_expect(m != 0, 1)) {
+		q = i + (size_t)__builtin_ctzll(m);
+	} else {
+		if (i + 64 > len)
+			return event_str_end(x, buf, len, i);
+		w->base = i;
+		w->bits = event_str_stops64(buf + i);
+		if (w->bits == 0)
+			return event_str_end(x, buf, len, i + 64);
+		q = i + (size_t)__builtin_ctzll(w->bits);
 	}
-	return event_str_end(x, buf, len, i);
+	if (__builtin_expect(buf[q] == '"', 1))
+		return q;
+	return event_str_close(x, buf, len, q);
 }
 
 /* End of the JSON number at s[i], or 0 if it breaks the grammar. */
@@ -881,6 +909,7 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 	int ntok = 0, cur = -1, depth = 0, ctx = -1; /* ctx: the context */
 	bool in_obj = false, top = false; /* top: cur is the root object */
 	char ch;
+	struct event_window win = {0, 0};
 
 	memset(s, 0xff, sizeof(*s)); /* every slot -1 */
 	for (;;) {
@@ -893,7 +922,7 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 			if (ntok == EVENT_MAX_TOKENS)
 				return event_lex_stop(x, EVENT_ERR_TOO_LARGE,
 						      "too many tokens", i);
-			q = event_str_end(x, buf, len, i + 1);
+			q = event_str_end_win(x, &win, buf, len, i + 1);
 			if (q == 0)
 				return -1;
 			/* a key owns one value: if that value fails, so does
@@ -923,7 +952,7 @@ static int event_lex(struct event_lexer *x, struct event_slots *s)
 		if (!in_obj && parent >= 0)
 			tok[parent].size++; /* an element of array cur */
 		if (ch == '"') {
-			q = event_str_value_end(x, buf, len, i + 1);
+			q = event_str_end_win(x, &win, buf, len, i + 1);
 			if (q == 0)
 				return -1;
 			*t = (struct event_tok){TOK_STRING, (int)i + 1, (int)q,

@@ -2,12 +2,12 @@
  * fuzz_event_lex.c - libFuzzer harness for the tokenizer inside
  * engine/event.c, which it includes to reach the static functions.
  *
- * Aborts when event_str_value_end, the 32-byte first look that ends a
- * value string, says anything other than event_str_end, the block loop
- * behind it (closing offset, fault reason, text and offset, escape flag),
- * from any start in the input; when the slot the key hash finds for the
- * input's first bytes as a key is not the one its name says; and when the
- * tokens event_lex writes for an input it accepts differ from jsmn's
+ * Aborts when event_str_end_win, which ends a string from a 64-byte window
+ * of stop bits kept across strings, says anything other than
+ * event_str_end, the block loop (closing offset, fault reason, text and
+ * offset, escape flag), from any start in the input; when the slot the key hash
+ * finds for the input's first bytes as a key is not the one its name says; and
+ * when the tokens event_lex writes for an input it accepts differ from jsmn's
  * (strict, parent links), whose meaning the rest of event.c reads them
  * with.
  */
@@ -27,17 +27,33 @@ static void lex_fail(const char *what, size_t at)
 	abort();
 }
 
+static void lex_str_end(const char *buf, size_t len, size_t i,
+			struct event_window *w)
+{
+	struct event_ctx c1 = {.buf = buf, .len = len}, c2 = c1;
+	struct event_lexer x1 = {.c = &c1}, x2 = {.c = &c2};
+	size_t a = event_str_end_win(&x1, w, buf, len, i);
+	size_t b = event_str_end(&x2, buf, len, i);
+
+	if (a != b || x1.reason != x2.reason || x1.at != x2.at ||
+	    c1.has_esc != c2.has_esc ||
+	    (x1.what != x2.what && strcmp(x1.what, x2.what) != 0))
+		lex_fail("window end differs from event_str_end", i);
+}
+
+/* From every start, with a fresh window and with one kept, as the lexer
+ * keeps it, and with one kept across starts the input's bytes pick. */
 static void lex_str_ends(const char *buf, size_t len)
 {
+	struct event_window kept = {0, 0}, jumpy = {0, 0};
+
 	for (size_t i = 0; i <= len && i < 512; i++) {
-		struct event_ctx c1 = {.buf = buf, .len = len}, c2 = c1;
-		struct event_lexer x1 = {.c = &c1}, x2 = {.c = &c2};
-		size_t a = event_str_value_end(&x1, buf, len, i);
-		size_t b = event_str_end(&x2, buf, len, i);
-		if (a != b || x1.reason != x2.reason || x1.at != x2.at ||
-		    c1.has_esc != c2.has_esc ||
-		    (x1.what != x2.what && strcmp(x1.what, x2.what) != 0))
-			lex_fail("value end differs from event_str_end", i);
+		struct event_window fresh = {0, 0};
+		lex_str_end(buf, len, i, &fresh);
+		lex_str_end(buf, len, i, &kept);
+		lex_str_end(buf, len,
+			    (size_t)(unsigned char)buf[i % len] % (len + 1),
+			    &jumpy);
 	}
 }
 

@@ -2,14 +2,16 @@
  * test_event_lex.c - unit tests for the tokenizer inside engine/event.c,
  * which it includes to reach the static functions.
  *
- * event_str_value_end, the 32-byte first look that ends a value string,
- * must say exactly what event_str_end, the block loop behind it, says:
- * the same closing offset, the same fault (reason, text, offset) and the
- * same escape flag, for every kind of byte that stops a plain run at
- * every offset around the 16-, 32- and 48-byte steps and near the end of
- * the event. And the tokens event_lex writes for valid events must be the
- * ones jsmn (strict, parent links) writes, as the rest of event.c reads
- * them with jsmn's meaning.
+ * event_str_end_win, which ends a string from a 64-byte window of stop
+ * bits kept across strings, must say exactly what event_str_end, the
+ * block loop, says: the same closing offset, the same fault (reason,
+ * text, offset) and the same escape flag, for every kind of byte that
+ * stops a plain run at every offset around the 16-byte steps and the
+ * window's end and near the end of the event. The key hash must find the
+ * slot the key's name says, for the keys and their near misses. And the
+ * tokens event_lex writes for valid events must be the ones jsmn (strict,
+ * parent links) writes, as the rest of event.c reads them with jsmn's
+ * meaning.
  */
 #include "testutil.h"
 
@@ -20,12 +22,16 @@
 
 #include "../../engine/event.c"
 
-/* Both scans of the string text at buf[i], and their side effects. */
-static void str_ends_agree_at(const char *buf, size_t len, size_t i)
+/*
+ * Both scans of the string text at buf[i], the one through window w and
+ * the block loop, and their side effects.
+ */
+static void str_ends_agree_at(const char *buf, size_t len, size_t i,
+			      struct event_window *w)
 {
 	struct event_ctx c1 = {.buf = buf, .len = len}, c2 = c1;
 	struct event_lexer x1 = {.c = &c1}, x2 = {.c = &c2};
-	size_t a = event_str_value_end(&x1, buf, len, i);
+	size_t a = event_str_end_win(&x1, w, buf, len, i);
 	size_t b = event_str_end(&x2, buf, len, i);
 	bool same_what =
 		x1.what == x2.what || (x1.what != NULL && x2.what != NULL &&
@@ -33,24 +39,32 @@ static void str_ends_agree_at(const char *buf, size_t len, size_t i)
 
 	if (a != b || x1.reason != x2.reason || x1.at != x2.at || !same_what ||
 	    c1.has_esc != c2.has_esc)
-		fail_msg("len %zu from %zu: value end %zu (%d at %zu), "
-			 "end %zu (%d at %zu)",
-			 len, i, a, (int)x1.reason, x1.at, b, (int)x2.reason,
-			 x2.at);
+		fail_msg("len %zu from %zu (window at %zu): window end %zu "
+			 "(%d at %zu), end %zu (%d at %zu)",
+			 len, i, w->base, a, (int)x1.reason, x1.at, b,
+			 (int)x2.reason, x2.at);
 }
 
 /*
  * The same from every start up to last, on a copy that ends where the
- * event does, so a load past the end is caught under ASan and valgrind.
+ * event does, so a load past the end is caught under ASan and valgrind:
+ * with a fresh window each time, with one window kept from start to start
+ * as the lexer keeps it, and with one kept across random starts.
  */
 static void str_ends_agree(const char *buf, size_t len, size_t last)
 {
 	char *copy = malloc(len);
+	struct event_window kept = {0, 0}, jumpy = {0, 0};
 
 	assert_non_null(copy);
 	memcpy(copy, buf, len);
-	for (size_t i = 0; i <= last; i++)
-		str_ends_agree_at(copy, len, i);
+	for (size_t i = 0; i <= last; i++) {
+		struct event_window fresh = {0, 0};
+		str_ends_agree_at(copy, len, i, &fresh);
+		str_ends_agree_at(copy, len, i, &kept);
+		str_ends_agree_at(copy, len, (size_t)rand() % (last + 1),
+				  &jumpy);
+	}
 	free(copy);
 }
 
@@ -78,18 +92,21 @@ static const char *const lex_stops[] = {
 
 /*
  * Every stop kind at every offset p of an event of every length up to
- * 80, scanned from every start up to p, with or without a closing quote
- * after it: blocks end at every place relative to both.
+ * 80 and of a few past two windows, scanned from every start up to p,
+ * with or without a closing quote after it: blocks and windows end at
+ * every place relative to both.
  */
-static void test_value_end_every_stop_every_offset(void **state)
+static void test_str_end_every_stop_every_offset(void **state)
 {
-	char buf[96];
+	static const size_t longer[] = {100, 127, 128, 129, 143};
+	char buf[160];
 	size_t nk = sizeof(lex_stops) / sizeof(lex_stops[0]);
 
 	(void)state;
 	for (size_t k = 0; k < nk; k++) {
 		size_t sl = strlen(lex_stops[k]);
-		for (size_t len = 1; len <= 80; len++) {
+		for (size_t l = 1; l <= 85; l++) {
+			size_t len = l <= 80 ? l : longer[l - 81];
 			for (size_t p = 0; p + sl <= len; p++) {
 				for (int close = 0; close < 2; close++) {
 					memset(buf, 'a', len);
@@ -104,7 +121,7 @@ static void test_value_end_every_stop_every_offset(void **state)
 }
 
 /* Random events over an alphabet rich in stop bytes, from every start. */
-static void test_value_end_random(void **state)
+static void test_str_end_random(void **state)
 {
 	static const char alpha[] = "aaaaaaaaaa\"\\nu0e\x01\xc3\xa9\x80 ";
 	char buf[200];
@@ -161,7 +178,7 @@ static void lex_is_jsmn(const char *s)
 			fail_msg("token %d differs from jsmn's in: %s", k, s);
 }
 
-/* Values of every length around the 32-byte look, in every position. */
+/* Strings of every length around the window's 64 bytes, in every place. */
 static void test_lex_tokens_are_jsmn(void **state)
 {
 	char ev[1024], val[128];
@@ -330,8 +347,8 @@ static void test_key_slots_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_value_end_every_stop_every_offset),
-		cmocka_unit_test(test_value_end_random),
+		cmocka_unit_test(test_str_end_every_stop_every_offset),
+		cmocka_unit_test(test_str_end_random),
 		cmocka_unit_test(test_lex_tokens_are_jsmn),
 		cmocka_unit_test(test_lex_sample_events_are_jsmn),
 		cmocka_unit_test(test_key_slots_by_name),
