@@ -557,9 +557,10 @@ static const unsigned char event_key_keep[32] = {
 };
 
 /*
- * The entry of table tab (64 >> shift entries) for the key of n bytes
- * at p, from which sixteen bytes can be read, or NULL. The hash reads the
- * first four bytes in a fixed order, so the tables hold on any host.
+ * The entry of table tab (64 >> shift entries) whose key has length n
+ * and the first min(n, 16) bytes at p, from which sixteen bytes can be
+ * read, or NULL. The hash reads the first four bytes in a fixed order, so
+ * the tables hold on any host.
  */
 static inline const struct event_key *
 event_key_match(const struct event_key *tab, unsigned shift, const char *p,
@@ -578,10 +579,8 @@ event_key_match(const struct event_key *tab, unsigned shift, const char *p,
 	__m128i eq = _mm_cmpeq_epi8(
 		k, _mm_loadu_si128((const __m128i *)(const void *)e->name));
 	ok = (n == e->len) & (_mm_movemask_epi8(eq) == 0xffff);
-	if (__builtin_expect(ok && n > 16, 0)) /* originalTimestamp */
-		ok = memcmp(p + 16, e->name + 16, n - 16) == 0;
 #else
-	ok = n == e->len && memcmp(p, e->name, n) == 0;
+	ok = n == e->len && memcmp(p, e->name, n < 16 ? n : 16) == 0;
 #endif
 	return ok ? e : NULL;
 }
@@ -599,17 +598,23 @@ event_key_match_tail(const struct event_key *tab, unsigned shift,
 
 /*
  * The slot in s for the key whose n bytes start at buf[at], or NULL. The
- * closing quote after the key keeps a long key's bytes inside the event.
+ * closing quote after the key keeps a long key's bytes inside the event;
+ * near its end, every key is shorter than sixteen bytes.
  */
 static inline int *event_key_slot(const struct event_key *tab, unsigned shift,
 				  const char *buf, size_t len, size_t at,
 				  size_t n, struct event_slots *s)
 {
-	const struct event_key *e =
-		__builtin_expect(at + 16 <= len, 1)
-			? event_key_match(tab, shift, buf + at, n)
-			: event_key_match_tail(tab, shift, buf, len, at, n);
+	const struct event_key *e;
 
+	if (__builtin_expect(at + 16 <= len, 1)) {
+		e = event_key_match(tab, shift, buf + at, n);
+		if (__builtin_expect(e != NULL && n > 16, 0) &&
+		    memcmp(buf + at + 16, e->name + 16, n - 16) != 0)
+			e = NULL; /* originalTimestamp: its last byte */
+	} else {
+		e = event_key_match_tail(tab, shift, buf, len, at, n);
+	}
 	return e != NULL ? (int *)(void *)((char *)s + e->slot) : NULL;
 }
 
