@@ -26,9 +26,9 @@
  * as a whole went from about 1030 to 550 ns. Under callgrind the
  * tokenizing went from 7,960 to 2,630 instructions per event (event_parse
  * from 8,810 to 3,670; 3,290 since). The key hash and the string window
- * then cut event_parse's time by about a tenth on those events (median
+ * then cut event_parse's time by 6 to 11 per cent on those events (median
  * per-block ratio, both parsers alternating in one process) while adding
- * some 150 instructions (3,430): they take mispredicted branches and a
+ * some 120 instructions (3,400): they take mispredicted branches and a
  * load per string off the path from one string to the next. A malformed
  * event still gets the old parser's reason: on that path only,
  * event_reject runs jsmn again to see what it would have said first.
