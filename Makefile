@@ -152,3 +152,13 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The tokenizer's fast string scan against its general one, and its tokens
+# against jsmn's (tests/fuzz/fuzz_event_lex.c includes engine/event.c).
+.PHONY: fuzz-lex fuzz-lex-run
+fuzz-lex: deps
+	@mkdir -p $(BUILD)/fuzz
+	clang $(FUZZ_FLAGS) -Iengine -o $(BUILD)/fuzz/fuzz_event_lex tests/fuzz/fuzz_event_lex.c $(LDLIBS_ALL)
+
+fuzz-lex-run: fuzz-lex
+	$(call FUZZ_RUN,event-diff,event_lex,-dict=tests/fuzz/event.dict)
