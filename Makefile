@@ -53,8 +53,38 @@ $(BUILD)/%.o: %.c | deps
 $(BUILD)/libleadrouter.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
+# leadrouter itself. With PGO=1 (the default) GCC optimises it from a profile
+# of the per-event path: an instrumented build in $(PGO_DIR) runs simulate
+# over a stream from bench/gen_events (its own seed, not the benchmark's)
+# and the sample events, and the same objects are then compiled again with
+# -fprofile-use (a static function's profile is keyed to its object's path,
+# so both passes build in one directory). Branch layout and inlining follow
+# the hot path; simulate goes some 5-10% faster, with the same output. PGO=0
+# links the plain objects, as the sanitizer and fuzz builds do.
+PGO     ?= 1
+PGO_DIR  = $(BUILD)/pgo
+PGO_GEN  = -fprofile-generate -fprofile-update=single
+PGO_USE  = -fprofile-use -fprofile-partial-training -Wno-missing-profile
+PGO_SRC  = $(LIB_SRC) $(DAEMON_SRC) $(wildcard */*.h) bench/gen_events.c \
+	bench/bench.json config/leadrouter.example.json config/sample-events.jsonl Makefile
+
+ifeq ($(PGO),1)
+$(BUILD)/leadrouter: $(PGO_SRC) | deps
+	rm -rf $(PGO_DIR)
+	$(MAKE) -s PGO=0 BUILD=$(PGO_DIR) OPT="$(OPT) $(PGO_GEN)" $(PGO_DIR)/leadrouter
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -o $(PGO_DIR)/gen_events bench/gen_events.c -lm
+	$(PGO_DIR)/gen_events -n 200000 -l 50000 -s 7 > $(PGO_DIR)/train.jsonl
+	$(PGO_DIR)/leadrouter simulate -c bench/bench.json < $(PGO_DIR)/train.jsonl > /dev/null 2>&1
+	$(PGO_DIR)/leadrouter simulate -c config/leadrouter.example.json \
+		< config/sample-events.jsonl > /dev/null 2>&1
+	find $(PGO_DIR) -name '*.o' -delete
+	rm -f $(PGO_DIR)/leadrouter $(PGO_DIR)/libleadrouter.a $(PGO_DIR)/train.jsonl
+	$(MAKE) -s PGO=0 BUILD=$(PGO_DIR) OPT="$(OPT) $(PGO_USE)" $(PGO_DIR)/leadrouter
+	cp $(PGO_DIR)/leadrouter $@
+else
 $(BUILD)/leadrouter: $(DAEMON_OBJ) $(BUILD)/libleadrouter.a
 	$(CC) $(CFLAGS_ALL) -o $@ $(DAEMON_OBJ) $(BUILD)/libleadrouter.a $(LDLIBS_ALL)
+endif
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libleadrouter.a tests/unit/testutil.h | deps
 	@mkdir -p $(dir $@)
@@ -77,7 +107,7 @@ test-unit: $(UNIT_BIN) $(BUILD)/leadrouter
 # The same tests under ASan + UBSan, then valgrind on the plain build, then a
 # short fuzz run.
 check: deps
-	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test-unit
+	$(MAKE) PGO=0 BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test-unit
 	$(MAKE) check-valgrind
 	$(MAKE) fuzz-run
 
