@@ -86,7 +86,7 @@ $(BUILD)/leadrouter: $(DAEMON_OBJ) $(BUILD)/libleadrouter.a
 	$(CC) $(CFLAGS_ALL) -o $@ $(DAEMON_OBJ) $(BUILD)/libleadrouter.a $(LDLIBS_ALL)
 endif
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libleadrouter.a tests/unit/testutil.h | deps
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libleadrouter.a $(wildcard tests/unit/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(BUILD)/libleadrouter.a \
 		$(LDLIBS_ALL) $$(pkg-config --libs cmocka)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../../engine/event.c"
+#include "../unit/event_lex_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,42 +56,6 @@ static void lex_str_ends(const char *buf, size_t len)
 			    (size_t)(unsigned char)buf[i % len] % (len + 1),
 			    &jumpy);
 	}
-}
-
-/* The slot for key k of n bytes by name, as an offset in event_slots. */
-static size_t lex_key_want(const char *k, size_t n, bool ctx)
-{
-	static const struct {
-		const char *name;
-		size_t top, ctx;
-	} keys[] = {
-		{"type", offsetof(struct event_slots, type), SIZE_MAX},
-		{"event", offsetof(struct event_slots, event), SIZE_MAX},
-		{"messageId", offsetof(struct event_slots, message_id),
-		 SIZE_MAX},
-		{"userId", offsetof(struct event_slots, user_id), SIZE_MAX},
-		{"anonymousId", offsetof(struct event_slots, anonymous_id),
-		 SIZE_MAX},
-		{"timestamp", offsetof(struct event_slots, timestamp),
-		 SIZE_MAX},
-		{"originalTimestamp",
-		 offsetof(struct event_slots, original_timestamp), SIZE_MAX},
-		{"name", offsetof(struct event_slots, name), SIZE_MAX},
-		{"groupId", offsetof(struct event_slots, group_id),
-		 offsetof(struct event_slots, ctx_group_id)},
-		{"traits", offsetof(struct event_slots, traits),
-		 offsetof(struct event_slots, ctx_traits)},
-		{"properties", offsetof(struct event_slots, properties),
-		 SIZE_MAX},
-		{"context", offsetof(struct event_slots, context), SIZE_MAX},
-		{"page", SIZE_MAX, offsetof(struct event_slots, ctx_page)},
-	};
-
-	for (size_t j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
-		if (strlen(keys[j].name) == n &&
-		    memcmp(keys[j].name, k, n) == 0)
-			return ctx ? keys[j].ctx : keys[j].top;
-	return SIZE_MAX;
 }
 
 /* The input's first bytes (up to its first quote) as a quoted key. */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../../engine/event.c"
+#include "event_lex_ref.h"
 
 /*
  * Both scans of the string text at buf[i], the one through window w and
@@ -224,38 +225,6 @@ static void test_lex_sample_events_are_jsmn(void **state)
 	}
 	fclose(f);
 	assert_true(n > 10);
-}
-
-/* The keys the lexer notes, the plain way: by name. */
-static const struct {
-	const char *name;
-	size_t top, ctx; /* offsets in struct event_slots, or SIZE_MAX */
-} lex_keys[] = {
-	{"type", offsetof(struct event_slots, type), SIZE_MAX},
-	{"event", offsetof(struct event_slots, event), SIZE_MAX},
-	{"messageId", offsetof(struct event_slots, message_id), SIZE_MAX},
-	{"userId", offsetof(struct event_slots, user_id), SIZE_MAX},
-	{"anonymousId", offsetof(struct event_slots, anonymous_id), SIZE_MAX},
-	{"timestamp", offsetof(struct event_slots, timestamp), SIZE_MAX},
-	{"originalTimestamp", offsetof(struct event_slots, original_timestamp),
-	 SIZE_MAX},
-	{"name", offsetof(struct event_slots, name), SIZE_MAX},
-	{"groupId", offsetof(struct event_slots, group_id),
-	 offsetof(struct event_slots, ctx_group_id)},
-	{"traits", offsetof(struct event_slots, traits),
-	 offsetof(struct event_slots, ctx_traits)},
-	{"properties", offsetof(struct event_slots, properties), SIZE_MAX},
-	{"context", offsetof(struct event_slots, context), SIZE_MAX},
-	{"page", SIZE_MAX, offsetof(struct event_slots, ctx_page)},
-};
-
-static size_t lex_key_want(const char *k, size_t n, bool ctx)
-{
-	for (size_t j = 0; j < sizeof(lex_keys) / sizeof(lex_keys[0]); j++)
-		if (strlen(lex_keys[j].name) == n &&
-		    memcmp(lex_keys[j].name, k, n) == 0)
-			return ctx ? lex_keys[j].ctx : lex_keys[j].top;
-	return SIZE_MAX;
 }
 
 /*
