@@ -262,9 +262,10 @@ static void sim_apply_oldest(struct sim *s)
 }
 
 /* A full ring: the slot of the newest event is on its way (fetched as it
- * was parsed); fetch the lead of the next newest, whose slot came in an
- * event ago, and the ext block of the one after, whose lead did; then
- * apply the oldest, all of whose lines were asked for events ago. */
+ * was parsed); fetch the lead of the one before it, whose slot came in an
+ * event ago, and the ext block of the one before that, next to be
+ * applied, whose lead did; then apply the oldest, all of whose lines
+ * were asked for events ago. */
 static void sim_apply_ahead(struct sim *s)
 {
 	unsigned lead = (s->ring_head + 2) % SIM_RING;

@@ -1610,13 +1610,18 @@ static inline int event_field_plain(struct event_ctx *c,
 }
 
 /*
- * event_fields_fill where no string has an escape and no prefix is joined,
- * what nearly every event needs: a key is its slice of the buffer, and the
- * token array, the buffer and the count stay in registers (the stores into
- * the fields would make the general path reload them through c).
+ * Flattens object obj one level deep into fs. Like every object walk
+ * after the structure pass, it goes by the object's size, which that pass
+ * has made its exact key count. plain (a constant in each copy
+ * event_fields_fill inlines) is what nearly every event needs: no string
+ * has an escape and no prefix is joined, so a key is its slice of the
+ * buffer and nothing fails; the token array, the buffer and the count
+ * then stay in registers (the stores into the fields would make the
+ * calls of the general case reload them through c and fs).
  */
-static int event_fields_fill_plain(struct event_ctx *c, struct event_fields *fs,
-				   int obj)
+__attribute__((always_inline)) static inline int
+event_fields_walk(struct event_ctx *c, struct event_fields *fs, int obj,
+		  bool plain)
 {
 	const struct event_tok *tok = c->tok;
 	const char *buf = c->buf;
@@ -1626,9 +1631,17 @@ static int event_fields_fill_plain(struct event_ctx *c, struct event_fields *fs,
 	for (int i = 0; i < size; i++) {
 		const struct event_tok *key = &tok[k], *v = &tok[k + 1];
 
-		if (v->type == TOK_OBJECT) {
+		if (v->type == TOK_OBJECT || !plain) {
+			int r;
+
 			*fs->n = n;
-			if (event_fields_nested(c, fs, k, k + 1) < 0)
+			r = v->type == TOK_OBJECT
+				    ? event_fields_nested(c, fs, k, k + 1)
+			    : fs->prefix.len == 0
+				    ? event_field_plain(c, fs, k)
+				    : event_field_add(c, fs, STRV_NULL, k,
+						      k + 1);
+			if (r < 0)
 				return -1;
 			n = *fs->n;
 		} else if (n < EVENT_MAX_FIELDS && key->end > key->start) {
@@ -1637,7 +1650,6 @@ static int event_fields_fill_plain(struct event_ctx *c, struct event_fields *fs,
 			f->name =
 				(struct strv){buf + key->start,
 					      (size_t)(key->end - key->start)};
-			/* no escapes: a string value cannot fail */
 			(void)event_jval_get(c, k + 1, &f->val, fs->field);
 		}
 		k = event_is_container(v) ? event_tok_skip(c, k + 1) : k + 2;
@@ -1646,29 +1658,22 @@ static int event_fields_fill_plain(struct event_ctx *c, struct event_fields *fs,
 	return 0;
 }
 
-/*
- * Flattens object obj one level deep into fs. Like every object walk
- * after the structure pass, it goes by the object's size, which that pass
- * has made its exact key count.
- */
+/* Out of line, so that its calls and their saved registers stay out of
+ * the plain walk's code. */
+__attribute__((noinline)) static int
+event_fields_fill_general(struct event_ctx *c, struct event_fields *fs, int obj)
+{
+	return event_fields_walk(c, fs, obj, false);
+}
+
 static int event_fields_fill(struct event_ctx *c, struct event_fields *fs,
 			     int obj)
 {
 	if (obj < 0)
 		return 0;
 	if (!c->has_esc && fs->prefix.len == 0)
-		return event_fields_fill_plain(c, fs, obj);
-	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
-	     i++, k = event_tok_skip(c, k + 1)) {
-		int r = c->tok[k + 1].type == TOK_OBJECT
-				? event_fields_nested(c, fs, k, k + 1)
-			: fs->prefix.len == 0
-				? event_field_plain(c, fs, k)
-				: event_field_add(c, fs, STRV_NULL, k, k + 1);
-		if (r < 0)
-			return -1;
-	}
-	return 0;
+		return event_fields_walk(c, fs, obj, true);
+	return event_fields_fill_general(c, fs, obj);
 }
 
 /* Value of key name in object obj (null counts as absent), or -1. */
@@ -2047,6 +2052,14 @@ int event_timestamp_parse_full(const char *s, size_t len, int64_t *ms)
 	return 0;
 }
 
+/*
+ * The fast path reads the digits in pairs out of little-endian words; on
+ * any other byte order every time takes the full parser. The guard spans
+ * all of its helpers, or they would be unused there (an error under
+ * clang's -Werror).
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+
 /* The pattern of the usual spelling: where the digits go, and what else. */
 static const char event_ts_form[25] = "0000-00-00T00:00:00.000Z";
 static const char event_ts_digit[25] = "\xff\xff\xff\xff\0\xff\xff\0"
@@ -2105,7 +2118,6 @@ static inline unsigned event_ts_byte(uint64_t w, unsigned i)
 __attribute__((always_inline)) static inline bool
 event_ts_usual(const char *s, size_t len, int64_t *ms)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	static const unsigned short before[12] = {0,   31,  59,  90,  120, 151,
 						  181, 212, 243, 273, 304, 334};
 	static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30,
@@ -2137,13 +2149,19 @@ event_ts_usual(const char *s, size_t len, int64_t *ms)
 	*ms = days * 86400000 +
 	      (int64_t)(h * 3600000 + mi * 60000 + sec * 1000 + frac);
 	return true;
+}
+
 #else
+
+static inline bool event_ts_usual(const char *s, size_t len, int64_t *ms)
+{
 	(void)s;
 	(void)len;
 	(void)ms;
 	return false;
-#endif
 }
+
+#endif
 
 int event_timestamp_parse(const char *s, size_t len, int64_t *ms)
 {

@@ -40,6 +40,16 @@
 
 #include "lead_internal.h"
 
+/*
+ * A prefetch of the line that holds byte off of the block at p, where off
+ * may lie past the block's end: a guess from the key sought (the lead
+ * whose tag matched may be another with a shorter key) or from a usual
+ * key length. The address is made in integers, as a pointer may not move
+ * past its object even for a hint that reads nothing.
+ */
+#define TABLE_PREFETCH_AT(p, off, rw)                                          \
+	__builtin_prefetch((const void *)((uintptr_t)(p) + (off)), (rw))
+
 #define TABLE_MIN_CAP 1024
 #define TAG_SHIFT     48
 #define PTR_MASK      ((UINT64_C(1) << TAG_SHIFT) - 1)
@@ -193,8 +203,8 @@ void lead_table_prefetch_lead_hashed(const struct lead_table *t,
 		if (slot_tag_ok(t, v, h)) {
 			const char *p = (const char *)slot_lead(t, v);
 			__builtin_prefetch(p, 1);
-			__builtin_prefetch(p + 64, 1);
-			__builtin_prefetch(p + lead_size(key.len) - 1, 1);
+			TABLE_PREFETCH_AT(p, 64, 1);
+			TABLE_PREFETCH_AT(p, lead_size(key.len) - 1, 1);
 			return;
 		}
 	}
@@ -283,7 +293,7 @@ static int table_grow(struct lead_table *t)
 		if (i < t->cap && t->slots[i]) {
 			const char *p = (const char *)slot_lead(t, t->slots[i]);
 			__builtin_prefetch(p + offsetof(struct lead, key_len));
-			__builtin_prefetch(p + lead_size(36) - 1);
+			TABLE_PREFETCH_AT(p, lead_size(36) - 1, 0);
 		}
 		if (i >= GROW_AHEAD && t->slots[j]) {
 			struct lead *l = slot_lead(t, t->slots[j]);

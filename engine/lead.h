@@ -72,9 +72,10 @@ struct lead *lead_table_find(const struct lead_table *t, struct strv key);
 void lead_table_prefetch(const struct lead_table *t, struct strv key);
 void lead_table_prefetch_lead(const struct lead_table *t, struct strv key);
 /*
- * The same three calls on a key hashed once by lead_key_hash: a pipelining
- * caller looks each key up three times, and hashing a UUID each time cost
- * as much as the rest of the lookup. h must be lead_key_hash(key) of the
+ * The same calls on a key hashed once by lead_key_hash: a pipelining
+ * caller looks each key up as often as three or four times (the hints and
+ * the apply), and hashing a UUID each time cost as much as the rest of
+ * the lookup. h must be lead_key_hash(key) of the
  * event's lead_key; anything else breaks the table.
  */
 uint64_t lead_key_hash(struct strv key);
