@@ -68,8 +68,13 @@ PGO_USE  = -fprofile-use -fprofile-partial-training -Wno-missing-profile
 PGO_SRC  = $(LIB_SRC) $(DAEMON_SRC) $(wildcard */*.h) bench/gen_events.c \
 	bench/bench.json config/leadrouter.example.json config/sample-events.jsonl Makefile
 
+# Which of the two builds $(BUILD)/leadrouter is: switching PGO relinks it.
+PGO_MODE = $(BUILD)/.pgo-$(PGO)
+$(PGO_MODE):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.pgo-* && touch $@
+
 ifeq ($(PGO),1)
-$(BUILD)/leadrouter: $(PGO_SRC) | deps
+$(BUILD)/leadrouter: $(PGO_SRC) $(PGO_MODE) | deps
 	rm -rf $(PGO_DIR)
 	$(MAKE) -s PGO=0 BUILD=$(PGO_DIR) OPT="$(OPT) $(PGO_GEN)" $(PGO_DIR)/leadrouter
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -o $(PGO_DIR)/gen_events bench/gen_events.c -lm
@@ -82,7 +87,7 @@ $(BUILD)/leadrouter: $(PGO_SRC) | deps
 	$(MAKE) -s PGO=0 BUILD=$(PGO_DIR) OPT="$(OPT) $(PGO_USE)" $(PGO_DIR)/leadrouter
 	cp $(PGO_DIR)/leadrouter $@
 else
-$(BUILD)/leadrouter: $(DAEMON_OBJ) $(BUILD)/libleadrouter.a
+$(BUILD)/leadrouter: $(DAEMON_OBJ) $(BUILD)/libleadrouter.a $(PGO_MODE)
 	$(CC) $(CFLAGS_ALL) -o $@ $(DAEMON_OBJ) $(BUILD)/libleadrouter.a $(LDLIBS_ALL)
 endif
 
