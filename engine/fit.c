@@ -199,6 +199,35 @@ static bool trait_iter_next(struct trait_iter *it, uint8_t *type,
 	return true;
 }
 
+/* memcmp(a, b, n) == 0 without the call, for the short names and values
+ * of traits: whole words, the last one overlapping the one before, and
+ * below eight bytes two overlapping halves or three bytes. */
+static bool trait_mem_eq(const char *a, const char *b, size_t n)
+{
+	if (n >= 8) {
+		uint64_t x, y;
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t x0, y0, x1, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
+		return x0 == y0 && x1 == y1;
+	}
+	return n == 0 ||
+	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 /* Index of the first entry named name, or -1, as trait_find would find
  * it in the bytes. */
 static long trait_buf_find(const struct trait_buf *tb, struct strv name)
@@ -206,7 +235,7 @@ static long trait_buf_find(const struct trait_buf *tb, struct strv name)
 	for (size_t i = 0; i < tb->nent; i++) {
 		const struct trait_ent *e = &tb->ent[i];
 		if (e->nlen == name.len &&
-		    memcmp(tb->b + e->off + 1, name.p, name.len) == 0)
+		    trait_mem_eq(tb->b + e->off + 1, name.p, name.len))
 			return (long)i;
 	}
 	return -1;
@@ -273,7 +302,7 @@ static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
 		elen = tb->ent[i].elen;
 	}
 	if (i >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
-	    memcmp(tb->b + off + 2 + name.len, val.p, val.len) == 0)
+	    trait_mem_eq(tb->b + off + 2 + name.len, val.p, val.len))
 		return;
 	if (tb->len - elen + need > sizeof(tb->b))
 		return; /* over the per-lead cap: the trait is dropped */
@@ -333,6 +362,24 @@ static void fit_named_note(struct fit_named *fn, const char *name, size_t nl,
 	}
 }
 
+void fit_config_prepare(struct fit_config *fc)
+{
+	memset(fc->name_len_mask, 0, sizeof(fc->name_len_mask));
+	fc->name_long_mask = 0;
+	for (size_t i = 0; i < fc->nrules && i < FIT_BATCH; i++) {
+		const struct cond *c = &fc->rules[i].cond;
+		size_t nl;
+		if (c->src != FIELD_TRAIT || !c->name)
+			continue;
+		nl = strlen(c->name);
+		if (nl < FIT_NAME_LENS)
+			fc->name_len_mask[nl] |= UINT64_C(1) << i;
+		else
+			fc->name_long_mask |= UINT64_C(1) << i;
+	}
+	fc->prepared = true;
+}
+
 /*
  * The values of the trait conditions of rules [base, base + n) (n <= 64)
  * in one walk over the packed traits, as lead_trait_get would find them
@@ -355,23 +402,33 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 	struct strv v;
 	uint8_t type;
 
+	bool by_len = base == 0 && fc->prepared;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct cond *c = &fc->rules[base + i].cond;
 		if (c->src == FIELD_TRAIT && c->name) {
 			want |= UINT64_C(1) << i;
-			nlen[i] = strlen(c->name);
+			if (!by_len)
+				nlen[i] = strlen(c->name);
 		}
 	}
 	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
 	       trait_iter_next(&it, &type, &name, &nl, &v)) {
 		const struct jval *first = NULL; /* several rules, one value */
+		uint64_t cand = want & ~found;
 
 		if (fn)
 			fit_named_note(fn, name, nl, type, v);
-		for (uint64_t m = want & ~found; m; m &= m - 1) {
+		if (by_len)
+			cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl]
+						   : fc->name_long_mask;
+		for (uint64_t m = cand; m; m &= m - 1) {
 			size_t i = (size_t)__builtin_ctzll(m);
-			if (nlen[i] != nl ||
-			    memcmp(name, fc->rules[base + i].cond.name, nl))
+			const char *rn = fc->rules[base + i].cond.name;
+			if (by_len ? nl >= FIT_NAME_LENS && strlen(rn) != nl
+				   : nlen[i] != nl)
+				continue;
+			if (!trait_mem_eq(name, rn, nl))
 				continue;
 			if (first)
 				vals[i] = *first;

@@ -92,6 +92,8 @@ struct fit_rule {
 #define GRADE_NONE 0 /* not graded yet (no traits) */
 /* Grades are letters 'A' (best) .. 'D'; comparisons use the letter order. */
 
+#define FIT_NAME_LENS 64
+
 struct fit_config {
 	struct fit_rule *rules;
 	size_t nrules;
@@ -106,7 +108,21 @@ struct fit_config {
 	char **disqualify_titles; /* case-insensitive substrings of traits.title
 				   */
 	size_t ndisqualify_titles;
+	/* Derived from rules by fit_config_prepare() so that grading compares
+	 * a trait only with the rules whose names are as long, without a
+	 * strlen of every name for every lead: name_len_mask[n] is the mask
+	 * of the trait rules among the first 64 whose name has n bytes
+	 * (n < FIT_NAME_LENS), name_long_mask of those with longer names.
+	 * prepared false (never prepared, e.g. built by hand): every rule is
+	 * compared, with the same result. Prepare again after editing rules. */
+	uint64_t name_len_mask[FIT_NAME_LENS];
+	uint64_t name_long_mask;
+	bool prepared;
 };
+
+/* Fill fc's derived name_len_mask, name_long_mask and prepared
+ * (engine/fit.c). */
+void fit_config_prepare(struct fit_config *fc);
 
 struct qualify_config {
 	double threshold; /* behaviour score needed */
