@@ -177,8 +177,9 @@ struct trait_iter {
 	size_t i;
 };
 
-static bool trait_iter_next(struct trait_iter *it, uint8_t *type,
-			    const char **name, size_t *nl, struct strv *v)
+static inline bool trait_iter_next(struct trait_iter *it, uint8_t *type,
+				   const char **name, size_t *nl,
+				   struct strv *v)
 {
 	if (it->tb) {
 		const struct trait_ent *e;
@@ -202,7 +203,7 @@ static bool trait_iter_next(struct trait_iter *it, uint8_t *type,
 /* memcmp(a, b, n) == 0 without the call, for the short names and values
  * of traits: whole words, the last one overlapping the one before, and
  * below eight bytes two overlapping halves or three bytes. */
-static bool trait_mem_eq(const char *a, const char *b, size_t n)
+static inline bool trait_mem_eq(const char *a, const char *b, size_t n)
 {
 	if (n >= 8) {
 		uint64_t x, y;
@@ -348,8 +349,8 @@ struct fit_named {
 };
 
 /* Note name's entry in fn if it is the first "email" or "title". */
-static void fit_named_note(struct fit_named *fn, const char *name, size_t nl,
-			   uint8_t type, struct strv v)
+static inline void fit_named_note(struct fit_named *fn, const char *name,
+				  size_t nl, uint8_t type, struct strv v)
 {
 	if (nl != 5)
 		return;
@@ -364,9 +365,13 @@ static void fit_named_note(struct fit_named *fn, const char *name, size_t nl,
 
 void fit_config_prepare(struct fit_config *fc)
 {
+	size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
+
 	memset(fc->name_len_mask, 0, sizeof(fc->name_len_mask));
+	memset(fc->name_same_mask, 0, sizeof(fc->name_same_mask));
 	fc->name_long_mask = 0;
-	for (size_t i = 0; i < fc->nrules && i < FIT_BATCH; i++) {
+	fc->trait_mask = 0;
+	for (size_t i = 0; i < n; i++) {
 		const struct cond *c = &fc->rules[i].cond;
 		size_t nl;
 		if (c->src != FIELD_TRAIT || !c->name)
@@ -376,8 +381,58 @@ void fit_config_prepare(struct fit_config *fc)
 			fc->name_len_mask[nl] |= UINT64_C(1) << i;
 		else
 			fc->name_long_mask |= UINT64_C(1) << i;
+		fc->trait_mask |= UINT64_C(1) << i;
+		for (size_t j = 0; j < n; j++) {
+			const struct cond *d = &fc->rules[j].cond;
+			if (d->src == FIELD_TRAIT && d->name &&
+			    strcmp(c->name, d->name) == 0)
+				fc->name_same_mask[i] |= UINT64_C(1) << j;
+		}
 	}
 	fc->prepared = true;
+}
+
+/* fit_traits_collect for the first batch of a prepared config: a trait
+ * is compared only with the rules whose names are as long, and once one
+ * of them has its name, every rule of that name (name_same_mask) takes
+ * its value and no other can: one compare per trait, no strlen. */
+static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
+					    const struct lead *l,
+					    const struct trait_buf *tb,
+					    uint64_t want, struct jval *vals,
+					    struct fit_named *fn)
+{
+	struct trait_iter it = {lead_traits(l), l->traits_len, 0, tb, 0};
+	const char *name;
+	uint64_t found = 0;
+	size_t nl;
+	struct strv v;
+	uint8_t type;
+
+	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
+	       trait_iter_next(&it, &type, &name, &nl, &v)) {
+		uint64_t cand = want & ~found;
+
+		if (fn)
+			fit_named_note(fn, name, nl, type, v);
+		cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl]
+					   : fc->name_long_mask;
+		for (uint64_t m = cand; m; m &= m - 1) {
+			size_t i = (size_t)__builtin_ctzll(m);
+			const char *rn = fc->rules[i].cond.name;
+			uint64_t same;
+			if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
+			    !trait_mem_eq(name, rn, nl))
+				continue;
+			trait_to_jval(type, v, &vals[i]);
+			same = fc->name_same_mask[i] & want & ~found;
+			found |= same;
+			for (same &= same - 1; same; same &= same - 1)
+				vals[__builtin_ctzll(same)] = vals[i];
+			break;
+		}
+	}
+	return found;
 }
 
 /*
@@ -402,33 +457,27 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 	struct strv v;
 	uint8_t type;
 
-	bool by_len = base == 0 && fc->prepared;
-
+	if (base == 0 && fc->prepared)
+		return fit_traits_collect_prepared(fc, l, tb, fc->trait_mask,
+						   vals, fn);
 	for (size_t i = 0; i < n; i++) {
 		const struct cond *c = &fc->rules[base + i].cond;
 		if (c->src == FIELD_TRAIT && c->name) {
 			want |= UINT64_C(1) << i;
-			if (!by_len)
-				nlen[i] = strlen(c->name);
+			nlen[i] = strlen(c->name);
 		}
 	}
 	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
 	       trait_iter_next(&it, &type, &name, &nl, &v)) {
 		const struct jval *first = NULL; /* several rules, one value */
-		uint64_t cand = want & ~found;
 
 		if (fn)
 			fit_named_note(fn, name, nl, type, v);
-		if (by_len)
-			cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl]
-						   : fc->name_long_mask;
-		for (uint64_t m = cand; m; m &= m - 1) {
+		for (uint64_t m = want & ~found; m; m &= m - 1) {
 			size_t i = (size_t)__builtin_ctzll(m);
-			const char *rn = fc->rules[base + i].cond.name;
-			if (by_len ? nl >= FIT_NAME_LENS && strlen(rn) != nl
-				   : nlen[i] != nl)
-				continue;
-			if (!trait_mem_eq(name, rn, nl))
+			if (nlen[i] != nl ||
+			    !trait_mem_eq(name, fc->rules[base + i].cond.name,
+					  nl))
 				continue;
 			if (first)
 				vals[i] = *first;

@@ -109,19 +109,21 @@ struct fit_config {
 				   */
 	size_t ndisqualify_titles;
 	/* Derived from rules by fit_config_prepare() so that grading compares
-	 * a trait only with the rules whose names are as long, without a
-	 * strlen of every name for every lead: name_len_mask[n] is the mask
-	 * of the trait rules among the first 64 whose name has n bytes
-	 * (n < FIT_NAME_LENS), name_long_mask of those with longer names.
-	 * prepared false (never prepared, e.g. built by hand): every rule is
-	 * compared, with the same result. Prepare again after editing rules. */
+	 * a trait only with the rules whose names are as long, once per name,
+	 * without a strlen of every name for every lead. Of the first 64
+	 * rules: trait_mask has the trait rules, name_len_mask[n] those whose
+	 * name has n bytes (n < FIT_NAME_LENS), name_long_mask those with
+	 * longer names, name_same_mask[i] those with rule i's name. prepared
+	 * false (never prepared, e.g. built by hand): every rule is compared,
+	 * with the same result. Prepare again after editing rules. */
+	uint64_t trait_mask;
 	uint64_t name_len_mask[FIT_NAME_LENS];
 	uint64_t name_long_mask;
+	uint64_t name_same_mask[64];
 	bool prepared;
 };
 
-/* Fill fc's derived name_len_mask, name_long_mask and prepared
- * (engine/fit.c). */
+/* Fill fc's derived masks and prepared (engine/fit.c). */
 void fit_config_prepare(struct fit_config *fc);
 
 struct qualify_config {
