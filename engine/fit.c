@@ -602,14 +602,12 @@ void lead_fit_update(const struct fit_config *fc, struct lead *l)
 	fit_update_from(fc, l, NULL);
 }
 
-bool lead_traits_merge(struct lead_table *t, struct lead *l,
-		       const struct event *ev, const struct fit_config *fc)
+bool lead_traits_merge_some(struct lead_table *t, struct lead *l,
+			    const struct event *ev, const struct fit_config *fc)
 {
 	struct trait_buf tb;
 	struct jval v;
 
-	if (ev->ntraits == 0 && !ev->email.p && !ev->group_id.p)
-		return false;
 	trait_buf_load(&tb, lead_traits(l), l->traits_len);
 	for (size_t i = 0; i < ev->ntraits && i < EVENT_MAX_FIELDS; i++)
 		trait_buf_put_jval(&tb, ev->traits[i].name, &ev->traits[i].val,
