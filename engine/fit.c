@@ -145,7 +145,18 @@ struct trait_buf {
 	size_t len;
 	struct trait_ent ent[LEAD_TRAITS_MAX / 3 + 1];
 	size_t nent;
+	uint64_t names; /* trait_name_bit of every entry's name */
 };
+
+/* One of 64 bits for a name, from its length and last byte: a put whose
+ * bit no entry has set is a new name, found without a scan of the
+ * entries, which is most puts (a new lead's traits). */
+static inline uint64_t trait_name_bit(const char *name, size_t nl)
+{
+	unsigned last = nl ? (unsigned char)name[nl - 1] : 0;
+
+	return UINT64_C(1) << ((nl * 5 + last) & 63);
+}
 
 /* tb as a copy of the len packed bytes at p, indexed. */
 static void trait_buf_load(struct trait_buf *tb, const char *p, size_t len)
@@ -159,10 +170,12 @@ static void trait_buf_load(struct trait_buf *tb, const char *p, size_t len)
 		memcpy(tb->b, p, len);
 	tb->len = len;
 	tb->nent = 0;
+	tb->names = 0;
 	while ((next = lead_trait_next(tb->b, len, off, &type, &n, &v)) != 0) {
+		size_t nl = (size_t)(v.p - n) - 1;
 		tb->ent[tb->nent++] = (struct trait_ent){
-			(uint16_t)off, (uint16_t)((size_t)(v.p - n) - 1),
-			(uint16_t)(next - off)};
+			(uint16_t)off, (uint16_t)nl, (uint16_t)(next - off)};
+		tb->names |= trait_name_bit(n, nl);
 		off = next;
 	}
 }
@@ -288,16 +301,18 @@ static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 /* Longer trait names are dropped. */
 #define TRAIT_NAME_MAX 256
 
-static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
-			  struct strv val)
+static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
+				 struct strv name, struct strv val)
 {
 	size_t elen = 0, off = 0, need = 1 + name.len + 1 + val.len + 1;
+	uint64_t bit;
 	long i;
 
 	if (name.len == 0 || name.len >= TRAIT_NAME_MAX ||
 	    memchr(name.p, '\0', name.len))
 		return;
-	i = trait_buf_find(tb, name);
+	bit = trait_name_bit(name.p, name.len);
+	i = tb->names & bit ? trait_buf_find(tb, name) : -1;
 	if (i >= 0) {
 		off = tb->ent[i].off;
 		elen = tb->ent[i].elen;
@@ -311,6 +326,7 @@ static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
 		trait_buf_drop(tb, (size_t)i);
 	tb->ent[tb->nent++] = (struct trait_ent){
 		(uint16_t)tb->len, (uint16_t)name.len, (uint16_t)need};
+	tb->names |= bit;
 	tb->b[tb->len] = (char)type;
 	memcpy(tb->b + tb->len + 1, name.p, name.len);
 	tb->b[tb->len + 1 + name.len] = '\0';
@@ -319,8 +335,8 @@ static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
 	tb->len += need;
 }
 
-static void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
-			       const struct jval *v, uint8_t flags)
+static inline void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
+				      const struct jval *v, uint8_t flags)
 {
 	char tmp[32];
 	struct strv text;
