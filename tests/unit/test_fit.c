@@ -347,9 +347,14 @@ static void test_trait_merge_matches_model(void **state)
 	unsigned seed = 7;
 	struct lead *l = NULL;
 
-	memset(&m, 0, sizeof(m));
 	for (int round = 0; round < 3000; round++) {
-		struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0 + round);
+		char key[16];
+		/* a new lead every 30 rounds: puts into an empty merge, and
+		 * names put twice before any load has seen them */
+		if (round % 30 == 0)
+			memset(&m, 0, sizeof(m));
+		snprintf(key, sizeof(key), "u%d", round / 30);
+		struct event *ev = fx_event(EVENT_IDENTIFY, key, T0 + round);
 		int k = 1 +
 			(int)((seed = seed * 1103515245u + 12345u) >> 16) % 4;
 
