@@ -496,10 +496,42 @@ static void test_fit_prepared_matches_general(void **state)
 	s->f.cfg.fit = gen;
 }
 
+/* cond_email_domain folds the domain a word at a time: every byte value,
+ * at every place of domains of 1 to 40 bytes, as a byte loop folds it. */
+static void test_email_domain_fold(void **state)
+{
+	char email[64], buf[64], want[64];
+	struct strv dom;
+	(void)state;
+
+	for (unsigned b = 0; b < 256; b++) {
+		for (size_t n = 1; n <= 40; n++) {
+			if (b == '@')
+				continue;
+			email[0] = 'j';
+			email[1] = '@';
+			for (size_t i = 0; i < n; i++) {
+				char ch = (char)(i % 3 == 0 ? b : 'A' + i % 26);
+				email[2 + i] = ch;
+				want[i] = ch >= 'A' && ch <= 'Z'
+						  ? (char)(ch - 'A' + 'a')
+						  : ch;
+			}
+			assert_true(
+				cond_email_domain((struct strv){email, n + 2},
+						  buf, sizeof(buf), &dom));
+			assert_int_equal(dom.len, n);
+			assert_memory_equal(dom.p, want, n);
+			assert_int_equal(buf[n], '\0');
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trait_number_is_strtod),
+		cmocka_unit_test(test_email_domain_fold),
 		cmocka_unit_test_setup_teardown(test_trait_merge_matches_model,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
