@@ -443,6 +443,8 @@ static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
 			trait_to_jval(type, v, &vals[i]);
 			same = fc->name_same_mask[i] & want & ~found;
 			found |= same;
+			/* rules of one name have one length: all of same
+			 * are in cand, and i, its lowest bit, is skipped */
 			for (same &= same - 1; same; same &= same - 1)
 				vals[__builtin_ctzll(same)] = vals[i];
 			break;
