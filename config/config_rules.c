@@ -592,7 +592,10 @@ int cfg_fit_parse(struct config_errors *errs, const json_t *v, const char *path,
 	cfg_object_apply(errs, v, path, cfg_fit_fields,
 			 sizeof(cfg_fit_fields) / sizeof(cfg_fit_fields[0]),
 			 fc);
-	return errs->n == before ? 0 : -1;
+	if (errs->n != before)
+		return -1;
+	fit_config_prepare(fc);
+	return 0;
 }
 
 void cfg_fit_free(struct fit_config *fc)

@@ -38,6 +38,8 @@ static bool cond_mem_eq_nocase(const char *a, const char *b, size_t n)
 	return true;
 }
 
+static void cond_fold(char *dst, const char *src, size_t n);
+
 bool cond_parse_number(struct strv s, double *out)
 {
 	char buf[64];
@@ -85,10 +87,7 @@ bool cond_email_domain(struct strv email, char *buf, size_t cap,
 	n = email.len - (size_t)(at + 1 - email.p);
 	if (n == 0 || n >= cap)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = at[1 + i];
-		buf[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-	}
+	cond_fold(buf, at + 1, n); /* eight bytes at a time */
 	buf[n] = '\0';
 	*out = (struct strv){buf, n};
 	return true;

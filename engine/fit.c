@@ -145,7 +145,18 @@ struct trait_buf {
 	size_t len;
 	struct trait_ent ent[LEAD_TRAITS_MAX / 3 + 1];
 	size_t nent;
+	uint64_t names; /* trait_name_bit of every entry's name */
 };
+
+/* One of 64 bits for a name, from its length and last byte: a put whose
+ * bit no entry has set is a new name, found without a scan of the
+ * entries, which is most puts (a new lead's traits). */
+static inline uint64_t trait_name_bit(const char *name, size_t nl)
+{
+	unsigned last = nl ? (unsigned char)name[nl - 1] : 0;
+
+	return UINT64_C(1) << ((nl * 5 + last) & 63);
+}
 
 /* tb as a copy of the len packed bytes at p, indexed. */
 static void trait_buf_load(struct trait_buf *tb, const char *p, size_t len)
@@ -159,10 +170,12 @@ static void trait_buf_load(struct trait_buf *tb, const char *p, size_t len)
 		memcpy(tb->b, p, len);
 	tb->len = len;
 	tb->nent = 0;
+	tb->names = 0;
 	while ((next = lead_trait_next(tb->b, len, off, &type, &n, &v)) != 0) {
+		size_t nl = (size_t)(v.p - n) - 1;
 		tb->ent[tb->nent++] = (struct trait_ent){
-			(uint16_t)off, (uint16_t)((size_t)(v.p - n) - 1),
-			(uint16_t)(next - off)};
+			(uint16_t)off, (uint16_t)nl, (uint16_t)(next - off)};
+		tb->names |= trait_name_bit(n, nl);
 		off = next;
 	}
 }
@@ -177,8 +190,9 @@ struct trait_iter {
 	size_t i;
 };
 
-static bool trait_iter_next(struct trait_iter *it, uint8_t *type,
-			    const char **name, size_t *nl, struct strv *v)
+static inline bool trait_iter_next(struct trait_iter *it, uint8_t *type,
+				   const char **name, size_t *nl,
+				   struct strv *v)
 {
 	if (it->tb) {
 		const struct trait_ent *e;
@@ -199,6 +213,35 @@ static bool trait_iter_next(struct trait_iter *it, uint8_t *type,
 	return true;
 }
 
+/* memcmp(a, b, n) == 0 without the call, for the short names and values
+ * of traits: whole words, the last one overlapping the one before, and
+ * below eight bytes two overlapping halves or three bytes. */
+static inline bool trait_mem_eq(const char *a, const char *b, size_t n)
+{
+	if (n >= 8) {
+		uint64_t x, y;
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t x0, y0, x1, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
+		return x0 == y0 && x1 == y1;
+	}
+	return n == 0 ||
+	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 /* Index of the first entry named name, or -1, as trait_find would find
  * it in the bytes. */
 static long trait_buf_find(const struct trait_buf *tb, struct strv name)
@@ -206,7 +249,7 @@ static long trait_buf_find(const struct trait_buf *tb, struct strv name)
 	for (size_t i = 0; i < tb->nent; i++) {
 		const struct trait_ent *e = &tb->ent[i];
 		if (e->nlen == name.len &&
-		    memcmp(tb->b + e->off + 1, name.p, name.len) == 0)
+		    trait_mem_eq(tb->b + e->off + 1, name.p, name.len))
 			return (long)i;
 	}
 	return -1;
@@ -258,22 +301,24 @@ static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 /* Longer trait names are dropped. */
 #define TRAIT_NAME_MAX 256
 
-static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
-			  struct strv val)
+static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
+				 struct strv name, struct strv val)
 {
 	size_t elen = 0, off = 0, need = 1 + name.len + 1 + val.len + 1;
+	uint64_t bit;
 	long i;
 
 	if (name.len == 0 || name.len >= TRAIT_NAME_MAX ||
 	    memchr(name.p, '\0', name.len))
 		return;
-	i = trait_buf_find(tb, name);
+	bit = trait_name_bit(name.p, name.len);
+	i = tb->names & bit ? trait_buf_find(tb, name) : -1;
 	if (i >= 0) {
 		off = tb->ent[i].off;
 		elen = tb->ent[i].elen;
 	}
 	if (i >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
-	    memcmp(tb->b + off + 2 + name.len, val.p, val.len) == 0)
+	    trait_mem_eq(tb->b + off + 2 + name.len, val.p, val.len))
 		return;
 	if (tb->len - elen + need > sizeof(tb->b))
 		return; /* over the per-lead cap: the trait is dropped */
@@ -281,6 +326,7 @@ static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
 		trait_buf_drop(tb, (size_t)i);
 	tb->ent[tb->nent++] = (struct trait_ent){
 		(uint16_t)tb->len, (uint16_t)name.len, (uint16_t)need};
+	tb->names |= bit;
 	tb->b[tb->len] = (char)type;
 	memcpy(tb->b + tb->len + 1, name.p, name.len);
 	tb->b[tb->len + 1 + name.len] = '\0';
@@ -289,8 +335,8 @@ static void trait_buf_put(struct trait_buf *tb, uint8_t type, struct strv name,
 	tb->len += need;
 }
 
-static void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
-			       const struct jval *v, uint8_t flags)
+static inline void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
+				      const struct jval *v, uint8_t flags)
 {
 	char tmp[32];
 	struct strv text;
@@ -319,8 +365,8 @@ struct fit_named {
 };
 
 /* Note name's entry in fn if it is the first "email" or "title". */
-static void fit_named_note(struct fit_named *fn, const char *name, size_t nl,
-			   uint8_t type, struct strv v)
+static inline void fit_named_note(struct fit_named *fn, const char *name,
+				  size_t nl, uint8_t type, struct strv v)
 {
 	if (nl != 5)
 		return;
@@ -331,6 +377,80 @@ static void fit_named_note(struct fit_named *fn, const char *name, size_t nl,
 		trait_to_jval(type, v, &fn->title);
 		fn->has_title = true;
 	}
+}
+
+void fit_config_prepare(struct fit_config *fc)
+{
+	size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
+
+	memset(fc->name_len_mask, 0, sizeof(fc->name_len_mask));
+	memset(fc->name_same_mask, 0, sizeof(fc->name_same_mask));
+	fc->name_long_mask = 0;
+	fc->trait_mask = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct cond *c = &fc->rules[i].cond;
+		size_t nl;
+		if (c->src != FIELD_TRAIT || !c->name)
+			continue;
+		nl = strlen(c->name);
+		if (nl < FIT_NAME_LENS)
+			fc->name_len_mask[nl] |= UINT64_C(1) << i;
+		else
+			fc->name_long_mask |= UINT64_C(1) << i;
+		fc->trait_mask |= UINT64_C(1) << i;
+		for (size_t j = 0; j < n; j++) {
+			const struct cond *d = &fc->rules[j].cond;
+			if (d->src == FIELD_TRAIT && d->name &&
+			    strcmp(c->name, d->name) == 0)
+				fc->name_same_mask[i] |= UINT64_C(1) << j;
+		}
+	}
+	fc->prepared = true;
+}
+
+/* fit_traits_collect for the first batch of a prepared config: a trait
+ * is compared only with the rules whose names are as long, and once one
+ * of them has its name, every rule of that name (name_same_mask) takes
+ * its value and no other can: one compare per trait, no strlen. */
+static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
+					    const struct lead *l,
+					    const struct trait_buf *tb,
+					    uint64_t want, struct jval *vals,
+					    struct fit_named *fn)
+{
+	struct trait_iter it = {lead_traits(l), l->traits_len, 0, tb, 0};
+	const char *name;
+	uint64_t found = 0;
+	size_t nl;
+	struct strv v;
+	uint8_t type;
+
+	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
+	       trait_iter_next(&it, &type, &name, &nl, &v)) {
+		uint64_t cand = want & ~found;
+
+		if (fn)
+			fit_named_note(fn, name, nl, type, v);
+		cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl]
+					   : fc->name_long_mask;
+		for (uint64_t m = cand; m; m &= m - 1) {
+			size_t i = (size_t)__builtin_ctzll(m);
+			const char *rn = fc->rules[i].cond.name;
+			uint64_t same;
+			if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
+			    !trait_mem_eq(name, rn, nl))
+				continue;
+			trait_to_jval(type, v, &vals[i]);
+			same = fc->name_same_mask[i] & want & ~found;
+			found |= same;
+			/* rules of one name have one length: all of same
+			 * are in cand, and i, its lowest bit, is skipped */
+			for (same &= same - 1; same; same &= same - 1)
+				vals[__builtin_ctzll(same)] = vals[i];
+			break;
+		}
+	}
+	return found;
 }
 
 /*
@@ -355,6 +475,9 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 	struct strv v;
 	uint8_t type;
 
+	if (base == 0 && fc->prepared)
+		return fit_traits_collect_prepared(fc, l, tb, fc->trait_mask,
+						   vals, fn);
 	for (size_t i = 0; i < n; i++) {
 		const struct cond *c = &fc->rules[base + i].cond;
 		if (c->src == FIELD_TRAIT && c->name) {
@@ -371,7 +494,8 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 		for (uint64_t m = want & ~found; m; m &= m - 1) {
 			size_t i = (size_t)__builtin_ctzll(m);
 			if (nlen[i] != nl ||
-			    memcmp(name, fc->rules[base + i].cond.name, nl))
+			    !trait_mem_eq(name, fc->rules[base + i].cond.name,
+					  nl))
 				continue;
 			if (first)
 				vals[i] = *first;
@@ -496,14 +620,12 @@ void lead_fit_update(const struct fit_config *fc, struct lead *l)
 	fit_update_from(fc, l, NULL);
 }
 
-bool lead_traits_merge(struct lead_table *t, struct lead *l,
-		       const struct event *ev, const struct fit_config *fc)
+bool lead_traits_merge_some(struct lead_table *t, struct lead *l,
+			    const struct event *ev, const struct fit_config *fc)
 {
 	struct trait_buf tb;
 	struct jval v;
 
-	if (ev->ntraits == 0 && !ev->email.p && !ev->group_id.p)
-		return false;
 	trait_buf_load(&tb, lead_traits(l), l->traits_len);
 	for (size_t i = 0; i < ev->ntraits && i < EVENT_MAX_FIELDS; i++)
 		trait_buf_put_jval(&tb, ev->traits[i].name, &ev->traits[i].val,

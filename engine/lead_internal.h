@@ -189,10 +189,22 @@ int32_t lead_day_of(int64_t ts_ms);
 /* A stored number trait's value: strtod's, without strtod for integers. */
 double lead_trait_number(struct strv val);
 bool lead_trait_get(const struct lead *l, const char *name, struct jval *out);
+/* lead_traits_merge for an event that carries traits, an e-mail or a
+ * group. */
+bool lead_traits_merge_some(struct lead_table *t, struct lead *l,
+			    const struct event *ev,
+			    const struct fit_config *fc);
 /* Merges ev's traits into l; when they changed, regrades l under fc
- * (as lead_fit_update) and returns true. */
-bool lead_traits_merge(struct lead_table *t, struct lead *l,
-		       const struct event *ev, const struct fit_config *fc);
+ * (as lead_fit_update) and returns true. Most events carry none: they
+ * are told apart here, without the call and the merge's stack frame. */
+static inline bool lead_traits_merge(struct lead_table *t, struct lead *l,
+				     const struct event *ev,
+				     const struct fit_config *fc)
+{
+	if (ev->ntraits == 0 && !ev->email.p && !ev->group_id.p)
+		return false;
+	return lead_traits_merge_some(t, l, ev, fc);
+}
 int lead_traits_replace(struct lead_table *t, struct lead *l,
 			const char *packed, size_t len);
 void lead_fit_update(const struct fit_config *fc, struct lead *l);

@@ -92,6 +92,8 @@ struct fit_rule {
 #define GRADE_NONE 0 /* not graded yet (no traits) */
 /* Grades are letters 'A' (best) .. 'D'; comparisons use the letter order. */
 
+#define FIT_NAME_LENS 64
+
 struct fit_config {
 	struct fit_rule *rules;
 	size_t nrules;
@@ -106,7 +108,23 @@ struct fit_config {
 	char **disqualify_titles; /* case-insensitive substrings of traits.title
 				   */
 	size_t ndisqualify_titles;
+	/* Derived from rules by fit_config_prepare() so that grading compares
+	 * a trait only with the rules whose names are as long, once per name,
+	 * without a strlen of every name for every lead. Of the first 64
+	 * rules: trait_mask has the trait rules, name_len_mask[n] those whose
+	 * name has n bytes (n < FIT_NAME_LENS), name_long_mask those with
+	 * longer names, name_same_mask[i] those with rule i's name. prepared
+	 * false (never prepared, e.g. built by hand): every rule is compared,
+	 * with the same result. Prepare again after editing rules. */
+	uint64_t trait_mask;
+	uint64_t name_len_mask[FIT_NAME_LENS];
+	uint64_t name_long_mask;
+	uint64_t name_same_mask[64];
+	bool prepared;
 };
+
+/* Fill fc's derived masks and prepared (engine/fit.c). */
+void fit_config_prepare(struct fit_config *fc);
 
 struct qualify_config {
 	double threshold; /* behaviour score needed */

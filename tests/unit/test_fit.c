@@ -336,25 +336,32 @@ static void model_put(struct model *m, uint8_t type, const char *name,
 static void test_trait_merge_matches_model(void **state)
 {
 	struct ffx *s = *state;
-	static const char *names[] = {"title", "company.name",
-				      "plan",  "employees",
-				      "a",     "company.industry"};
+	/* "phone" has the length and last byte of "title": the same
+	 * trait_name_bit, a scan that finds no entry */
+	static const char *names[] = {
+		"title", "company.name",     "plan", "employees",
+		"a",     "company.industry", "phone"};
 	static char vals[8][560];
 	static struct model m;
 	char buf[LEAD_TRAITS_MAX];
 	unsigned seed = 7;
 	struct lead *l = NULL;
 
-	memset(&m, 0, sizeof(m));
 	for (int round = 0; round < 3000; round++) {
-		struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0 + round);
+		char key[16];
+		/* a new lead every 30 rounds: puts into an empty merge, and
+		 * names put twice before any load has seen them */
+		if (round % 30 == 0)
+			memset(&m, 0, sizeof(m));
+		snprintf(key, sizeof(key), "u%d", round / 30);
+		struct event *ev = fx_event(EVENT_IDENTIFY, key, T0 + round);
 		int k = 1 +
 			(int)((seed = seed * 1103515245u + 12345u) >> 16) % 4;
 
 		ev->message_id = STRV_NULL; /* no dedupe */
 		for (int j = 0; j < k; j++) {
 			unsigned r = (seed = seed * 1103515245u + 12345u) >> 8;
-			const char *name = names[r % 6];
+			const char *name = names[r % 7];
 			size_t vl = (r >> 3) % 7 == 0 ? 100 + (r >> 6) % 450
 						      : (r >> 6) % 6;
 			bool num = (r >> 4) % 5 == 0;
@@ -391,12 +398,144 @@ static void test_trait_merge_matches_model(void **state)
 	}
 }
 
+/* fit_config_prepare's masks of rules by name length against the walk
+ * that measures every name: random rule sets (up to past one 64-rule
+ * batch; names of one byte, of shared prefixes, of 64 bytes and more,
+ * several rules on one name, some not trait rules) and random traits
+ * (names that are the rule names, their prefixes and other ones) give
+ * the same points to the bit, grade and disqualification, from the
+ * merge's index and from the bytes. */
+static void test_fit_prepared_matches_general(void **state)
+{
+	struct ffx *s = *state;
+	static const char *names[] = {"a",
+				      "title",
+				      "email",
+				      "company.employees",
+				      "company.industry",
+				      "company.employee",
+				      "address.country",
+				      "x123456789012345678901234567890123456789"
+				      "012345678901234567890123",
+				      "x123456789012345678901234567890123456789"
+				      "0123456789012345678901234",
+				      "y123456789012345678901234567890123456789"
+				      "01234567890123456789012",
+				      "plan"};
+	enum { NNAMES = sizeof(names) / sizeof(names[0]) };
+	static char *strs[] = {"vp", "de", "7", "software"};
+	static struct fit_rule rules[70];
+	struct fit_config gen = s->f.cfg.fit, prep;
+	unsigned seed = 11;
+	char val[16];
+
+#define RND() ((seed = seed * 1103515245u + 12345u) >> 8)
+	for (int round = 0; round < 400; round++) {
+		size_t nrules = 1 + RND() % 70;
+		struct lead *l;
+		char key[16];
+
+		for (size_t i = 0; i < nrules; i++) {
+			unsigned r = RND();
+			const char *name = names[r % NNAMES];
+			struct cond c;
+			switch ((r >> 5) % 4) {
+			case 0:
+				c = fx_cond(FIELD_TRAIT, name, COND_IN,
+					    &strs[(r >> 8) % 4], 1);
+				break;
+			case 1:
+				c = fx_cond_num(FIELD_TRAIT, name, COND_GE,
+						(double)((r >> 8) % 10));
+				break;
+			case 2:
+				c = fx_cond(FIELD_TRAIT, name, COND_EXISTS,
+					    NULL, 0);
+				break;
+			default:
+				c = fx_cond(FIELD_EMAIL_DOMAIN, NULL, COND_IN,
+					    &strs[(r >> 8) % 4], 1);
+				break;
+			}
+			rules[i] = (struct fit_rule){
+				"r", c, (double)((int)((r >> 12) % 41) - 20)};
+		}
+		gen.rules = rules;
+		gen.nrules = nrules;
+		gen.prepared = false;
+		prep = gen;
+		fit_config_prepare(&prep);
+		assert_true(prep.prepared);
+		s->f.cfg.fit = prep;
+
+		snprintf(key, sizeof(key), "k%d", round);
+		struct event *ev = fx_event(EVENT_IDENTIFY, key, T0 + round);
+		ev->message_id = STRV_NULL;
+		fx_identify(ev, key, RND() % 2 ? "jo@DE" : "jo@acme.com");
+		for (unsigned k = RND() % 9, j = 0; j < k; j++) {
+			unsigned r = RND();
+			snprintf(val, sizeof(val), "%u", (r >> 6) % 12);
+			if (r % 3 == 0)
+				fx_trait_num(ev, names[(r >> 2) % NNAMES], val);
+			else
+				fx_trait_str(ev, names[(r >> 2) % NNAMES],
+					     r % 3 == 1 ? val : strs[r % 4]);
+		}
+		l = apply(s, ev);
+
+		double a = lead_fit_points(&prep, l);
+		double b = lead_fit_points(&gen, l);
+		assert_memory_equal(&a, &b, sizeof(a));
+		char grade = lead_grade(l);
+		uint8_t disq = l->disq;
+		lead_fit_update(&gen, l);
+		assert_int_equal(lead_grade(l), grade);
+		assert_int_equal(l->disq, disq);
+	}
+#undef RND
+	s->f.cfg.fit = gen;
+}
+
+/* cond_email_domain folds the domain a word at a time: every byte value,
+ * at every place of domains of 1 to 40 bytes, as a byte loop folds it. */
+static void test_email_domain_fold(void **state)
+{
+	char email[64], buf[64], want[64];
+	struct strv dom;
+	(void)state;
+
+	for (unsigned b = 0; b < 256; b++) {
+		for (size_t n = 1; n <= 40; n++) {
+			if (b == '@')
+				continue;
+			email[0] = 'j';
+			email[1] = '@';
+			for (size_t i = 0; i < n; i++) {
+				char ch = (char)(i % 3 == 0 ? b : 'A' + i % 26);
+				email[2 + i] = ch;
+				want[i] = ch >= 'A' && ch <= 'Z'
+						  ? (char)(ch - 'A' + 'a')
+						  : ch;
+			}
+			assert_true(
+				cond_email_domain((struct strv){email, n + 2},
+						  buf, sizeof(buf), &dom));
+			assert_int_equal(dom.len, n);
+			assert_memory_equal(dom.p, want, n);
+			assert_int_equal(buf[n], '\0');
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trait_number_is_strtod),
+		cmocka_unit_test(test_email_domain_fold),
 		cmocka_unit_test_setup_teardown(test_trait_merge_matches_model,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_fit_prepared_matches_general, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ungraded_without_traits,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grade_bands, setup,
