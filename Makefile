@@ -60,8 +60,9 @@ $(BUILD)/libleadrouter.a: $(LIB_OBJ)
 # -fprofile-use (a static function's profile is keyed to its object's path,
 # so both passes build in one directory). Branch layout and inlining follow
 # the hot path; simulate goes some 5-10% faster, with the same output. PGO=0
-# links the plain objects, as the sanitizer and fuzz builds do.
-PGO     ?= 1
+# links the plain objects; it is the default when OPT is given on the
+# command line (sanitizer and debugging builds).
+PGO     ?= $(if $(filter command line,$(origin OPT)),0,1)
 PGO_DIR  = $(BUILD)/pgo
 PGO_GEN  = -fprofile-generate -fprofile-update=single
 PGO_USE  = -fprofile-use -fprofile-partial-training -Wno-missing-profile
