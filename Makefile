@@ -8,7 +8,7 @@ BUILD   ?= build
 PKGS     = rdkafka libevent jansson libsystemd glib-2.0 libxxhash
 CSTD     = -std=c11 -D_GNU_SOURCE
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-OPT     ?= -O2 -g
+OPT     ?= -O3 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -DJSMN_STATIC -DJSMN_PARENT_LINKS -DJSMN_STRICT \
 	$$(pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $$(pkg-config --libs $(PKGS)) -lm $(EXTRA_LDFLAGS)

@@ -90,9 +90,9 @@ bool lead_trait_get(const struct lead *l, const char *name, struct jval *out)
 	const char *p = lead_traits(l);
 	size_t elen;
 	long off;
-	uint8_t type;
+	uint8_t type = 0; /* set by lead_trait_next; -O3 cannot tell */
 	const char *n;
-	struct strv v;
+	struct strv v = STRV_NULL;
 
 	if (!name ||
 	    (off = trait_find(p, l->traits_len, strv_from(name), &elen)) < 0)
