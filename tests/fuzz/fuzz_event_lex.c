@@ -31,14 +31,9 @@ static void lex_fail(const char *what, size_t at)
 static void lex_str_end(const char *buf, size_t len, size_t i,
 			struct event_window *w)
 {
-	struct event_ctx c1 = {.buf = buf, .len = len}, c2 = c1;
-	struct event_lexer x1 = {.c = &c1}, x2 = {.c = &c2};
-	size_t a = event_str_end_win(&x1, w, buf, len, i);
-	size_t b = event_str_end(&x2, buf, len, i);
+	size_t a, b;
 
-	if (a != b || x1.reason != x2.reason || x1.at != x2.at ||
-	    c1.has_esc != c2.has_esc ||
-	    (x1.what != x2.what && strcmp(x1.what, x2.what) != 0))
+	if (!lex_str_ends_agree(buf, len, i, w, &a, &b))
 		lex_fail("window end differs from event_str_end", i);
 }
 

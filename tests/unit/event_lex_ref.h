@@ -1,8 +1,8 @@
 /*
- * event_lex_ref.h - the keys event.c's lexer notes, looked up the plain
- * way (by name), for the unit tests and the fuzzer that check the key
- * hash against it. Include after engine/event.c, whose struct event_slots
- * it names.
+ * event_lex_ref.h - what the unit tests and the fuzzer check event.c's
+ * lexer against: the keys it notes, looked up the plain way (by name),
+ * and the string end its window finds, next to the block loop's. Include
+ * after engine/event.c, whose static functions and types it names.
  */
 #ifndef LEADROUTER_EVENT_LEX_REF_H
 #define LEADROUTER_EVENT_LEX_REF_H
@@ -41,6 +41,26 @@ static size_t lex_key_want(const char *k, size_t n, bool ctx)
 		    memcmp(lex_keys[j].name, k, n) == 0)
 			return ctx ? lex_keys[j].ctx : lex_keys[j].top;
 	return SIZE_MAX;
+}
+
+/*
+ * Ends the string text at buf[i] through window w and by the block loop;
+ * true when both say the same: closing offset (*win, *loop), fault
+ * reason, text and offset, and escape flag.
+ */
+static bool lex_str_ends_agree(const char *buf, size_t len, size_t i,
+			       struct event_window *w, size_t *win,
+			       size_t *loop)
+{
+	struct event_ctx c1 = {.buf = buf, .len = len}, c2 = c1;
+	struct event_lexer x1 = {.c = &c1}, x2 = {.c = &c2};
+
+	*win = event_str_end_win(&x1, w, buf, len, i);
+	*loop = event_str_end(&x2, buf, len, i);
+	return *win == *loop && x1.reason == x2.reason && x1.at == x2.at &&
+	       c1.has_esc == c2.has_esc &&
+	       (x1.what == x2.what || (x1.what != NULL && x2.what != NULL &&
+				       strcmp(x1.what, x2.what) == 0));
 }
 
 #endif

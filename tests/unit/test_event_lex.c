@@ -30,20 +30,12 @@
 static void str_ends_agree_at(const char *buf, size_t len, size_t i,
 			      struct event_window *w)
 {
-	struct event_ctx c1 = {.buf = buf, .len = len}, c2 = c1;
-	struct event_lexer x1 = {.c = &c1}, x2 = {.c = &c2};
-	size_t a = event_str_end_win(&x1, w, buf, len, i);
-	size_t b = event_str_end(&x2, buf, len, i);
-	bool same_what =
-		x1.what == x2.what || (x1.what != NULL && x2.what != NULL &&
-				       strcmp(x1.what, x2.what) == 0);
+	size_t a, b;
 
-	if (a != b || x1.reason != x2.reason || x1.at != x2.at || !same_what ||
-	    c1.has_esc != c2.has_esc)
-		fail_msg("len %zu from %zu (window at %zu): window end %zu "
-			 "(%d at %zu), end %zu (%d at %zu)",
-			 len, i, w->base, a, (int)x1.reason, x1.at, b,
-			 (int)x2.reason, x2.at);
+	if (!lex_str_ends_agree(buf, len, i, w, &a, &b))
+		fail_msg("len %zu from %zu (window at %zu): window end %zu, "
+			 "end %zu",
+			 len, i, w->base, a, b);
 }
 
 /*
