@@ -56,7 +56,6 @@ static void lex_str_ends(const char *buf, size_t len)
 /* The input's first bytes (up to its first quote) as a quoted key. */
 static void lex_key(const char *data, size_t size)
 {
-	struct event_slots s;
 	size_t n = 0;
 
 	while (n < size && n < 40 && data[n] != '"')
@@ -66,20 +65,10 @@ static void lex_key(const char *data, size_t size)
 		char *ev = malloc(len); /* so overreads are caught */
 		if (ev == NULL)
 			return;
-		memset(ev, 'x', len);
-		ev[0] = '"';
-		memcpy(ev + 1, data, n);
-		ev[n + 1] = '"';
-		for (int ctx = 0; ctx < 2; ctx++) {
-			int *got = ctx ? event_ctx_slot_for(ev, len, 1, n, &s)
-				       : event_slot_for(ev, len, 1, n, &s);
-			size_t off =
-				got == NULL
-					? SIZE_MAX
-					: (size_t)((char *)got - (char *)&s);
-			if (off != lex_key_want(data, n, ctx))
+		for (int ctx = 0; ctx < 2; ctx++)
+			if (lex_key_slot_at(ev, len, data, n, ctx) !=
+			    lex_key_want(data, n, ctx))
 				lex_fail("key slot differs from its name's", n);
-		}
 		free(ev);
 	}
 }

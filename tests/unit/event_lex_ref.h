@@ -1,7 +1,8 @@
 /*
  * event_lex_ref.h - what the unit tests and the fuzzer check event.c's
  * lexer against: the keys it notes, looked up the plain way (by name),
- * and the string end its window finds, next to the block loop's. Include
+ * the slot its key hash finds for a key, and the string end its window
+ * finds, next to the block loop's. Include
  * after engine/event.c, whose static functions and types it names.
  */
 #ifndef LEADROUTER_EVENT_LEX_REF_H
@@ -41,6 +42,26 @@ static size_t lex_key_want(const char *k, size_t n, bool ctx)
 		    memcmp(lex_keys[j].name, k, n) == 0)
 			return ctx ? lex_keys[j].ctx : lex_keys[j].top;
 	return SIZE_MAX;
+}
+
+/*
+ * The slot (an offset in struct event_slots, or SIZE_MAX) the key hash
+ * finds for key k of n bytes written quoted at the start of buf, an
+ * event of len bytes (len >= n + 2) padded with 'x'.
+ */
+static size_t lex_key_slot_at(char *buf, size_t len, const char *k, size_t n,
+			      bool ctx)
+{
+	struct event_slots s;
+	int *got;
+
+	memset(buf, 'x', len);
+	buf[0] = '"';
+	memcpy(buf + 1, k, n);
+	buf[n + 1] = '"';
+	got = ctx ? event_ctx_slot_for(buf, len, 1, n, &s)
+		  : event_slot_for(buf, len, 1, n, &s);
+	return got == NULL ? SIZE_MAX : (size_t)((char *)got - (char *)&s);
 }
 
 /*

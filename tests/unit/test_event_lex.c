@@ -225,25 +225,15 @@ static void test_lex_sample_events_are_jsmn(void **state)
  */
 static void lex_key_check(const char *k, size_t n)
 {
-	struct event_slots s;
 	char *buf = malloc(n + 48);
 
 	assert_non_null(buf);
 	for (size_t pre = 1; pre <= 40; pre++) {
 		/* the event ends pre - 1 bytes after the key's quote */
-		size_t len = n + 1 + pre;
-		memset(buf, 'x', len);
-		buf[0] = '"';
-		memcpy(buf + 1, k, n);
-		buf[n + 1] = '"';
 		for (int ctx = 0; ctx < 2; ctx++) {
-			int *got = ctx ? event_ctx_slot_for(buf, len, 1, n, &s)
-				       : event_slot_for(buf, len, 1, n, &s);
-			size_t want = lex_key_want(k, n, ctx);
 			size_t off =
-				got == NULL
-					? SIZE_MAX
-					: (size_t)((char *)got - (char *)&s);
+				lex_key_slot_at(buf, n + 1 + pre, k, n, ctx);
+			size_t want = lex_key_want(k, n, ctx);
 			if (off != want)
 				fail_msg("key '%.*s' (%s, %zu bytes after): "
 					 "slot %zu, wanted %zu",
