@@ -361,6 +361,59 @@ t_simulate_file_pipe() {
 	fi
 }
 
+# Blank lines longer than the limit are skipped as blank when the read
+# buffer (256 KiB) holds them whole and rejected as too large when it
+# fills before their newline, so the verdict depends on where the buffer
+# boundaries fall; a faster reader for files must keep them there. Line
+# 22 (222 KB of blanks) fits the first buffer; line 23 (40000 blanks at
+# offset 225000) runs more than the limit past its end; line 45 is longer
+# than a buffer; line 46 (40000 blanks at 600000) is read whole; 47 is
+# longer than a buffer; 69 is a last line of 40000 blanks without a
+# newline.
+t_simulate_file_pipe_blanks() {
+	f=$tmp/blanks.jsonl
+	blanks() { head -c "$1" /dev/zero | tr '\0' ' '; }
+	{
+		cat "$events"
+		blanks $((225000 - $(wc -c <"$events") - 1))
+		echo
+		blanks 40000
+		echo
+		cat "$events"
+	} >"$f"
+	{
+		blanks $((600000 - $(wc -c <"$f") - 1))
+		echo
+		blanks 40000
+		echo
+		blanks 300000
+		echo
+		cat "$events"
+		blanks 40000
+	} >>"$f"
+	simulate_same simulate-file-pipe-blanks "$f" || return
+	got=$(grep '^{"line":[0-9]*,"reason":"too_large"' "$tmp/e1" |
+		sed 's/^{"line":\([0-9]*\),.*/\1/' | tr '\n' ' ')
+	if [ "$got" != "23 45 47 69 " ]; then
+		nok simulate-file-pipe-blanks "too_large lines '$got', expected '23 45 47 69 '"
+		return
+	fi
+	ok "simulate-file-pipe-blanks: long blank lines judged by the read buffer's boundaries"
+	# the same past several buffers, then a good last line without a newline
+	acc=$(sed -n 's/.*"accepted":\([0-9]*\).*/\1/p' "$tmp/e1")
+	{
+		cat "$f"
+		echo
+		printf '%s' '{"type":"track","userId":"last","timestamp":"2026-03-03T09:00:00Z","event":"x"}'
+	} >"$f.2"
+	simulate_same simulate-file-pipe-last "$f.2" || return
+	if [ "$(sed -n 's/.*"accepted":\([0-9]*\).*/\1/p' "$tmp/e1")" = $((acc + 1)) ]; then
+		ok "simulate-file-pipe-last: a last line without a newline after many buffers"
+	else
+		nok simulate-file-pipe-last "the last line was not accepted"
+	fi
+}
+
 t_simulate_empty() {
 	run /dev/null -- simulate -c "$cfg"
 	expect_rc simulate-empty 0 || return
@@ -453,6 +506,7 @@ t_simulate_summary_json
 t_simulate_too_long
 t_simulate_crlf
 t_simulate_file_pipe
+t_simulate_file_pipe_blanks
 t_simulate_empty
 t_simulate_deterministic
 t_simulate_write_error
