@@ -490,8 +490,9 @@ static int codec_install(const struct fit_config *fc, struct lead_table *t,
 	l->disq = h->disq;
 	l->grade = h->grade;
 	l->flags = h->flags;
-	if (lead_ext_resize(t, l, st->nrecs, 0) < 0 ||
-	    lead_traits_replace(t, l, st->traits, st->traits_len) < 0) {
+	/* both may move l */
+	if (lead_ext_resize(t, &l, st->nrecs, 0) < 0 ||
+	    lead_traits_replace(t, &l, st->traits, st->traits_len) < 0) {
 		lead_table_remove(t, key);
 		return -1;
 	}
