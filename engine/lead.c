@@ -212,19 +212,11 @@ void lead_table_prefetch_lead_hashed(const struct lead_table *t,
 	}
 }
 
-/* Lines of a lead's block past the lead stage's that the ext stage
- * fetches: enough for some twenty records, where the decay, which walks
- * them all, is what waits; the traits past them are read only by some
- * events. */
-#define TABLE_EXT_LINES 8
-
 /* As lead_table_prefetch_lead_hashed, one stage later: the lead is
- * expected in cache (lead_table_prefetch_lead_hashed earlier), so the
- * size of its block is known, and the rest of its ext, which scoring
- * reads and writes in every event (the decay walks all records) and the
- * trait merge copies, is fetched. A quarter of the events are on hot
- * leads whose blocks span five lines or more. The lead stage fetched
- * the lines of bytes 0 and 64: the next line starts at or below 128. */
+ * expected in cache (lead_table_prefetch_lead_hashed earlier), and the
+ * rest of its ext, which scoring reads and writes in every event (the
+ * decay walks all records) and the trait merge copies, is fetched: the
+ * block's last line, which the lead stage could not know. */
 void lead_table_prefetch_ext_hashed(const struct lead_table *t, uint64_t h)
 {
 	size_t mask = t->cap - 1, i = h & mask;
@@ -233,11 +225,7 @@ void lead_table_prefetch_ext_hashed(const struct lead_table *t, uint64_t h)
 	for (; (v = t->slots[i]) != 0; i = (i + 1) & mask) {
 		if (slot_tag_ok(t, v, h)) {
 			const struct lead *l = slot_lead(t, v);
-			size_t end = lead_block_size(l), off = 128;
-			for (; off < end && off < 64 * TABLE_EXT_LINES;
-			     off += 64)
-				TABLE_PREFETCH_AT(l, off, 1);
-			TABLE_PREFETCH_AT(l, end - 1, 1);
+			TABLE_PREFETCH_AT(l, lead_block_size(l) - 1, 1);
 			return;
 		}
 	}
