@@ -169,8 +169,6 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 	else
 		log_debug("stage: feedback for an unknown lead on %s [%d]",
 			  sg->topics.feedback, (int)m->partition);
-	/* a reset of the cycle may have moved the lead */
-	lead = lead_table_find(t, fb.lead);
 	/* Only the first answer to an open handoff frees the rep's slot: a
 	 * redelivered or stale record, or "rejected" after "accepted", must
 	 * not free a second one (max_open counts unanswered handoffs). */

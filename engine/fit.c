@@ -345,14 +345,13 @@ static inline void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
 		trait_buf_put(tb, (uint8_t)(v->kind | flags), name, text);
 }
 
-int lead_traits_replace(struct lead_table *t, struct lead **lp,
+int lead_traits_replace(struct lead_table *t, struct lead *l,
 			const char *packed, size_t len)
 {
-	if (len > LEAD_TRAITS_MAX ||
-	    lead_ext_resize(t, lp, (*lp)->nrecs, len) < 0)
+	if (len > LEAD_TRAITS_MAX || lead_ext_resize(t, l, l->nrecs, len) < 0)
 		return -1;
 	if (len)
-		memcpy((char *)lead_traits(*lp), packed, len);
+		memcpy((char *)lead_traits(l), packed, len);
 	return 0;
 }
 
@@ -621,10 +620,9 @@ void lead_fit_update(const struct fit_config *fc, struct lead *l)
 	fit_update_from(fc, l, NULL);
 }
 
-bool lead_traits_merge_some(struct lead_table *t, struct lead **lp,
+bool lead_traits_merge_some(struct lead_table *t, struct lead *l,
 			    const struct event *ev, const struct fit_config *fc)
 {
-	struct lead *l = *lp;
 	struct trait_buf tb;
 	struct jval v;
 
@@ -644,10 +642,10 @@ bool lead_traits_merge_some(struct lead_table *t, struct lead **lp,
 	if (tb.len == l->traits_len &&
 	    (tb.len == 0 || memcmp(tb.b, lead_traits(l), tb.len) == 0))
 		return false;
-	if (lead_traits_replace(t, lp, tb.b, tb.len) < 0)
+	if (lead_traits_replace(t, l, tb.b, tb.len) < 0)
 		return false;
 	/* the lead's traits are tb's bytes now: grade from tb's index */
-	fit_update_from(fc, *lp, &tb);
+	fit_update_from(fc, l, &tb);
 	return true;
 }
 

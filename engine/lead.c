@@ -7,11 +7,8 @@
  * lead that is not the one sought (one cache miss per lookup instead of
  * one per probe). It doubles before the load passes 0.8
  * and deletes by backward shift, so there are no tombstones to clean up.
- * The leads live in the table's own slab (lead_slab.c), so dropping a
- * table frees a few chunks, not every lead. A lead and its ext are one
- * block (lead_internal.h), so resizing the ext may move the lead: the
- * table then repoints the lead's slot, found by the old address in the
- * key's probe chain (lead_ext_resize).
+ * The leads and their ext blocks live in the table's own slab
+ * (lead_slab.c), so dropping a table frees a few chunks, not every lead.
  *
  * Lifecycle transitions (enum lead_lifecycle):
  *
@@ -70,7 +67,7 @@ struct lead_table {
 	size_t cap;      /* power of two */
 	size_t count;
 	bool untagged;
-	struct lead_slab slab; /* the leads, each with its ext */
+	struct lead_slab slab; /* the leads and their ext blocks */
 };
 
 static uint64_t table_hash(struct strv key)
@@ -118,7 +115,8 @@ struct lead_table *lead_table_new(void)
 
 static void lead_free(struct lead_table *t, struct lead *l)
 {
-	lead_slab_free(&t->slab, l, lead_block_size(l));
+	lead_slab_free(&t->slab, l->ext, lead_ext_size(l));
+	lead_slab_free(&t->slab, l, lead_size(l->key_len));
 }
 
 /* Only the blocks the slab took from malloc need freeing one by one, and
@@ -213,10 +211,10 @@ void lead_table_prefetch_lead_hashed(const struct lead_table *t,
 }
 
 /* As lead_table_prefetch_lead_hashed, one stage later: the lead is
- * expected in cache (lead_table_prefetch_lead_hashed earlier), and the
- * rest of its ext, which scoring reads and writes in every event (the
- * decay walks all records) and the trait merge copies, is fetched: the
- * block's last line, which the lead stage could not know. */
+ * expected in cache (lead_table_prefetch_lead_hashed earlier), and its
+ * ext block, which scoring reads and writes in every event (the decay
+ * walks all records) and the trait merge copies, is fetched: its first
+ * line, and its last when the block ends on another line. */
 void lead_table_prefetch_ext_hashed(const struct lead_table *t, uint64_t h)
 {
 	size_t mask = t->cap - 1, i = h & mask;
@@ -225,7 +223,11 @@ void lead_table_prefetch_ext_hashed(const struct lead_table *t, uint64_t h)
 	for (; (v = t->slots[i]) != 0; i = (i + 1) & mask) {
 		if (slot_tag_ok(t, v, h)) {
 			const struct lead *l = slot_lead(t, v);
-			TABLE_PREFETCH_AT(l, lead_block_size(l) - 1, 1);
+			const char *p = l->ext;
+			if (p) {
+				__builtin_prefetch(p, 1);
+				__builtin_prefetch(p + lead_ext_size(l) - 1, 1);
+			}
 			return;
 		}
 	}
@@ -404,57 +406,40 @@ void lead_table_foreach(const struct lead_table *t,
 			fn(slot_lead(t, t->slots[i]), arg);
 }
 
-/* The lead at old has moved to l: repoint its slot, which the probe
- * chain of l's key holds (found by the old address, not by the key, so
- * no key is compared). */
-static void table_repoint(struct lead_table *t, const struct lead *old,
-			  const struct lead *l)
-{
-	uint64_t h = lead_hash(l);
-	size_t mask = t->cap - 1, i = h & mask;
-
-	if (!t->untagged && ((uint64_t)(uintptr_t)l & ~PTR_MASK))
-		table_untag(t);
-	while (slot_lead(t, t->slots[i]) != old)
-		i = (i + 1) & mask;
-	t->slots[i] = slot_make(t, l, h);
-}
-
 /* Records keep their place (the first min(old, new) of them survive) and
- * the first traits_len trait bytes move to follow the new records. When
- * the block must grow past its size class (or shrink out of a malloc'd
- * one) the lead moves with its ext. */
-int lead_ext_resize(struct lead_table *t, struct lead **lp, size_t nrecs,
+ * the first traits_len trait bytes move to follow the new records. */
+int lead_ext_resize(struct lead_table *t, struct lead *l, size_t nrecs,
 		    size_t traits_len)
 {
 	const size_t rs = sizeof(struct lead_rec);
-	struct lead *l = *lp, *q;
-	size_t at = lead_ext_at(l->key_len);
-	size_t old = lead_block_size(l), size = at + nrecs * rs + traits_len;
+	size_t old = lead_ext_size(l), size = nrecs * rs + traits_len;
 	size_t keep = traits_len < l->traits_len ? traits_len : l->traits_len;
-	char *p = (char *)l + at;
+	char *p = l->ext, *q = NULL;
 
 	if (nrecs > LEAD_RECS_MAX || traits_len > UINT16_MAX)
 		return -1;
-	q = lead_slab_refit(&t->slab, l, old, size);
-	if (!q)
-		return -1;
-	if (q == l) {
-		if (keep)
-			memmove(p + nrecs * rs, p + l->nrecs * rs, keep);
-		lead_slab_trim(&t->slab, l, old, size);
-	} else {
-		size_t n = nrecs < l->nrecs ? nrecs : l->nrecs;
-		memcpy(q, l, at + n * rs);
-		if (keep)
-			memcpy((char *)q + at + nrecs * rs, p + l->nrecs * rs,
-			       keep);
-		table_repoint(t, l, q);
-		lead_slab_free(&t->slab, l, old);
-		*lp = q;
+	if (size > 0) {
+		q = lead_slab_refit(&t->slab, p, old, size);
+		if (!q)
+			return -1;
 	}
-	q->nrecs = (uint8_t)nrecs;
-	q->traits_len = (uint16_t)traits_len;
+	if (q == p) { /* both NULL when the lead had and keeps no ext */
+		if (keep)
+			memmove(q + nrecs * rs, p + l->nrecs * rs, keep);
+		lead_slab_trim(&t->slab, q, old, size);
+	} else {
+		if (q) {
+			size_t n = nrecs < l->nrecs ? nrecs : l->nrecs;
+			if (n)
+				memcpy(q, p, n * rs);
+			if (keep)
+				memcpy(q + nrecs * rs, p + l->nrecs * rs, keep);
+		}
+		lead_slab_free(&t->slab, p, old);
+	}
+	l->ext = q;
+	l->nrecs = (uint8_t)nrecs;
+	l->traits_len = (uint16_t)traits_len;
 	return 0;
 }
 
@@ -554,22 +539,18 @@ enum lead_outcome lead_event_apply_hashed(const struct engine_config *cfg,
 		if (!l)
 			return LEAD_DUPLICATE; /* no key or memory: no change */
 		l->last_ms = ev->ts_ms; /* a new lead starts at its event */
-	} else {
-		/* the ext's last line, should the prefetch stages not have
-		 * asked for it: start it now, while dedupe and rule matching
-		 * (which read the event) run */
-		TABLE_PREFETCH_AT(l, lead_block_size(l) - 1, 1);
+	} else if (l->ext) {
+		/* the records are a separate block: start fetching them now,
+		 * while dedupe and rule matching (which read the event) run */
+		__builtin_prefetch(l->ext, 1);
 	}
 	if (out)
 		*out = l;
 	if (lead_dedupe_check(l, msg_hash))
 		return LEAD_DUPLICATE;
 	lead_identity_note(l, ev);
-	/* both may move the lead: l follows, and so must *out */
-	lead_traits_merge(t, &l, ev, &cfg->fit);
-	lead_score_event(&cfg->scoring, t, &l, ev);
-	if (out)
-		*out = l;
+	lead_traits_merge(t, l, ev, &cfg->fit);
+	lead_score_event(&cfg->scoring, t, l, ev);
 	if (!cmd || !lead_qualifies(cfg, l))
 		return LEAD_UPDATED;
 	if (lead_assign_build(cfg, l, cmd) < 0)
@@ -578,23 +559,18 @@ enum lead_outcome lead_event_apply_hashed(const struct engine_config *cfg,
 	return LEAD_QUALIFIED;
 }
 
-void lead_state_reset_cycle(struct lead_table *t, struct lead **lp)
+void lead_state_reset_cycle(struct lead_table *t, struct lead *l)
 {
-	struct lead *l;
-
-	lead_ext_resize(t, lp, 0, (*lp)->traits_len);
-	l = *lp;
+	lead_ext_resize(t, l, 0, l->traits_len);
 	if (l->cycle < UINT16_MAX)
 		l->cycle++; /* saturates: once per cycle still holds */
 	l->lifecycle =
 		(l->flags & LEAD_F_IDENTIFIED) ? LEAD_KNOWN : LEAD_ANONYMOUS;
 }
 
-/* A reset may move the lead: *lp follows. */
-static bool lead_feedback_move(struct lead_table *t, struct lead **lp,
+static bool lead_feedback_move(struct lead_table *t, struct lead *l,
 			       const char *outcome)
 {
-	struct lead *l = *lp;
 	enum lead_lifecycle s = l->lifecycle;
 	bool open = s == LEAD_HANDED_OFF || s == LEAD_MQL;
 
@@ -607,12 +583,12 @@ static bool lead_feedback_move(struct lead_table *t, struct lead **lp,
 	} else if (!strcmp(outcome, "rejected")) {
 		if (open || s == LEAD_ACCEPTED) {
 			l->lifecycle = LEAD_REJECTED;
-			lead_state_reset_cycle(t, lp);
+			lead_state_reset_cycle(t, l);
 		}
 	} else if (!strcmp(outcome, "recycled")) {
 		if (open || s == LEAD_ACCEPTED || s == LEAD_CONVERTED) {
 			l->lifecycle = LEAD_RECYCLED;
-			lead_state_reset_cycle(t, lp);
+			lead_state_reset_cycle(t, l);
 		}
 	} else {
 		return false;
@@ -627,7 +603,7 @@ int lead_feedback_apply(const struct engine_config *cfg, struct lead_table *t,
 
 	if (!l || !outcome)
 		return -1;
-	if (!lead_feedback_move(t, &l, outcome))
+	if (!lead_feedback_move(t, l, outcome))
 		return -1;
 	lead_score_advance(&cfg->scoring, l, ts_ms);
 	return 0;

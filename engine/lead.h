@@ -67,8 +67,7 @@ struct lead *lead_table_find(const struct lead_table *t, struct strv key);
  * lead_table_prefetch_lead for the key of event i + 1 (whose slot the
  * earlier call brought in), then apply event i. Calling only
  * lead_table_prefetch one event ahead hides the slot miss alone. The
- * end of a lead's block (its score records and traits) may be a third
- * line: see lead_table_prefetch_ext_hashed.
+ * lead's ext block is a third miss: see lead_table_prefetch_ext_hashed.
  */
 void lead_table_prefetch(const struct lead_table *t, struct strv key);
 void lead_table_prefetch_lead(const struct lead_table *t, struct strv key);
@@ -83,8 +82,8 @@ uint64_t lead_key_hash(struct strv key);
 void lead_table_prefetch_hashed(const struct lead_table *t, uint64_t h);
 void lead_table_prefetch_lead_hashed(const struct lead_table *t,
 				     struct strv key, uint64_t h);
-/* A third stage, for a caller that looks three events ahead: the end of
- * the lead's variable-size part (score records, traits), once
+/* A third stage, for a caller that looks three events ahead: the lead's
+ * variable-size block (score records, traits), once
  * lead_table_prefetch_lead_hashed has had an event's time to bring the
  * lead in. It reads the slot and the lead, so called too early it waits
  * on them instead of hiding anything. */
@@ -97,10 +96,7 @@ void lead_table_foreach(const struct lead_table *t,
 /*
  * Apply one parsed event to its lead (created on first sight). Returns the
  * outcome; on LEAD_QUALIFIED, *cmd holds the assign command. The lead, if
- * non-NULL, is stored in *out for the caller's dirty tracking: its address
- * after the event, for leads move when their state grows or shrinks. A
- * struct lead * is valid only until the next call that changes the table
- * (an event, feedback, a decode, a removal).
+ * non-NULL, is stored in *out for the caller's dirty tracking.
  */
 enum lead_outcome lead_event_apply(const struct engine_config *cfg,
 				   struct lead_table *t, const struct event *ev,

@@ -490,9 +490,8 @@ static int codec_install(const struct fit_config *fc, struct lead_table *t,
 	l->disq = h->disq;
 	l->grade = h->grade;
 	l->flags = h->flags;
-	/* both may move l */
-	if (lead_ext_resize(t, &l, st->nrecs, 0) < 0 ||
-	    lead_traits_replace(t, &l, st->traits, st->traits_len) < 0) {
+	if (lead_ext_resize(t, l, st->nrecs, 0) < 0 ||
+	    lead_traits_replace(t, l, st->traits, st->traits_len) < 0) {
 		lead_table_remove(t, key);
 		return -1;
 	}

@@ -5,19 +5,12 @@
  *
  * Memory is the constraint that shapes this file: a partition may track a
  * million leads, most of them anonymous visitors with a rule or two fired,
- * so the budget is about 200 bytes per lead all in. A lead is ONE block
- * from the table's slab (lead_slab.c), without a per-block header:
- * struct lead (44 bytes), the key, padding to 8, then the "ext" bytes of
- * variable size (per-rule records, then the packed traits). One block
- * rather than a lead and a separate ext block, because at a million leads
- * every event's lead and ext are cache and TLB misses: side by side they
- * share a page and often a line, and there is no ext pointer to store.
- *
- * The price: growing or shrinking the ext may move the whole lead
- * (lead_ext_resize). The table slot is repointed there, and every
- * function that may resize takes struct lead ** so that its caller holds
- * the lead's new address afterwards. A struct lead * kept across such a
- * call is stale.
+ * so the budget is about 200 bytes per lead all in. struct lead is one
+ * block of 52 bytes plus the key; everything of variable size (per-rule
+ * records, then the packed traits) lives in a single lazily allocated
+ * "ext" block, so an anonymous lead costs two blocks and a lead without
+ * rules or traits costs one. Both come from the table's slab
+ * (lead_slab.c), without a per-block header.
  */
 #ifndef LR_LEAD_INTERNAL_H
 #define LR_LEAD_INTERNAL_H
@@ -81,6 +74,7 @@ struct lead_rec {
 
 struct lead {
 	int64_t last_ms; /* latest event time; the score is as of this time */
+	char *ext;       /* nrecs lead_rec, then traits_len packed bytes */
 	uint8_t ring[LEAD_RING * 6]; /* 48-bit messageId hashes; 0 = empty */
 	uint16_t cycle;              /* lifecycle cycle, from 1; saturates */
 	uint16_t traits_len;
@@ -91,16 +85,14 @@ struct lead {
 	uint8_t disq;      /* enum lead_disq */
 	char grade;        /* 'A'..'D' or GRADE_NONE */
 	uint8_t flags;
-	char key[]; /* key_len bytes, no NUL, then the ext (lead_ext_at):
-		       nrecs lead_rec, then traits_len packed bytes; a
-		       36-byte UUID key and one record make a 104-byte
-		       block */
+	char key[]; /* key_len bytes, no NUL: a 36-byte UUID key makes an
+		       88-byte block */
 };
 
 /*
  * lead_slab.c: blocks in 8-byte size classes up to LEAD_SLAB_MAX, carved
  * from chunks the slab owns, with no header: the caller passes a block's
- * size back (lead_block_size). Larger blocks come from malloc.
+ * size back (lead_size, lead_ext_size). Larger blocks come from malloc.
  */
 #define LEAD_SLAB_MAX 512
 
@@ -136,22 +128,9 @@ static inline size_t lead_size(size_t key_len)
 	return offsetof(struct lead, key) + key_len;
 }
 
-/* Where the ext starts in the block: after the key, 8-byte aligned for
- * the records' doubles (blocks themselves are 8-byte aligned). */
-static inline size_t lead_ext_at(size_t key_len)
-{
-	return (lead_size(key_len) + 7) & ~(size_t)7;
-}
-
 static inline size_t lead_ext_size(const struct lead *l)
 {
 	return (size_t)l->nrecs * sizeof(struct lead_rec) + l->traits_len;
-}
-
-/* The whole block: lead, key, padding and ext. */
-static inline size_t lead_block_size(const struct lead *l)
-{
-	return lead_ext_at(l->key_len) + lead_ext_size(l);
 }
 
 /* Spelt out byte by byte so that the compiler makes it one 4-byte and
@@ -181,29 +160,27 @@ static inline void lead_ring_set(struct lead *l, size_t i, uint64_t h)
 
 static inline struct lead_rec *lead_recs(const struct lead *l)
 {
-	return (struct lead_rec *)(void *)((char *)(uintptr_t)l +
-					   lead_ext_at(l->key_len));
+	return (struct lead_rec *)(void *)l->ext;
 }
 
 static inline const char *lead_traits(const struct lead *l)
 {
-	return (const char *)(lead_recs(l) + l->nrecs);
+	return l->ext ? l->ext + (size_t)l->nrecs * sizeof(struct lead_rec)
+		      : NULL;
 }
 
-/* lead.c: resize the ext to nrecs records and traits_len trait bytes: the
- * first min(old, new) records and trait bytes survive. The lead may move:
- * *lp is then the new address (also in the table's slot) and the old one
- * is freed. -1 (and nothing changed) when out of range or memory. */
-int lead_ext_resize(struct lead_table *t, struct lead **lp, size_t nrecs,
+/* lead.c: resize ext to nrecs records and traits_len trait bytes, keeping
+ * the trait bytes in place (the records are not moved). */
+int lead_ext_resize(struct lead_table *t, struct lead *l, size_t nrecs,
 		    size_t traits_len);
 struct lead *lead_table_insert(struct lead_table *t, struct strv key);
-void lead_state_reset_cycle(struct lead_table *t, struct lead **lp);
+void lead_state_reset_cycle(struct lead_table *t, struct lead *l);
 
-/* score.c; lead_score_event may move the lead (a new record) */
+/* score.c */
 void lead_score_advance(const struct scoring_config *sc, struct lead *l,
 			int64_t ts_ms);
 bool lead_score_event(const struct scoring_config *sc, struct lead_table *t,
-		      struct lead **lp, const struct event *ev);
+		      struct lead *l, const struct event *ev);
 double lead_score_sum(const struct lead *l);
 double lead_decay_factor(const struct scoring_config *sc, int64_t dt_ms);
 int32_t lead_day_of(int64_t ts_ms);
@@ -214,22 +191,21 @@ double lead_trait_number(struct strv val);
 bool lead_trait_get(const struct lead *l, const char *name, struct jval *out);
 /* lead_traits_merge for an event that carries traits, an e-mail or a
  * group. */
-bool lead_traits_merge_some(struct lead_table *t, struct lead **lp,
+bool lead_traits_merge_some(struct lead_table *t, struct lead *l,
 			    const struct event *ev,
 			    const struct fit_config *fc);
 /* Merges ev's traits into l; when they changed, regrades l under fc
  * (as lead_fit_update) and returns true. Most events carry none: they
  * are told apart here, without the call and the merge's stack frame. */
-static inline bool lead_traits_merge(struct lead_table *t, struct lead **lp,
+static inline bool lead_traits_merge(struct lead_table *t, struct lead *l,
 				     const struct event *ev,
 				     const struct fit_config *fc)
 {
 	if (ev->ntraits == 0 && !ev->email.p && !ev->group_id.p)
 		return false;
-	return lead_traits_merge_some(t, lp, ev, fc);
+	return lead_traits_merge_some(t, l, ev, fc);
 }
-/* May move the lead, as lead_ext_resize. */
-int lead_traits_replace(struct lead_table *t, struct lead **lp,
+int lead_traits_replace(struct lead_table *t, struct lead *l,
 			const char *packed, size_t len);
 void lead_fit_update(const struct fit_config *fc, struct lead *l);
 double lead_fit_points(const struct fit_config *fc, const struct lead *l);

@@ -25,7 +25,7 @@
  * falls back to the lead's merged traits. */
 struct score_ctx {
 	const struct event *ev;
-	struct lead *const *lead; /* a new record may move the lead */
+	const struct lead *lead;
 };
 
 static bool score_lookup_cb(void *arg, enum field_src src, const char *name,
@@ -36,7 +36,7 @@ static bool score_lookup_cb(void *arg, enum field_src src, const char *name,
 	if (cond_event_lookup_cb((void *)ctx->ev, src, name, out, scratch, cap))
 		return true;
 	if (src == FIELD_TRAIT || src == FIELD_EMAIL_DOMAIN)
-		return lead_lookup_cb((void *)*ctx->lead, src, name, out,
+		return lead_lookup_cb((void *)ctx->lead, src, name, out,
 				      scratch, cap);
 	return false;
 }
@@ -99,16 +99,16 @@ static size_t score_rec_pos(const struct lead *l, uint16_t idx)
 }
 
 /* A fresh record for rule idx at position i (from score_rec_pos). */
-static struct lead_rec *score_rec_insert(struct lead_table *t, struct lead **lp,
+static struct lead_rec *score_rec_insert(struct lead_table *t, struct lead *l,
 					 size_t i, uint16_t idx)
 {
 	struct lead_rec *r;
-	size_t n = (*lp)->nrecs;
+	size_t n = l->nrecs;
 
 	if (n >= LEAD_RECS_MAX ||
-	    lead_ext_resize(t, lp, n + 1, (*lp)->traits_len) < 0)
+	    lead_ext_resize(t, l, n + 1, l->traits_len) < 0)
 		return NULL;
-	r = lead_recs(*lp);
+	r = lead_recs(l);
 	memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
 	memset(&r[i], 0, sizeof(*r));
 	r[i].rule = idx;
@@ -172,10 +172,9 @@ static bool score_under_caps(const struct score_rule *rule,
 }
 
 static bool score_rule_apply(const struct scoring_config *sc,
-			     struct lead_table *t, struct lead **lp, size_t idx,
+			     struct lead_table *t, struct lead *l, size_t idx,
 			     int64_t ts_ms)
 {
-	struct lead *l = *lp;
 	const struct score_rule *rule = &sc->rules[idx];
 	int32_t day = lead_day_of(ts_ms);
 	size_t pos = score_rec_pos(l, (uint16_t)idx);
@@ -187,10 +186,9 @@ static bool score_rule_apply(const struct scoring_config *sc,
 	if (!score_under_caps(rule, rec, day))
 		return false;
 	if (!rec) {
-		rec = score_rec_insert(t, lp, pos, (uint16_t)idx);
+		rec = score_rec_insert(t, l, pos, (uint16_t)idx);
 		if (!rec)
 			return false;
-		l = *lp;
 		rec->day = day;
 	}
 	if (day > rec->day) {
@@ -218,14 +216,14 @@ static uint64_t score_match64(const struct scoring_config *sc,
 }
 
 static bool score_apply64(const struct scoring_config *sc, struct lead_table *t,
-			  struct lead **lp, size_t base, uint64_t mask,
+			  struct lead *l, size_t base, uint64_t mask,
 			  int64_t ts_ms)
 {
 	bool changed = false;
 
 	for (; mask; mask &= mask - 1)
 		changed |= score_rule_apply(
-			sc, t, lp, base + (size_t)__builtin_ctzll(mask), ts_ms);
+			sc, t, l, base + (size_t)__builtin_ctzll(mask), ts_ms);
 	return changed;
 }
 
@@ -249,7 +247,7 @@ static uint64_t score_match_cands(const struct scoring_config *sc,
  * results, since a rule left out could not have matched. */
 static bool score_event_indexed(const struct scoring_config *sc,
 				const struct score_index *ix,
-				struct lead_table *t, struct lead **lp,
+				struct lead_table *t, struct lead *l,
 				const struct score_ctx *ctx)
 {
 	int64_t ts_ms = ctx->ev->ts_ms;
@@ -261,11 +259,11 @@ static bool score_event_indexed(const struct scoring_config *sc,
 	if (ix->nwords)
 		first = score_match_cands(sc, ctx, 0,
 					  score_rows_word(&rows, 0));
-	lead_score_advance(sc, *lp, ts_ms);
-	changed = score_apply64(sc, t, lp, 0, first, ts_ms);
+	lead_score_advance(sc, l, ts_ms);
+	changed = score_apply64(sc, t, l, 0, first, ts_ms);
 	for (size_t w = 1; w < ix->nwords; w++)
 		changed |= score_apply64(
-			sc, t, lp, w * 64,
+			sc, t, l, w * 64,
 			score_match_cands(sc, ctx, w * 64,
 					  score_rows_word(&rows, w)),
 			ts_ms);
@@ -280,21 +278,21 @@ static bool score_event_indexed(const struct scoring_config *sc,
  * order after matching gives the same result as interleaving the two.
  */
 bool lead_score_event(const struct scoring_config *sc, struct lead_table *t,
-		      struct lead **lp, const struct event *ev)
+		      struct lead *l, const struct event *ev)
 {
-	struct score_ctx ctx = {ev, lp};
+	struct score_ctx ctx = {ev, l};
 	const struct score_index *ix = score_index_of(sc);
 	size_t n = sc->nrules < UINT16_MAX ? sc->nrules : UINT16_MAX;
 	uint64_t first;
 	bool changed;
 
 	if (ix && (unsigned)ev->type < EVENT_TYPE_COUNT)
-		return score_event_indexed(sc, ix, t, lp, &ctx);
+		return score_event_indexed(sc, ix, t, l, &ctx);
 	first = score_match64(sc, &ctx, 0, n);
-	lead_score_advance(sc, *lp, ev->ts_ms);
-	changed = score_apply64(sc, t, lp, 0, first, ev->ts_ms);
+	lead_score_advance(sc, l, ev->ts_ms);
+	changed = score_apply64(sc, t, l, 0, first, ev->ts_ms);
 	for (size_t base = 64; base < n; base += 64)
-		changed |= score_apply64(sc, t, lp, base,
+		changed |= score_apply64(sc, t, l, base,
 					 score_match64(sc, &ctx, base, n),
 					 ev->ts_ms);
 	return changed;

@@ -214,14 +214,14 @@ static void test_disq_in_fit_walk(void **state)
 	PUT("title", "student");
 	PUT("email", "jo@acme.com");
 #undef PUT
-	assert_int_equal(lead_traits_replace(s->t, &l, packed, n), 0);
+	assert_int_equal(lead_traits_replace(s->t, l, packed, n), 0);
 	lead_fit_update(&s->f.cfg.fit, l);
 	assert_int_equal(l->disq, LEAD_DISQ_FREEMAIL);
 	s->f.cfg.fit.nrules = 0;
 	lead_fit_update(&s->f.cfg.fit, l);
 	assert_int_equal(l->disq, LEAD_DISQ_FREEMAIL);
 	packed[0 + 1 + sizeof("title") + sizeof("VP Sales") + 1] = 'x';
-	assert_int_equal(lead_traits_replace(s->t, &l, packed, n), 0);
+	assert_int_equal(lead_traits_replace(s->t, l, packed, n), 0);
 	lead_fit_update(&s->f.cfg.fit,
 			l); /* "xmail": the second e-mail counts */
 	assert_int_equal(l->disq, LEAD_DISQ_NONE);
