@@ -29,7 +29,7 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 KTEST_SRC  = $(wildcard tests/kafka/*.c)
 KTEST_BIN  = $(KTEST_SRC:tests/kafka/%.c=$(BUILD)/tests/kafka/%)
 
-.PHONY: all deps test test-unit check check-valgrind fuzz fuzz-run fuzz-diff fuzz-diff-run format \
+.PHONY: all deps test test-unit check check-valgrind check-clang fuzz fuzz-run fuzz-diff fuzz-diff-run format \
 	format-check bench bench-parse bench-kafka test-kafka clean run-sample
 
 all: $(BUILD)/leadrouter
@@ -115,7 +115,16 @@ test-unit: $(UNIT_BIN) $(BUILD)/leadrouter
 check: deps
 	$(MAKE) PGO=0 BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test-unit
 	$(MAKE) check-valgrind
+	$(MAKE) check-clang
 	$(MAKE) fuzz-run
+
+# The product sources under clang's warnings too, so the fuzzers (clang
+# builds) and anyone building with clang get no surprises.
+check-clang: deps
+	@for f in $(LIB_SRC) $(DAEMON_SRC); do \
+		clang $(CSTD) $(WARN) -DJSMN_STATIC -DJSMN_PARENT_LINKS -DJSMN_STRICT \
+			$$(pkg-config --cflags $(PKGS)) -fsyntax-only $$f || exit 1; \
+	done
 
 check-valgrind: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \

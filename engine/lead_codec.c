@@ -245,7 +245,9 @@ int lead_encode(const struct engine_config *cfg, const struct lead *l,
 
 /* A lead being decoded, checked in full before it touches the table. */
 struct codec_state {
-	struct lead hdr; /* scalar fields only */
+	/* Scalar fields only. A block of its own: a struct with a flexible
+	 * array member may not be a member of another (C11 6.7.2.1). */
+	struct lead *hdr;
 	int version;
 	struct lead_rec *recs;
 	size_t nrecs;
@@ -478,7 +480,7 @@ static int codec_install(const struct fit_config *fc, struct lead_table *t,
 			 struct strv key, const struct codec_state *st)
 {
 	struct lead *l = lead_table_insert(t, key);
-	const struct lead *h = &st->hdr;
+	const struct lead *h = st->hdr;
 
 	if (!l)
 		return -1;
@@ -516,18 +518,21 @@ int lead_decode(const struct engine_config *cfg, struct lead_table *t,
 	json_t *o = json_loadb(val, len, 0, NULL);
 	int rc = -1;
 
-	if (!st || !json_is_object(o))
+	if (!st || !json_is_object(o) ||
+	    !(st->hdr = calloc(1, sizeof(*st->hdr))))
 		goto done;
-	if (codec_read_scalars(o, &st->hdr, &st->version) < 0 ||
-	    codec_read_ring(o, &st->hdr) < 0 ||
+	if (codec_read_scalars(o, st->hdr, &st->version) < 0 ||
+	    codec_read_ring(o, st->hdr) < 0 ||
 	    codec_read_recs(&cfg->scoring, o, st) < 0 ||
 	    codec_read_traits(o, st) < 0)
 		goto done;
 	rc = codec_install(&cfg->fit, t, key, st);
 done:
 	json_decref(o);
-	if (st)
+	if (st) {
+		free(st->hdr);
 		free(st->recs);
+	}
 	free(st);
 	return rc;
 }
