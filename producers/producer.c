@@ -257,9 +257,39 @@ enum txn_result producer_txn_commit(struct producer *p, int timeout_ms)
 		"commit_transaction");
 }
 
+/*
+ * A commit that timed out goes on in the background, and librdkafka
+ * refuses every other transactional call (__CONFLICT, retriable) until a
+ * call to commit_transaction has seen it end; retrying the abort alone
+ * would never get past it. So the commit is resumed: it ends committed,
+ * and the transaction is over (the caller's rollback then re-reads only
+ * committed records), or failed, and the abort follows.
+ */
+static rd_kafka_error_t *producer_commit_resume(struct producer *p,
+						rd_kafka_error_t *error,
+						int timeout_ms)
+{
+	if (error == NULL ||
+	    rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR__CONFLICT)
+		return error;
+	log_info("%s: %s; resuming that commit first", __func__,
+		 rd_kafka_error_string(error));
+	rd_kafka_error_destroy(error);
+	error = rd_kafka_commit_transaction(p->rk, timeout_ms);
+	if (error == NULL) {
+		log_info("%s: the commit in progress completed", __func__);
+		return NULL;
+	}
+	if (!rd_kafka_error_txn_requires_abort(error))
+		return error;
+	rd_kafka_error_destroy(error);
+	return rd_kafka_abort_transaction(p->rk, timeout_ms);
+}
+
 enum txn_result producer_txn_abort(struct producer *p, int timeout_ms)
 {
-	return producer_txn_result(
-		rd_kafka_abort_transaction(p->rk, timeout_ms),
-		"abort_transaction");
+	rd_kafka_error_t *error = rd_kafka_abort_transaction(p->rk, timeout_ms);
+
+	return producer_txn_result(producer_commit_resume(p, error, timeout_ms),
+				   "abort_transaction");
 }
