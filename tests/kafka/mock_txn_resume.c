@@ -30,17 +30,17 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (cond) {                                                \
-			printf("PASS: ");                                  \
-		} else {                                                   \
-			printf("FAIL: ");                                  \
-			failures++;                                        \
-		}                                                          \
-		printf(__VA_ARGS__);                                       \
-		printf("\n");                                              \
-		fflush(stdout);                                            \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (cond) {                                                    \
+			printf("PASS: ");                                      \
+		} else {                                                       \
+			printf("FAIL: ");                                      \
+			failures++;                                            \
+		}                                                              \
+		printf(__VA_ARGS__);                                           \
+		printf("\n");                                                  \
+		fflush(stdout);                                                \
 	} while (0)
 
 rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
@@ -113,7 +113,8 @@ int main(void)
 	      (int)r);
 
 	error = rd_kafka_abort_transaction(p.rk, COMMIT_WAIT);
-	CHECK(error && rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__CONFLICT,
+	CHECK(error &&
+		      rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__CONFLICT,
 	      "a plain abort meanwhile is refused: %s",
 	      error ? rd_kafka_error_string(error) : "no error");
 	if (error)
