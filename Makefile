@@ -9,7 +9,9 @@ PKGS     = rdkafka libevent jansson libsystemd glib-2.0 libxxhash
 CSTD     = -std=c11 -D_GNU_SOURCE
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT     ?= -O3 -g
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -DJSMN_STATIC -DJSMN_PARENT_LINKS -DJSMN_STRICT \
+# How every build (gcc, the fuzzers, check-clang) includes jsmn.
+JSMN_DEFS = -DJSMN_STATIC -DJSMN_PARENT_LINKS -DJSMN_STRICT
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(JSMN_DEFS) \
 	$$(pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $$(pkg-config --libs $(PKGS)) -lm $(EXTRA_LDFLAGS)
 
@@ -122,8 +124,8 @@ check: deps
 # builds) and anyone building with clang get no surprises.
 check-clang: deps
 	@for f in $(LIB_SRC) $(DAEMON_SRC); do \
-		clang $(CSTD) $(WARN) -DJSMN_STATIC -DJSMN_PARENT_LINKS -DJSMN_STRICT \
-			$$(pkg-config --cflags $(PKGS)) -fsyntax-only $$f || exit 1; \
+		clang $(CSTD) $(WARN) $(JSMN_DEFS) $$(pkg-config --cflags $(PKGS)) \
+			-fsyntax-only $$f || exit 1; \
 	done
 
 check-valgrind: $(UNIT_BIN)
@@ -133,7 +135,7 @@ check-valgrind: $(UNIT_BIN)
 	done; exit $$fail
 
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	-DJSMN_STATIC -DJSMN_PARENT_LINKS -DJSMN_STRICT $$(pkg-config --cflags $(PKGS))
+	$(JSMN_DEFS) $$(pkg-config --cflags $(PKGS))
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_event tests/fuzz/fuzz_event.c $(ENGINE_SRC) $(LDLIBS_ALL)
