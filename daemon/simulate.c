@@ -295,7 +295,8 @@ static void sim_line(struct sim *s, const char *p, size_t len)
 
 	if (len > 0 && p[len - 1] == '\r')
 		len--; /* CRLF files from other tools */
-	if (len == 0 || ((p[0] == ' ' || p[0] == '\t') && sim_is_blank(p, len)))
+	if (len == 0 || ((p[0] == ' ' || p[0] == '\t' || p[0] == '\r') &&
+			 sim_is_blank(p, len)))
 		return;
 	s->events++;
 	if (len > EVENT_MAX_BYTES) {
@@ -320,24 +321,41 @@ static void sim_line(struct sim *s, const char *p, size_t len)
 		sim_apply_ahead(s);
 }
 
-/* A line too long for the buffer gets the same report as one that fit. */
-static void sim_too_large(struct sim *s)
+/* Where the reader stands in a line that outgrew SIM_LINE_MAX. */
+enum sim_long {
+	SIM_LONG_NONE,  /* not in one */
+	SIM_LONG_BLANK, /* blank so far: nothing said yet */
+	SIM_LONG_SKIP   /* reported as too large; skipped to its newline */
+};
+
+/*
+ * The part of a long line from beg to end (its newline, or the end of what
+ * is buffered): a blank line stays blank however long, and a line that
+ * turns out not to be is reported once, when its first non-blank byte is
+ * read, so the verdict never depends on where the buffer boundaries fall.
+ */
+static enum sim_long sim_long_part(struct sim *s, enum sim_long st,
+				   const char *p, size_t len)
 {
-	s->lineno++;
-	s->events++;
+	if (st == SIM_LONG_SKIP || sim_is_blank(p, len))
+		return st;
+	s->events++; /* the same report as a line that fit gets */
 	sim_reject_too_large(s);
+	return SIM_LONG_SKIP;
 }
 
 /*
  * Split the input into lines over one buffer. A line that outgrows
  * SIM_LINE_MAX is reported once and then skipped up to its newline, so the
- * next line is read as if nothing had happened.
+ * next line is read as if nothing had happened; one of blanks only is
+ * skipped as blank, as a short one is.
  */
 static int sim_read(struct sim *s, FILE *in)
 {
 	char *buf = malloc(SIM_BUF_BYTES);
 	size_t beg = 0, end = 0, n;
-	int skipping = 0, eof = 0;
+	enum sim_long lng = SIM_LONG_NONE;
+	int eof = 0;
 
 	if (buf == NULL)
 		return -1;
@@ -347,21 +365,24 @@ static int sim_read(struct sim *s, FILE *in)
 		if (nl != NULL) {
 			size_t len = (size_t)(nl - (buf + beg));
 
-			if (skipping)
-				skipping = 0;
-			else {
+			if (lng == SIM_LONG_NONE) {
 				s->lineno++;
 				sim_line(s, buf + beg, len);
+			} else {
+				(void)sim_long_part(s, lng, buf + beg, len);
+				lng = SIM_LONG_NONE;
 			}
 			beg += len + 1;
 			continue;
 		}
-		if (!skipping && end - beg > SIM_LINE_MAX) {
-			sim_too_large(s);
-			skipping = 1;
+		if (lng == SIM_LONG_NONE && end - beg > SIM_LINE_MAX) {
+			s->lineno++;
+			lng = SIM_LONG_BLANK;
 		}
-		if (skipping)
+		if (lng != SIM_LONG_NONE) {
+			lng = sim_long_part(s, lng, buf + beg, end - beg);
 			beg = end;
+		}
 		if (eof)
 			break;
 		sim_drain(s); /* queued events point into buf */
@@ -374,7 +395,7 @@ static int sim_read(struct sim *s, FILE *in)
 			if (ferror(in))
 				break;
 			eof = 1;
-			if (end > beg && !skipping) {
+			if (end > beg && lng == SIM_LONG_NONE) {
 				s->lineno++; /* last line without a newline */
 				sim_line(s, buf + beg, end - beg);
 			}

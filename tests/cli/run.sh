@@ -361,44 +361,72 @@ t_simulate_file_pipe() {
 	fi
 }
 
-# Blank lines longer than the limit are skipped as blank when the read
-# buffer (256 KiB) holds them whole and rejected as too large when it
-# fills before their newline, so the verdict depends on where the buffer
-# boundaries fall; a faster reader for files must keep them there. Line
-# 22 (222 KB of blanks) fits the first buffer; line 23 (40000 blanks at
-# offset 225000) runs more than the limit past its end; line 45 is longer
-# than a buffer; line 46 (40000 blanks at 600000) is read whole; 47 is
-# longer than a buffer; 69 is a last line of 40000 blanks without a
-# newline.
-t_simulate_file_pipe_blanks() {
-	f=$tmp/blanks.jsonl
-	blanks() { head -c "$1" /dev/zero | tr '\0' ' '; }
+# Long lines at every place a read buffer (256 KiB) can leave them: line
+# 22 (222 KB) fits the first buffer; line 23 (40000 bytes at offset
+# 225000) runs more than the limit past its end; line 45 is longer than
+# a buffer; 46 (40000 bytes at 600000) is read whole; 47 is longer than a
+# buffer; 69 is a last line of 40000 bytes without a newline. Made of
+# blanks they are blank lines, skipped however long; with one "x" at
+# their end, each is too large once, at its own line number.
+simulate_long_lines() {
+	f=$1
+	blanks() {
+		head -c "$(($1 - ${#2}))" /dev/zero | tr '\0' ' '
+		printf '%s' "$2"
+	}
 	{
 		cat "$events"
-		blanks $((225000 - $(wc -c <"$events") - 1))
+		blanks $((225000 - $(wc -c <"$events") - 1)) "$2"
 		echo
-		blanks 40000
+		blanks 40000 "$2"
 		echo
 		cat "$events"
 	} >"$f"
 	{
-		blanks $((600000 - $(wc -c <"$f") - 1))
+		blanks $((600000 - $(wc -c <"$f") - 1)) "$2"
 		echo
-		blanks 40000
+		blanks 40000 "$2"
 		echo
-		blanks 300000
+		blanks 300000 "$2"
 		echo
 		cat "$events"
-		blanks 40000
+		blanks 40000 "$2"
 	} >>"$f"
-	simulate_same simulate-file-pipe-blanks "$f" || return
-	got=$(grep '^{"line":[0-9]*,"reason":"too_large"' "$tmp/e1" |
-		sed 's/^{"line":\([0-9]*\),.*/\1/' | tr '\n' ' ')
-	if [ "$got" != "23 45 47 69 " ]; then
-		nok simulate-file-pipe-blanks "too_large lines '$got', expected '23 45 47 69 '"
+}
+
+too_large_lines() {
+	grep '^{"line":[0-9]*,"reason":"too_large"' "$1" |
+		sed 's/^{"line":\([0-9]*\),.*/\1/' | tr '\n' ' '
+}
+
+t_simulate_file_pipe_blanks() {
+	simulate_long_lines "$tmp/long.jsonl" x
+	simulate_same simulate-file-pipe-long "$tmp/long.jsonl" || return
+	got=$(too_large_lines "$tmp/e1")
+	if [ "$got" != "22 23 45 46 47 69 " ]; then
+		nok simulate-file-pipe-long "too_large lines '$got', expected '22 23 45 46 47 69 '"
 		return
 	fi
-	ok "simulate-file-pipe-blanks: long blank lines judged by the read buffer's boundaries"
+	ok "simulate-file-pipe-long: long lines too large once each, wherever the buffer ends"
+	f=$tmp/blanks.jsonl
+	simulate_long_lines "$f" ""
+	simulate_same simulate-file-pipe-blanks "$f" || return
+	got=$(too_large_lines "$tmp/e1")
+	n=$("$bin" simulate -c "$cfg" --summary-json <"$events" 2>&1 >/dev/null |
+		sed -n 's/^{"events":\([0-9]*\),.*/\1/p')
+	n=$((n * 3)) # the events, three times; no blank line counts
+	if [ -n "$got" ] || ! tail -n 1 "$tmp/e1" | grep -qF "{\"events\":$n,"; then
+		nok simulate-file-pipe-blanks "long blank lines reported: '$got'"
+		return
+	fi
+	ok "simulate-file-pipe-blanks: blank lines of any length skipped, wherever the buffer ends"
+	printf '\r\r\n\r \t\r\n\t\r\n' >"$tmp/cr.jsonl"
+	"$bin" simulate -c "$cfg" --summary-json <"$tmp/cr.jsonl" >/dev/null 2>"$tmp/cr.err"
+	if tail -n 1 "$tmp/cr.err" | grep -qF '{"events":0,'; then
+		ok "simulate-blank-cr: lines of CRs, tabs and spaces are blank"
+	else
+		nok simulate-blank-cr "$(tail -n 1 "$tmp/cr.err")"
+	fi
 	# the same past several buffers, then a good last line without a newline
 	acc=$(sed -n 's/.*"accepted":\([0-9]*\).*/\1/p' "$tmp/e1")
 	{
