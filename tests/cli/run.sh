@@ -497,7 +497,7 @@ t_sample() {
 	ex=$root/config/leadrouter.example.json
 	sample=$root/config/sample-events.jsonl
 	if [ ! -f "$ex" ] || [ ! -f "$sample" ]; then
-		echo "skip simulate-sample: example config or sample events missing"
+		nok simulate-sample "example config or sample events missing"
 		return
 	fi
 	run "$sample" -- simulate -c "$ex"
@@ -508,6 +508,17 @@ t_sample() {
 		ok "simulate-sample: example config on sample events, exit 0, stable"
 	else
 		nok simulate-sample "unstable or no summary"
+	fi
+	# README's handoff example is the second handoff of this run
+	awk '/^### Example/ { on = 1 } on && /^```$/ { exit }
+		on > 1 { print } on && /^```json/ { on = 2 }' \
+		"$root/README.md" >"$tmp/readme-handoff.json"
+	if jq -S . "$tmp/readme-handoff.json" >"$tmp/r1" 2>/dev/null &&
+		sed -n 2p "$tmp/sample1" | jq -S . >"$tmp/r2" &&
+		cmp -s "$tmp/r1" "$tmp/r2"; then
+		ok "readme-handoff: README's example is what simulate writes"
+	else
+		nok readme-handoff "README's handoff example differs from the sample run's second handoff"
 	fi
 }
 
