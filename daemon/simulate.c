@@ -73,6 +73,7 @@ struct sim {
 	size_t nteams;
 	struct event *ring[SIM_RING];
 	uint64_t ring_hash[SIM_RING]; /* lead_key_hash of each ring[i] */
+	uint64_t ring_line[SIM_RING]; /* the input line of each ring[i] */
 	unsigned ring_head, ring_len;
 	uint64_t lineno;
 	uint64_t events;
@@ -198,8 +199,10 @@ static int sim_team_get(struct sim *s, const char *name, size_t *idx)
 	return s->teams[*idx].ts != NULL ? 0 : -1;
 }
 
-/* Stage 2 for one assign command: pick the rep and write the handoff. */
-static void sim_route(struct sim *s, const struct assign_cmd *cmd)
+/* Stage 2 for one assign command, from the event on input line `line`:
+ * pick the rep and write the handoff. */
+static void sim_route(struct sim *s, const struct assign_cmd *cmd,
+		      uint64_t line)
 {
 	const struct engine_config *ec = &s->cfg->engine;
 	struct handoff h;
@@ -208,7 +211,7 @@ static void sim_route(struct sim *s, const struct assign_cmd *cmd)
 
 	if (cmd->team == NULL || sim_team_get(s, cmd->team, &idx) == -1) {
 		s->route_errors++;
-		sim_report(s, s->lineno, SIM_REASON_ROUTE,
+		sim_report(s, line, SIM_REASON_ROUTE,
 			   "assign command names an unknown team");
 		return;
 	}
@@ -217,7 +220,7 @@ static void sim_route(struct sim *s, const struct assign_cmd *cmd)
 	if (route_assign_apply(ec, s->teams[idx].ts, cmd->json, cmd->len, &h,
 			       errbuf, sizeof(errbuf)) == -1) {
 		s->route_errors++;
-		sim_report(s, s->lineno, SIM_REASON_ROUTE, errbuf);
+		sim_report(s, line, SIM_REASON_ROUTE, errbuf);
 		return;
 	}
 	len = h.len;
@@ -245,6 +248,7 @@ static void sim_apply_oldest(struct sim *s)
 {
 	struct event *ev = s->ring[s->ring_head];
 	uint64_t h = s->ring_hash[s->ring_head];
+	uint64_t line = s->ring_line[s->ring_head];
 	struct assign_cmd cmd; /* lead_event_apply clears it */
 	struct lead *lead = NULL;
 
@@ -259,7 +263,7 @@ static void sim_apply_oldest(struct sim *s)
 		break;
 	case LEAD_QUALIFIED:
 		s->mqls++;
-		sim_route(s, &cmd);
+		sim_route(s, &cmd, line);
 		free(cmd.json);
 		break;
 	}
@@ -315,6 +319,7 @@ static void sim_line(struct sim *s, const char *p, size_t len)
 	}
 	s->accepted++;
 	s->ring_hash[slot] = lead_key_hash(ev->lead_key);
+	s->ring_line[slot] = s->lineno;
 	lead_table_prefetch_hashed(s->leads, s->ring_hash[slot]);
 	s->ring_len++;
 	if (s->ring_len == SIM_RING)
