@@ -127,7 +127,7 @@ void cfg_routing_free(struct routing_config *rc);
 /* Conditions: traits_only restricts fields to traits.* and email_domain. */
 int cfg_cond_parse(struct config_errors *errs, const json_t *v,
 		   const char *path, bool traits_only, struct cond *c);
-/* "when": one condition or an array of them. */
+/* "when": one condition or a non-empty array of them. */
 int cfg_conds_parse(struct config_errors *errs, const json_t *v,
 		    const char *path, bool traits_only, struct cond **out,
 		    size_t *n);

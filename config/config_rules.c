@@ -270,9 +270,14 @@ int cfg_conds_parse(struct config_errors *errs, const json_t *v,
 			  cfg_json_type(v));
 		return -1;
 	}
+	/* no conditions is "always": an empty list must not turn into it */
 	cnt = json_array_size(v);
-	if (cnt == 0)
-		return 0;
+	if (cnt == 0) {
+		cfg_error(errs, path,
+			  "expected at least one condition; leave out "
+			  "\"when\" to match without conditions");
+		return -1;
+	}
 	*out = calloc(cnt, sizeof(**out));
 	if (!*out)
 		return -1;
@@ -325,6 +330,14 @@ static int cfg_rule_types(struct config_errors *errs, const json_t *v,
 	r->types = 0;
 	if (!v)
 		return 0;
+	/* types 0 is "any type": an empty list must not turn into it */
+	if (json_is_array(v) && json_array_size(v) == 0) {
+		cfg_error(errs, path,
+			  "expected at least one event type (identify, track, "
+			  "page, screen, group); leave out \"type\" to match "
+			  "every type");
+		return -1;
+	}
 	rc = cfg_strings_parse(errs, v, path, true, false, &names, &n);
 	for (i = 0; i < n; i++) {
 		char sub[CFG_PATH_MAX];

@@ -1885,13 +1885,16 @@ static int event_fields_read(struct event_ctx *c, const struct event_slots *s)
 		   : ev->type == EVENT_PAGE || ev->type == EVENT_SCREEN
 			   ? s->name
 			   : -1;
+	/* the name comes from one of two fields: a message names the one
+	 * the event sent */
+	const char *name_field = ev->type == EVENT_TRACK ? "event" : "name";
 
 	event_context_find(c, s, &x);
 	if (event_opt_str(c, s->message_id, &ev->message_id, "messageId") ||
 	    event_id_get(c, s->user_id, &ev->user_id, "userId") ||
 	    event_id_get(c, s->anonymous_id, &ev->anonymous_id,
 			 "anonymousId") ||
-	    event_opt_str(c, name, &ev->name, "name") ||
+	    event_opt_str(c, name, &ev->name, name_field) ||
 	    event_str_pick(c, s->group_id, x.group_id, &ev->group_id,
 			   "groupId") ||
 	    event_fields_fill(c, &props, s->properties) ||

@@ -515,6 +515,9 @@ int lead_decode(const struct engine_config *cfg, struct lead_table *t,
 		struct strv key, const char *val, size_t len)
 {
 	struct codec_state *st = calloc(1, sizeof(*st));
+	/* No JSON_ALLOW_NUL: the key, the one string that may hold a NUL, is
+	 * the record's Kafka key, and no string in the record can (rule names
+	 * come from the config, packed traits are NUL-terminated). */
 	json_t *o = json_loadb(val, len, 0, NULL);
 	int rc = -1;
 

@@ -7,6 +7,11 @@
  * DOM. The handoff keeps every field of the command except "kind", in the
  * command's order, followed by the routing fields, and is dumped with
  * JSON_PRESERVE_ORDER so the same command always gives the same bytes.
+ *
+ * A lead key is whatever the event sent, "\u0000" included, so the command
+ * is read with JSON_ALLOW_NUL and the key is handled by its length; the
+ * fields that are names from the config (kind, team) or stage 1's own text
+ * (qualified_at) are refused if they hold a NUL, which strcmp would cut.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -23,7 +28,7 @@
 /* The fields of an assign command that routing needs; they point into the
  * parsed command. */
 struct assign_fields {
-	const char *lead;
+	struct strv lead;
 	json_int_t cycle;
 	const char *team;
 	const char *qualified_at;
@@ -62,13 +67,26 @@ static int route_opt_string(json_t *cmd, const char *key, struct strv *out)
 	return 0;
 }
 
-static const char *route_req_string(json_t *cmd, const char *key)
+/* A non-empty string field, any bytes; false if absent or not one. */
+static bool route_req_strv(json_t *cmd, const char *key, struct strv *out)
 {
 	json_t *v = json_object_get(cmd, key);
 
-	return json_is_string(v) && json_string_length(v) > 0
-		       ? json_string_value(v)
-		       : NULL;
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return false;
+	*out = (struct strv){json_string_value(v), json_string_length(v)};
+	return true;
+}
+
+/* A non-empty string field used as a C string: one with a NUL inside is
+ * refused, so "emea\u0000x" never matches the team "emea". */
+static const char *route_req_string(json_t *cmd, const char *key)
+{
+	struct strv s;
+
+	if (!route_req_strv(cmd, key, &s) || memchr(s.p, '\0', s.len))
+		return NULL;
+	return s.p;
 }
 
 static int route_req_integer(json_t *cmd, const char *key, json_int_t *out)
@@ -88,18 +106,20 @@ static int assign_fields_read(json_t *cmd, struct assign_fields *f, char *err,
 
 	if (!kind || strcmp(kind, "assign") != 0)
 		return route_fail(err, errlen, "kind is not \"assign\"");
-	if (!(f->lead = route_req_string(cmd, "lead")))
+	if (!route_req_strv(cmd, "lead", &f->lead))
 		return route_fail(err, errlen, "lead: missing or not a string");
 	if (route_req_integer(cmd, "cycle", &f->cycle) || f->cycle < 0)
 		return route_fail(err, errlen,
 				  "cycle: missing or not an "
 				  "integer >= 0");
 	if (!(f->team = route_req_string(cmd, "team")))
-		return route_fail(err, errlen, "team: missing or not a string");
+		return route_fail(err, errlen,
+				  "team: missing, not a string or "
+				  "with a NUL");
 	if (!(f->qualified_at = route_req_string(cmd, "qualified_at")))
 		return route_fail(err, errlen,
-				  "qualified_at: missing or not "
-				  "a string");
+				  "qualified_at: missing, not a "
+				  "string or with a NUL");
 	if (route_req_integer(cmd, "qualified_at_ms", &f->qualified_at_ms))
 		return route_fail(err, errlen,
 				  "qualified_at_ms: missing or "
@@ -268,7 +288,8 @@ int route_assign_apply(const struct engine_config *cfg, struct team_state *ts,
 	json_t *cmd, *h = NULL;
 	int rc = -1;
 
-	cmd = json_loadb(cmd_json, len, JSON_REJECT_DUPLICATES, &jerr);
+	cmd = json_loadb(cmd_json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+			 &jerr);
 	if (!cmd)
 		return route_fail(err, errlen,
 				  "assign command: invalid JSON "
@@ -292,8 +313,8 @@ int route_assign_apply(const struct engine_config *cfg, struct team_state *ts,
 	}
 	/* The id is computed before routing so that a failure here leaves
 	 * the state untouched. */
-	if (route_handoff_id_make(strv_from(f.lead), (int64_t)f.cycle, 1,
-				  handoff_id, sizeof(handoff_id))) {
+	if (route_handoff_id_make(f.lead, (int64_t)f.cycle, 1, handoff_id,
+				  sizeof(handoff_id))) {
 		route_fail(err, errlen, "out of memory");
 		goto done;
 	}

@@ -220,6 +220,33 @@ t_simulate_duplicate() {
 	fi
 }
 
+# A userId of "ab\u0000cd" is a five-byte key: the lead is handed off with
+# the key escaped as sent (not cut at the NUL, nor a route_error), and
+# "ab\u0000ef" is another lead with another handoff_id. A trait value and a
+# groupId with a NUL inside are not kept, and do not stop the handoff.
+t_simulate_nul_key() {
+	{
+		printf '%s\n' '{"type":"identify","userId":"ab\u0000cd","timestamp":"2026-03-02T09:00:00Z","traits":{"email":"jo@acme.de","title":"VP Sales","country":"DE","company":{"size":500,"name":"Acme\u0000Corp"}}}'
+		printf '%s\n' '{"type":"group","userId":"ab\u0000cd","groupId":"acct\u00001","timestamp":"2026-03-02T09:00:30Z","traits":{"industry":"Software"}}'
+		printf '%s\n' '{"type":"track","userId":"ab\u0000cd","timestamp":"2026-03-02T09:01:00Z","event":"Demo Requested"}'
+		printf '%s\n' '{"type":"identify","userId":"ab\u0000ef","timestamp":"2026-03-02T09:02:00Z","traits":{"email":"al@acme.de","title":"VP Sales","country":"DE","company":{"size":500}}}'
+		printf '%s\n' '{"type":"track","userId":"ab\u0000ef","timestamp":"2026-03-02T09:03:00Z","event":"Demo Requested"}'
+	} >"$tmp/nul.jsonl"
+	run "$tmp/nul.jsonl" -- simulate -c "$cfg"
+	expect_rc simulate-nul-key 0 || return
+	ids=$(sed -n 's/^{"handoff_id":"\([0-9a-f-]*\)".*/\1/p' "$tmp/out" | sort -u | wc -l)
+	if [ "$(wc -l <"$tmp/out")" -eq 2 ] && [ "$ids" -eq 2 ] &&
+		grep -qF '"lead":"ab\u0000cd","cycle":1' "$tmp/out" &&
+		grep -qF '"lead":"ab\u0000ef","cycle":1' "$tmp/out" &&
+		grep -F '"lead":"ab\u0000cd"' "$tmp/out" |
+		grep -qF '"group_id":null,"traits":{"email":"jo@acme.de","title":"VP Sales","country":"DE","company.size":500,"company.industry":"Software"}' &&
+		[ -z "$(rejects)" ] && grep -qx 'handoffs: 2' "$tmp/err"; then
+		ok "simulate-nul-key: a userId with a NUL escape is handed off whole"
+	else
+		nok simulate-nul-key "got: $(cut -c1-120 "$tmp/out" "$tmp/err" | head -3)"
+	fi
+}
+
 t_simulate_summary_json() {
 	run "$events" -- simulate -c "$cfg" --summary-json
 	expect_rc simulate-summary-json 0 || return
@@ -542,6 +569,7 @@ t_simulate_golden
 t_simulate_reject_lines
 t_simulate_duplicate
 t_simulate_summary_json
+t_simulate_nul_key
 t_simulate_too_long
 t_simulate_crlf
 t_simulate_file_pipe

@@ -578,7 +578,9 @@ int main(int argc, char **argv)
 		if (latency_field) {
 			int64_t rx = wall_us();
 			json_error_t je;
-			json_t *root = json_loadb(m->payload, m->len, 0, &je);
+			/* a lead key may hold \u0000 */
+			json_t *root = json_loadb(m->payload, m->len,
+						  JSON_ALLOW_NUL, &je);
 			int64_t in_us;
 			if (root && json_time_us(json_path(root, latency_field),
 						 &in_us)) {

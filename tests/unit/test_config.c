@@ -593,6 +593,46 @@ static void test_conditions(void **state)
 	config_free(cfg);
 }
 
+/* An empty list never stands for "everything": a rule's type [] and a
+ * when [] would match every event (or lead) as if left out, and an empty
+ * in, prefix or contains could match nothing. Each is an error at its path
+ * saying what is expected. */
+static void test_empty_lists(void **state)
+{
+	static const char *const ops[] = {"in", "prefix", "contains"};
+	char buf[512], path[64];
+
+	(void)state;
+	expect_error(
+		"{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		",'scoring':{'rules':[{'name':'x','points':1,'type':[]}]}}",
+		"$.scoring.rules[0].type",
+		"expected at least one event type (identify, track, "
+		"page, screen, group); leave out \"type\" to match "
+		"every type");
+	expect_error(
+		"{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		",'scoring':{'rules':[{'name':'x','points':1,'when':[]}]}}",
+		"$.scoring.rules[0].when",
+		"expected at least one condition; leave out \"when\" "
+		"to match without conditions");
+	expect_error("{" BASE "," TEAMS
+		     ",'routing':{'fallback_team':'t','territories':[{'name':"
+		     "'a','team':'t','when':[]}]}}",
+		     "$.routing.territories[0].when",
+		     "expected at least one condition");
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		snprintf(buf, sizeof(buf),
+			 "{" KAFKA "," QUAL "," TEAMS "," ROUTING
+			 ",'scoring':{'rules':[{'name':'x','points':1,'when':"
+			 "{'field':'path','%s':[]}}]}}",
+			 ops[i]);
+		snprintf(path, sizeof(path), "$.scoring.rules[0].when.%s",
+			 ops[i]);
+		expect_error(buf, path, "expected at least one string");
+	}
+}
+
 static void test_kafka_owned_keys(void **state)
 {
 	(void)state;
@@ -780,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ooo),
 		cmocka_unit_test(test_grades),
 		cmocka_unit_test(test_conditions),
+		cmocka_unit_test(test_empty_lists),
 		cmocka_unit_test(test_kafka_owned_keys),
 		cmocka_unit_test(test_kafka_secret_file),
 		cmocka_unit_test(test_topics),

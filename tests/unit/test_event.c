@@ -773,6 +773,31 @@ static void test_reject_bad_utf8(void **state)
 	assert_strv(ev.lead_key, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
 }
 
+/* A rejection names the field at fault: the name of a track is its
+ * "event", of a page or screen its "name". */
+static void test_reject_names_name_field(void **state)
+{
+	static const char *const cases[][2] = {
+		{"track", "event"},
+		{"page", "name"},
+		{"screen", "name"},
+	};
+	char buf[256], want[64];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"type\":\"%s\",\"userId\":\"u\",\"%s\":"
+			 "\"\\ud800\",\"timestamp\":"
+			 "\"2026-01-01T00:00:00Z\"}",
+			 cases[i][0], cases[i][1]);
+		assert_rejected(buf, EVENT_ERR_BAD_UTF8);
+		snprintf(want, sizeof(want),
+			 "lone surrogate escape in field %s", cases[i][1]);
+		assert_string_equal(err.msg, want);
+	}
+}
+
 static void test_reject_type(void **state)
 {
 	(void)state;
@@ -1294,6 +1319,7 @@ int main(void)
 		cmocka_unit_test(test_top_keys_exact),
 		cmocka_unit_test(test_context_last_wins),
 		cmocka_unit_test(test_reject_bad_utf8),
+		cmocka_unit_test(test_reject_names_name_field),
 		cmocka_unit_test(test_reject_type),
 		cmocka_unit_test(test_reject_field_types),
 		cmocka_unit_test(test_reject_bad_timestamp),

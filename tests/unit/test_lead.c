@@ -8,6 +8,7 @@
 
 #include "testutil.h"
 
+#include "../../engine/route.h"
 #include "lead_fixture.h"
 
 struct lfx {
@@ -417,6 +418,100 @@ static void test_encode_decode_round_trip(void **state)
 	lead_table_free(t2);
 }
 
+/* The key "ab\0cd": a userId sent as "ab\u0000cd" is five bytes. */
+static const struct strv nul_key = {"ab\0cd", 5};
+
+/* A key with a NUL makes it from the event to the rep's queue and back
+ * through the changelog whole: the assign command carries it escaped,
+ * stage 2 reads it (JSON_ALLOW_NUL) and hashes all five bytes into the
+ * handoff id, and a trait or groupId with a NUL inside, which the packed
+ * traits cannot hold, is left out without breaking the handoff. */
+static void test_assign_nul_key_round_trip(void **state)
+{
+	struct lfx *s = *state;
+	struct lead_table *t2 = lead_table_new();
+	struct rep rep = {.id = "rep-1", .weight = 1};
+	struct team team = {.name = "team-emea",
+			    .reps = &rep,
+			    .nreps = 1,
+			    .overflow_queue = "q"};
+	struct team_state *ts;
+	struct event *ev;
+	struct handoff h = {0};
+	char err[128] = "", id[48], short_id[48], *a, *b;
+	size_t alen, blen;
+	json_t *o, *v;
+
+	s->f.cfg.routing.teams = &team;
+	s->f.cfg.routing.nteams = 1;
+	ts = team_state_new(&team);
+	ev = fx_event(EVENT_IDENTIFY, "", T0);
+	fx_identify(ev, "", "jo@acme.com");
+	ev->lead_key = ev->user_id = ev->anonymous_id = nul_key;
+	fx_trait_str(ev, "title", "VP Marketing");
+	fx_trait_num(ev, "employees", "250");
+	fx_trait_str(ev, "country", "DE");
+	ev->traits[ev->ntraits].name = strv_from("company.name");
+	ev->traits[ev->ntraits++].val =
+		(struct jval){.kind = JVAL_STRING, .str = {"Acme\0Corp", 9}};
+	ev->group_id = (struct strv){"g\0"
+				     "1",
+				     3};
+	assert_int_equal(apply(s, ev), LEAD_UPDATED);
+	ev = fx_event(EVENT_TRACK, "", T0);
+	ev->lead_key = nul_key;
+	ev->name = strv_from("Demo Requested");
+	assert_int_equal(apply(s, ev), LEAD_UPDATED);
+	ev = fx_event(EVENT_PAGE, "", T0);
+	ev->lead_key = nul_key;
+	ev->path = strv_from("/pricing");
+	assert_int_equal(apply(s, ev), LEAD_QUALIFIED);
+	assert_non_null(s->cmd.json);
+	assert_non_null(strstr(s->cmd.json, "\"lead\":\"ab\\u0000cd\""));
+
+	assert_int_equal(route_assign_apply(&s->f.cfg, ts, s->cmd.json,
+					    s->cmd.len, &h, err, sizeof(err)),
+			 0);
+	assert_string_equal(err, "");
+	assert_int_equal(route_handoff_id_make(nul_key, 1, 1, id, sizeof(id)),
+			 0);
+	assert_string_equal(h.handoff_id, id);
+	assert_int_equal(route_handoff_id_make(strv_from("ab"), 1, 1, short_id,
+					       sizeof(short_id)),
+			 0);
+	assert_string_not_equal(h.handoff_id, short_id);
+	assert_string_equal(h.rep_id, "rep-1");
+	o = json_loadb(h.json, h.len, JSON_ALLOW_NUL, NULL);
+	assert_non_null(o);
+	v = json_object_get(o, "lead");
+	assert_int_equal(json_string_length(v), 5);
+	assert_memory_equal(json_string_value(v), "ab\0cd", 5);
+	assert_true(json_is_null(json_object_get(o, "group_id")));
+	assert_string_equal(
+		json_string_value(json_object_get(o, "email_domain")),
+		"acme.com");
+	v = json_object_get(o, "traits");
+	assert_null(json_object_get(v, "company.name"));
+	assert_string_equal(json_string_value(json_object_get(v, "country")),
+			    "DE");
+	json_decref(o);
+	free(h.json);
+
+	/* the changelog: the key is the record's Kafka key, bytes as sent */
+	a = encode(&s->f.cfg, lead_table_find(s->t, nul_key), &alen);
+	assert_int_equal(lead_decode(&s->f.cfg, t2, nul_key, a, alen), 0);
+	assert_null(lead_table_find(t2, strv_from("ab")));
+	b = encode(&s->f.cfg, lead_table_find(t2, nul_key), &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	assert_int_equal(lead_lifecycle_get(lead_table_find(t2, nul_key)),
+			 LEAD_HANDED_OFF);
+	free(a);
+	free(b);
+	team_state_free(ts);
+	lead_table_free(t2);
+}
+
 /* The points of each rule in a changelog record, by rule name. */
 static double rec_points(const char *rec, size_t len, const char *rule)
 {
@@ -772,6 +867,7 @@ int main(void)
 		T(test_recycled_and_converted),
 		T(test_dedupe_and_ring_eviction),
 		T(test_encode_decode_round_trip),
+		T(test_assign_nul_key_round_trip),
 		T(test_decode_after_rule_reorder),
 		T(test_decode_refuses_impossible_time),
 		T(test_decode_regrades_under_new_fit),

@@ -912,12 +912,24 @@ static void test_assign_apply_malformed(void **state)
 		"{\"kind\":\"assign\",\"lead\":\"l\",\"cycle\":1,\"team\":"
 		"\"apac\",\"qualified_at\":\"x\",\"qualified_at_ms\":1}",
 		"{\"kind\":\"assign\",\"kind\":\"assign\",\"lead\":\"l\"}",
+		/* read with JSON_ALLOW_NUL for the key, but a team name with a
+		 * NUL must not pass strcmp as "emea" */
+		"{\"kind\":\"assign\",\"lead\":\"l\",\"cycle\":1,\"team\":"
+		"\"emea\\u0000x\",\"qualified_at\":\"x\",\"qualified_at_ms\":"
+		"1}",
 	};
 	static const char *const expect[] = {
-		"invalid JSON", "not an object", "kind",
-		"lead",         "cycle",         "qualified_at_ms",
-		"email_domain", "unknown team",  "another team",
 		"invalid JSON",
+		"not an object",
+		"kind",
+		"lead",
+		"cycle",
+		"qualified_at_ms",
+		"email_domain",
+		"unknown team",
+		"another team",
+		"invalid JSON",
+		"team: missing, not a string or with a NUL",
 	};
 	struct fixture *f = fixture_new();
 	struct team_state *ts = team_state_new(&f->teams[0]);
