@@ -18,7 +18,7 @@ LDLIBS_ALL = $$(pkg-config --libs $(PKGS)) -lm $(EXTRA_LDFLAGS)
 DEB_PKGS = build-essential pkg-config librdkafka-dev libevent-dev libjansson-dev \
 	libcmocka-dev libsystemd-dev libjsmn-dev libglib2.0-dev libxxhash-dev \
 	kcat clang clang-format libclang-rt-14-dev valgrind tzdata \
-	openjdk-17-jdk-headless maven curl time jq
+	openjdk-17-jdk-headless maven curl time jq groff-base
 
 ENGINE_SRC = $(wildcard engine/*.c)
 CONFIG_SRC = $(wildcard config/*.c)
@@ -36,8 +36,10 @@ KTEST_BIN  = $(KTEST_SRC:tests/kafka/%.c=$(BUILD)/tests/kafka/%)
 
 all: $(BUILD)/leadrouter
 
+# The stamp is older than a Makefile that may list a new package: the
+# check runs again then (dpkg-query only, unless something is missing).
 deps: $(BUILD)/.deps
-$(BUILD)/.deps:
+$(BUILD)/.deps: Makefile
 	@mkdir -p $(BUILD)
 	@missing=""; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \

@@ -522,8 +522,54 @@ t_sample() {
 	fi
 }
 
+# The man page renders without a single warning (groff -ww) and no output
+# from -z, so a typo in a macro or an escape fails here, not in a reader's
+# terminal. groff comes from groff-base (DEB_PKGS).
+t_man_warnings() {
+	page=$root/doc/leadrouter.8
+	if ! command -v groff >/dev/null 2>&1; then
+		: >"$tmp/err"
+		nok man-warnings "groff not found (Debian package groff-base)"
+		return
+	fi
+	groff -man -Tutf8 -ww -z "$page" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ] && [ ! -s "$tmp/out" ]; then
+		ok "man-warnings: doc/leadrouter.8 renders without warnings"
+	else
+		nok man-warnings "groff exit $rc, $(wc -l <"$tmp/err" | tr -d ' ') warning line(s)"
+	fi
+}
+
+# Option names (-x, --name) in text on stdin, one per line, sorted.
+option_names() {
+	grep -oE -- '(^|[^-A-Za-z0-9])--?[A-Za-z][-A-Za-z]*' |
+		sed 's/^[^-]//' | sort -u
+}
+
+# The man page's OPTIONS section names exactly the options --help prints:
+# neither can gain or lose one without the other.
+t_man_options() {
+	page=$root/doc/leadrouter.8
+	"$bin" --help | option_names >"$tmp/help.opts"
+	sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$page" | sed '1d;$d' |
+		sed 's/\\-/-/g; s/\\f[BIRP]//g' | option_names >"$tmp/man.opts"
+	missing=$(comm -23 "$tmp/help.opts" "$tmp/man.opts" | tr '\n' ' ')
+	extra=$(comm -13 "$tmp/help.opts" "$tmp/man.opts" | tr '\n' ' ')
+	: >"$tmp/err"
+	if [ ! -s "$tmp/help.opts" ]; then
+		nok man-options "no options in --help"
+	elif [ -n "$missing$extra" ]; then
+		nok man-options "not in OPTIONS: '$missing'; not in --help: '$extra'"
+	else
+		ok "man-options: OPTIONS names the $(wc -l <"$tmp/help.opts" | tr -d ' ') options --help prints, no other"
+	fi
+}
+
 t_version
 t_help
+t_man_warnings
+t_man_options
 t_usage bad-option --bogus
 t_usage no-config --check-config
 t_usage extra-argument -c "$cfg" stray
