@@ -18,7 +18,7 @@ LDLIBS_ALL = $$(pkg-config --libs $(PKGS)) -lm $(EXTRA_LDFLAGS)
 DEB_PKGS = build-essential pkg-config librdkafka-dev libevent-dev libjansson-dev \
 	libcmocka-dev libsystemd-dev libjsmn-dev libglib2.0-dev libxxhash-dev \
 	kcat clang clang-format libclang-rt-14-dev valgrind tzdata \
-	openjdk-17-jdk-headless maven curl time jq
+	openjdk-17-jdk-headless maven curl time jq groff-base
 
 ENGINE_SRC = $(wildcard engine/*.c)
 CONFIG_SRC = $(wildcard config/*.c)
@@ -32,12 +32,14 @@ KTEST_SRC  = $(wildcard tests/kafka/*.c)
 KTEST_BIN  = $(KTEST_SRC:tests/kafka/%.c=$(BUILD)/tests/kafka/%)
 
 .PHONY: all deps test test-unit check check-valgrind check-clang fuzz fuzz-run fuzz-diff fuzz-diff-run format \
-	format-check bench bench-parse bench-kafka test-kafka clean run-sample
+	format-check bench bench-parse bench-kafka test-kafka clean run-sample install uninstall
 
 all: $(BUILD)/leadrouter
 
+# The stamp is older than a Makefile that may list a new package: the
+# check runs again then (dpkg-query only, unless something is missing).
 deps: $(BUILD)/.deps
-$(BUILD)/.deps:
+$(BUILD)/.deps: Makefile
 	@mkdir -p $(BUILD)
 	@missing=""; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -197,6 +199,31 @@ test-kafka: $(BUILD)/leadrouter $(KTEST_BIN)
 
 bench-kafka: $(BUILD)/leadrouter $(KTEST_BIN)
 	sh bench/bench_kafka.sh $(BUILD)/leadrouter
+
+# The program, its man page, the README and example config, and the
+# systemd unit, under $(DESTDIR)$(PREFIX). The unit names the binary and
+# the docs under /usr/local; the installed copy names $(PREFIX) instead.
+# INSTALL_BIN is the program installed: the CLI tests point it at the one
+# they test, so that installing builds nothing.
+PREFIX      ?= /usr/local
+INSTALL_BIN ?= $(BUILD)/leadrouter
+BINDIR       = $(DESTDIR)$(PREFIX)/bin
+MAN8DIR      = $(DESTDIR)$(PREFIX)/share/man/man8
+DOCDIR       = $(DESTDIR)$(PREFIX)/share/doc/leadrouter
+UNITDIR      = $(DESTDIR)$(PREFIX)/lib/systemd/system
+
+install: $(INSTALL_BIN)
+	install -D -m 0755 $(INSTALL_BIN) $(BINDIR)/leadrouter
+	install -D -m 0644 doc/leadrouter.8 $(MAN8DIR)/leadrouter.8
+	install -D -m 0644 README.md $(DOCDIR)/README.md
+	install -D -m 0644 config/leadrouter.example.json $(DOCDIR)/leadrouter.example.json
+	install -D -m 0644 systemd/leadrouter.service $(UNITDIR)/leadrouter.service
+	sed -i 's|/usr/local/|$(PREFIX)/|g' $(UNITDIR)/leadrouter.service
+
+uninstall:
+	rm -f $(BINDIR)/leadrouter $(MAN8DIR)/leadrouter.8 $(DOCDIR)/README.md \
+		$(DOCDIR)/leadrouter.example.json $(UNITDIR)/leadrouter.service
+	rmdir $(DOCDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build

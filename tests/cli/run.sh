@@ -549,8 +549,125 @@ t_sample() {
 	fi
 }
 
+# The man page renders without a single warning (groff -ww) and no output
+# from -z, so a typo in a macro or an escape fails here, not in a reader's
+# terminal. groff comes from groff-base (DEB_PKGS).
+t_man_warnings() {
+	page=$root/doc/leadrouter.8
+	if ! command -v groff >/dev/null 2>&1; then
+		: >"$tmp/err"
+		nok man-warnings "groff not found (Debian package groff-base)"
+		return
+	fi
+	groff -man -Tutf8 -ww -z "$page" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ] && [ ! -s "$tmp/out" ]; then
+		ok "man-warnings: doc/leadrouter.8 renders without warnings"
+	else
+		nok man-warnings "groff exit $rc, $(wc -l <"$tmp/err" | tr -d ' ') warning line(s)"
+	fi
+}
+
+# Option names (-x, --name) in text on stdin, one per line, sorted.
+option_names() {
+	grep -oE -- '(^|[^-A-Za-z0-9])--?[A-Za-z][-A-Za-z]*' |
+		sed 's/^[^-]//' | sort -u
+}
+
+# The man page's OPTIONS section names exactly the options --help prints:
+# neither can gain or lose one without the other.
+t_man_options() {
+	page=$root/doc/leadrouter.8
+	"$bin" --help | option_names >"$tmp/help.opts"
+	sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$page" | sed '1d;$d' |
+		sed 's/\\-/-/g; s/\\f[BIRP]//g' | option_names >"$tmp/man.opts"
+	missing=$(comm -23 "$tmp/help.opts" "$tmp/man.opts" | tr '\n' ' ')
+	extra=$(comm -13 "$tmp/help.opts" "$tmp/man.opts" | tr '\n' ' ')
+	: >"$tmp/err"
+	if [ ! -s "$tmp/help.opts" ]; then
+		nok man-options "no options in --help"
+	elif [ -n "$missing$extra" ]; then
+		nok man-options "not in OPTIONS: '$missing'; not in --help: '$extra'"
+	else
+		ok "man-options: OPTIONS names the $(wc -l <"$tmp/help.opts" | tr -d ' ') options --help prints, no other"
+	fi
+}
+
+# make install DESTDIR=... PREFIX=... puts every file in its place with its
+# mode (the binary under test, so nothing is built), the unit runs the
+# binary it installed and names docs that were installed, and make
+# uninstall removes every file. Two prefixes: the default, whose unit is
+# the file as committed, and another, written into the installed unit.
+t_install() {
+	for prefix in /usr/local /opt/leadrouter; do
+		dest=$tmp/dest
+		p=$dest$prefix
+		rm -rf "$dest"
+		if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$root" \
+			install DESTDIR="$dest" PREFIX="$prefix" INSTALL_BIN="$bin" \
+			>"$tmp/out" 2>"$tmp/err"; then
+			nok "install $prefix" "make install failed"
+			return
+		fi
+		unit=$p/lib/systemd/system/leadrouter.service
+		find "$dest" -type f -exec stat -c '%a %n' {} + | sort >"$tmp/got"
+		sort >"$tmp/want" <<-EOF
+			755 $p/bin/leadrouter
+			644 $p/share/man/man8/leadrouter.8
+			644 $p/share/doc/leadrouter/README.md
+			644 $p/share/doc/leadrouter/leadrouter.example.json
+			644 $unit
+		EOF
+		: >"$tmp/err"
+		if ! cmp -s "$tmp/got" "$tmp/want"; then
+			nok "install $prefix" "files or modes differ: $(diff "$tmp/want" "$tmp/got" | grep '^[<>]' | tr '\n' ' ')"
+			return
+		fi
+		if ! cmp -s "$bin" "$p/bin/leadrouter" ||
+			! cmp -s "$root/doc/leadrouter.8" "$p/share/man/man8/leadrouter.8" ||
+			! cmp -s "$root/README.md" "$p/share/doc/leadrouter/README.md" ||
+			! cmp -s "$root/config/leadrouter.example.json" \
+				"$p/share/doc/leadrouter/leadrouter.example.json"; then
+			nok "install $prefix" "an installed file differs from its source"
+			return
+		fi
+		sed "s|/usr/local/|$prefix/|g" "$root/systemd/leadrouter.service" >"$tmp/unit"
+		if ! cmp -s "$tmp/unit" "$unit"; then
+			nok "install $prefix" "installed unit is not the committed one for $prefix"
+			return
+		fi
+		# every binary the unit runs, and every document it names, installed
+		bad=""
+		for exe in $(sed -n 's/^ExecStart\(Pre\)\{0,1\}=\([^ ]*\).*/\2/p' "$unit"); do
+			[ "$exe" = "$prefix/bin/leadrouter" ] && [ -x "$dest$exe" ] ||
+				bad="$bad $exe"
+		done
+		for doc in $(sed -n 's/^Documentation=//p' "$unit"); do
+			case $doc in
+			file://*) [ -f "$dest${doc#file://}" ] || bad="$bad $doc" ;;
+			"man:leadrouter(8)") [ -f "$p/share/man/man8/leadrouter.8" ] || bad="$bad $doc" ;;
+			*) bad="$bad $doc" ;;
+			esac
+		done
+		if [ -n "$bad" ] || ! grep -q '^ExecStart=' "$unit" ||
+			! grep -qF 'man:leadrouter(8)' "$unit"; then
+			nok "install $prefix" "the unit names what was not installed:$bad"
+			return
+		fi
+		if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$root" \
+			uninstall DESTDIR="$dest" PREFIX="$prefix" >"$tmp/out" 2>"$tmp/err" ||
+			[ -n "$(find "$dest" -type f)" ] || [ -d "$p/share/doc/leadrouter" ]; then
+			nok "uninstall $prefix" "files left: $(find "$dest" -type f | tr '\n' ' ')"
+			return
+		fi
+		ok "install $prefix: 5 files, modes 755/644, the unit runs what was installed; uninstall removes them"
+	done
+}
+
 t_version
 t_help
+t_man_warnings
+t_man_options
 t_usage bad-option --bogus
 t_usage no-config --check-config
 t_usage extra-argument -c "$cfg" stray
@@ -579,6 +696,7 @@ t_simulate_deterministic
 t_simulate_write_error
 t_simulate_read_error
 t_sample
+t_install
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
