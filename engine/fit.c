@@ -594,8 +594,8 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 	}
 	if (fn->has_title && fn->title.kind == JVAL_STRING &&
 	    fc->ndisqualify_titles > 0 &&
-	    cond_any_contains(fn->title.str, fc->disqualify_titles,
-			      fc->ndisqualify_titles))
+	    cond_any_word(fn->title.str, fc->disqualify_titles,
+			  fc->ndisqualify_titles))
 		return LEAD_DISQ_TITLE;
 	return LEAD_DISQ_NONE;
 }

@@ -105,8 +105,9 @@ struct fit_config {
 	size_t ncompetitor;
 	char **excluded_domains;
 	size_t nexcluded;
-	char **disqualify_titles; /* case-insensitive substrings of traits.title
-				   */
+	char **disqualify_titles; /* case-insensitive whole words or phrases
+				   * of traits.title (cond_any_word), stored
+				   * lower-case */
 	size_t ndisqualify_titles;
 	/* Derived from rules by fit_config_prepare() so that grading compares
 	 * a trait only with the rules whose names are as long, once per name,
