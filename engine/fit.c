@@ -563,7 +563,7 @@ static char fit_grade_of(const struct fit_config *fc, double pts)
 /* dom is lower case (cond_email_domain) and not empty: a listed domain
  * whose first letter, folded, differs is passed over without the strlen
  * and compare of strv_eq_nocase. */
-static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
+static bool fit_domain_eq_any(char *const *list, size_t n, struct strv dom)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)list[i][0];
@@ -572,6 +572,27 @@ static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
 		if (c == (unsigned char)dom.p[0] &&
 		    strv_eq_nocase(dom, list[i]))
 			return true;
+	}
+	return false;
+}
+
+/* A listed domain stops itself and every domain under it: "rival.com"
+ * stops "eu.rival.com", since companies mail from regional and
+ * departmental subdomains, but not "notrival.com". dom and its parents
+ * (the parts after each dot) are looked up in turn, a handful of
+ * first-letter compares each; this runs when traits change, not per
+ * event, so no index is built for it. */
+static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
+{
+	while (dom.len > 0) {
+		const char *dot;
+		if (fit_domain_eq_any(list, n, dom))
+			return true;
+		dot = memchr(dom.p, '.', dom.len);
+		if (!dot)
+			break;
+		dom.len -= (size_t)(dot + 1 - dom.p);
+		dom.p = dot + 1;
 	}
 	return false;
 }

@@ -205,6 +205,25 @@ static void test_disq_title_whole_word(void **state)
 	s->f.cfg.fit.ndisqualify_titles = nsaved;
 }
 
+/* A listed domain stops its subdomains too, at a dot boundary only:
+ * "rival.io" stops bob@eu.rival.io, not notrival.io or rival.io.evil,
+ * for each of the three lists. */
+static void test_disq_subdomains(void **state)
+{
+	struct ffx *s = *state;
+
+	disq_case(s, "a", "bob@eu.rival.io", "VP", LEAD_DISQ_COMPETITOR);
+	disq_case(s, "b", "bob@a.b.RIVAL.io", "VP", LEAD_DISQ_COMPETITOR);
+	disq_case(s, "c", "bob@notrival.io", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "d", "bob@rival.io.evil", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "e", "bob@rival.iox", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "f", "bob@mail.gmail.com", "VP", LEAD_DISQ_FREEMAIL);
+	disq_case(s, "g", "bob@x.blocked.example", "VP", LEAD_DISQ_EXCLUDED);
+	disq_case(s, "h", "bob@xblocked.example", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "i", "bob@.rival.io", "VP", LEAD_DISQ_COMPETITOR);
+	disq_case(s, "j", "bob@io", "VP", LEAD_DISQ_NONE);
+}
+
 /* A listed domain is matched ignoring its case, as strv_eq_nocase has
  * it, also where its first letter is upper case (the lookup passes over
  * entries by their folded first letter), and an entry that shares only
@@ -588,6 +607,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_title_whole_word,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disq_subdomains, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_domain_case, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_in_fit_walk, setup,
