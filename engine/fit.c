@@ -379,6 +379,22 @@ static inline void fit_named_note(struct fit_named *fn, const char *name,
 	}
 }
 
+static char fit_grade_of(const struct fit_config *fc, double pts)
+{
+	if (pts >= fc->grade_a)
+		return 'A';
+	if (pts >= fc->grade_b)
+		return 'B';
+	if (pts >= fc->grade_c)
+		return 'C';
+	return 'D';
+}
+
+char lead_fit_grade_zero(const struct fit_config *fc)
+{
+	return fit_grade_of(fc, 0);
+}
+
 void fit_config_prepare(struct fit_config *fc)
 {
 	size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
@@ -405,6 +421,7 @@ void fit_config_prepare(struct fit_config *fc)
 				fc->name_same_mask[i] |= UINT64_C(1) << j;
 		}
 	}
+	fc->grade_zero = fit_grade_of(fc, 0);
 	fc->prepared = true;
 }
 
@@ -549,17 +566,6 @@ double lead_fit_points(const struct fit_config *fc, const struct lead *l)
 	return fit_points_walk(fc, l, NULL, NULL);
 }
 
-static char fit_grade_of(const struct fit_config *fc, double pts)
-{
-	if (pts >= fc->grade_a)
-		return 'A';
-	if (pts >= fc->grade_b)
-		return 'B';
-	if (pts >= fc->grade_c)
-		return 'C';
-	return 'D';
-}
-
 /* dom is lower case (cond_email_domain) and not empty: a listed domain
  * whose first letter, folded, differs is passed over without the strlen
  * and compare of strv_eq_nocase. */
@@ -627,6 +633,9 @@ static void fit_update_from(const struct fit_config *fc, struct lead *l,
 {
 	struct fit_named fn;
 
+	/* no traits, no walk: the lead stays GRADE_NONE, which qualifies
+	 * as grade_zero (lead_fit_grade) under whatever bands the config
+	 * has then, and the changelog keeps writing null for it */
 	if (l->traits_len == 0) {
 		l->grade = GRADE_NONE;
 		l->disq = LEAD_DISQ_NONE;

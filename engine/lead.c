@@ -514,8 +514,7 @@ static bool lead_qualifies(const struct engine_config *cfg,
 
 	if (l->lifecycle != LEAD_ANONYMOUS && l->lifecycle != LEAD_KNOWN)
 		return false;
-	if (l->disq != LEAD_DISQ_NONE || l->grade == GRADE_NONE ||
-	    l->grade > min)
+	if (l->disq != LEAD_DISQ_NONE || lead_fit_grade(&cfg->fit, l) > min)
 		return false;
 	if (lead_score_sum(l) < qc->threshold)
 		return false;

@@ -116,7 +116,7 @@ int lead_feedback_apply(const struct engine_config *cfg, struct lead_table *t,
 struct strv lead_key(const struct lead *l);
 double lead_score_at(const struct engine_config *cfg, const struct lead *l,
 		     int64_t ts_ms);
-char lead_grade(const struct lead *l); /* 'A'..'D', or 0 when ungraded */
+char lead_grade(const struct lead *l); /* 'A'..'D', or 0 without traits */
 enum lead_lifecycle lead_lifecycle_get(const struct lead *l);
 unsigned lead_cycle(const struct lead *l); /* 1, then +1 per restart */
 const char *lead_lifecycle_name(enum lead_lifecycle s);

@@ -208,6 +208,19 @@ static inline bool lead_traits_merge(struct lead_table *t, struct lead *l,
 int lead_traits_replace(struct lead_table *t, struct lead *l,
 			const char *packed, size_t len);
 void lead_fit_update(const struct fit_config *fc, struct lead *l);
+/* The grade of 0 fit points under fc's bands. */
+char lead_fit_grade_zero(const struct fit_config *fc);
+/* The grade that qualifies l and that its handoff carries: its own, or,
+ * without traits (GRADE_NONE), the grade of 0 fit points. Inline, and
+ * from the prepared config, since qualification asks on every event: a
+ * lead with traits pays the one compare it always did. */
+static inline char lead_fit_grade(const struct fit_config *fc,
+				  const struct lead *l)
+{
+	if (l->grade != GRADE_NONE)
+		return l->grade;
+	return fc->prepared ? fc->grade_zero : lead_fit_grade_zero(fc);
+}
 double lead_fit_points(const struct fit_config *fc, const struct lead *l);
 bool lead_lookup_cb(void *arg, enum field_src src, const char *name,
 		    struct jval *out, char *scratch, size_t cap);
