@@ -637,6 +637,11 @@ char lead_grade(const struct lead *l)
 	return l->grade;
 }
 
+enum lead_disq lead_disq_get(const struct lead *l)
+{
+	return (enum lead_disq)l->disq;
+}
+
 enum lead_lifecycle lead_lifecycle_get(const struct lead *l)
 {
 	return (enum lead_lifecycle)l->lifecycle;

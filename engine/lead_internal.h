@@ -46,15 +46,6 @@
 #define LEAD_TS_MIN_MS (-62167219200000LL - LEAD_DAY_MS)
 #define LEAD_TS_MAX_MS (253402300800000LL + LEAD_DAY_MS)
 
-enum lead_disq {
-	LEAD_DISQ_NONE,
-	LEAD_DISQ_FREEMAIL,
-	LEAD_DISQ_COMPETITOR,
-	LEAD_DISQ_EXCLUDED,
-	LEAD_DISQ_TITLE,
-	LEAD_DISQ_COUNT
-};
-
 /* One fired score rule in the current cycle. */
 struct lead_rec {
 	double contrib;     /* decayed contribution as of lead->last_ms */
@@ -228,7 +219,6 @@ bool lead_email_domain(const struct lead *l, char *buf, size_t cap,
 		       struct strv *out);
 const struct territory *lead_territory_find(const struct routing_config *rc,
 					    const struct lead *l);
-const char *lead_disq_name(enum lead_disq d);
 /* Iterate packed traits: returns the offset of the next entry, or 0 at the
  * end; fills type, name and value. */
 size_t lead_trait_next(const char *p, size_t len, size_t off, uint8_t *type,
