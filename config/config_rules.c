@@ -562,8 +562,9 @@ static int cfg_disq_titles(struct config_errors *errs, const json_t *v,
 
 	if (!v)
 		return 0;
-	/* Titles match case-insensitively, so keep them as written. */
-	return cfg_strings_parse(errs, v, path, false, false,
+	/* Stored lower-case, as the domains are; the match ignores case
+	 * either way (engine/cond.c cond_any_word). */
+	return cfg_strings_parse(errs, v, path, false, true,
 				 &fc->disqualify_titles,
 				 &fc->ndisqualify_titles);
 }

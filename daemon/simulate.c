@@ -464,8 +464,22 @@ static size_t sim_max_reps(const struct sim *s)
 	return m + 1;
 }
 
-static void sim_summary_text(const struct sim *s, struct sim_count *teams,
-			     struct sim_count *reps)
+/* Leads disqualified at the end of the run, by reason (index 0, none,
+ * is the total). Counted once over the table here rather than per event,
+ * since a lead's reason can come and go as its traits change. */
+static void sim_disq_count_cb(const struct lead *l, void *arg)
+{
+	uint64_t *n = arg;
+	enum lead_disq d = lead_disq_get(l);
+
+	if (d != LEAD_DISQ_NONE && d < LEAD_DISQ_COUNT) {
+		n[d]++;
+		n[LEAD_DISQ_NONE]++;
+	}
+}
+
+static void sim_summary_text(const struct sim *s, const uint64_t *disq,
+			     struct sim_count *teams, struct sim_count *reps)
 {
 	FILE *f = s->err;
 	size_t nt, nr;
@@ -481,6 +495,12 @@ static void sim_summary_text(const struct sim *s, struct sim_count *teams,
 	}
 	fprintf(f, "duplicates: %" PRIu64 "\n", s->duplicates);
 	fprintf(f, "leads: %zu\n", lead_table_count(s->leads));
+	fprintf(f, "disqualified: %" PRIu64 "\n", disq[LEAD_DISQ_NONE]);
+	for (int d = 1; d < LEAD_DISQ_COUNT; d++) {
+		if (disq[d] > 0)
+			fprintf(f, "  %s: %" PRIu64 "\n",
+				lead_disq_name((enum lead_disq)d), disq[d]);
+	}
 	fprintf(f, "mqls: %" PRIu64 "\n", s->mqls);
 	fprintf(f, "route errors: %" PRIu64 "\n", s->route_errors);
 	fprintf(f, "handoffs: %" PRIu64 "\n", s->handoffs);
@@ -517,10 +537,10 @@ static json_t *sim_summary_teams(const struct sim *s, struct sim_count *teams,
 	return o;
 }
 
-static void sim_summary_json(const struct sim *s, struct sim_count *teams,
-			     struct sim_count *reps)
+static void sim_summary_json(const struct sim *s, const uint64_t *disq,
+			     struct sim_count *teams, struct sim_count *reps)
 {
-	json_t *why = json_object();
+	json_t *why = json_object(), *dwhy = json_object();
 	json_t *o;
 
 	for (int r = 1; r < EVENT_REASON_COUNT; r++) {
@@ -529,14 +549,24 @@ static void sim_summary_json(const struct sim *s, struct sim_count *teams,
 				why, event_reason_code((enum event_reason)r),
 				json_integer((json_int_t)s->by_reason[r]));
 	}
+	for (int d = 1; d < LEAD_DISQ_COUNT; d++) {
+		if (disq[d] > 0)
+			json_object_set_new(dwhy,
+					    lead_disq_name((enum lead_disq)d),
+					    json_integer((json_int_t)disq[d]));
+	}
+	/* events, leads and lead_table_bytes stay first and in this order:
+	 * bench/bench_simulate.sh reads them */
 	o = json_pack(
-		"{s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "events",
-		(json_int_t)s->events, "accepted", (json_int_t)s->accepted,
-		"rejected", (json_int_t)s->rejected, "rejected_by_reason", why,
-		"duplicates", (json_int_t)s->duplicates, "leads",
+		"{s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o}",
+		"events", (json_int_t)s->events, "accepted",
+		(json_int_t)s->accepted, "rejected", (json_int_t)s->rejected,
+		"rejected_by_reason", why, "duplicates",
+		(json_int_t)s->duplicates, "leads",
 		(json_int_t)lead_table_count(s->leads), "lead_table_bytes",
-		(json_int_t)lead_table_bytes(s->leads), "mqls",
-		(json_int_t)s->mqls, "route_errors",
+		(json_int_t)lead_table_bytes(s->leads), "disqualified",
+		(json_int_t)disq[LEAD_DISQ_NONE], "disqualified_by_reason",
+		dwhy, "mqls", (json_int_t)s->mqls, "route_errors",
 		(json_int_t)s->route_errors, "handoffs",
 		(json_int_t)s->handoffs, "teams",
 		sim_summary_teams(s, teams, reps));
@@ -551,16 +581,18 @@ static int sim_summary(const struct sim *s, bool as_json)
 {
 	struct sim_count *teams = calloc(s->nteams + 1, sizeof(*teams));
 	struct sim_count *reps = calloc(sim_max_reps(s), sizeof(*reps));
+	uint64_t disq[LEAD_DISQ_COUNT] = {0};
 
 	if (teams == NULL || reps == NULL) {
 		free(teams);
 		free(reps);
 		return -1;
 	}
+	lead_table_foreach(s->leads, sim_disq_count_cb, disq);
 	if (as_json)
-		sim_summary_json(s, teams, reps);
+		sim_summary_json(s, disq, teams, reps);
 	else
-		sim_summary_text(s, teams, reps);
+		sim_summary_text(s, disq, teams, reps);
 	free(teams);
 	free(reps);
 	return 0;

@@ -93,6 +93,46 @@ bool cond_email_domain(struct strv email, char *buf, size_t cap,
 	return true;
 }
 
+/* A byte that is part of a word: an ASCII letter or digit, or any byte
+ * of a multi-byte UTF-8 character, so that a title in another script or
+ * with accents ("Internacionalización") is not cut into words at them. */
+static inline bool cond_word_byte(unsigned char c)
+{
+	unsigned char l = cond_lower(c);
+
+	return (c >= '0' && c <= '9') || (l >= 'a' && l <= 'z') || c >= 0x80;
+}
+
+/* needle occurs in hay, ignoring ASCII case, starting and ending at a word
+ * boundary. Only the word starts of hay are tried, so a title costs one
+ * pass plus a compare per word; the needle is folded as it is compared,
+ * which keeps hand-built configs with upper-case entries right. */
+static bool cond_word_find(struct strv hay, const char *needle)
+{
+	size_t nl = strlen(needle);
+
+	if (nl == 0)
+		return false; /* an empty entry is no word */
+	for (size_t i = 0; i + nl <= hay.len; i++) {
+		if (i > 0 && cond_word_byte((unsigned char)hay.p[i - 1]))
+			continue;
+		if (i + nl < hay.len &&
+		    cond_word_byte((unsigned char)hay.p[i + nl]))
+			continue;
+		if (cond_mem_eq_nocase(hay.p + i, needle, nl))
+			return true;
+	}
+	return false;
+}
+
+bool cond_any_word(struct strv s, char *const *strs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cond_word_find(s, strs[i]))
+			return true;
+	return false;
+}
+
 /* The text a string operator sees: strings as they are, numbers as their
  * literal, booleans as true/false. */
 static bool cond_value_text(const struct jval *v, struct strv *out)

@@ -46,5 +46,11 @@ bool cond_contains_nocase(struct strv hay, struct strv needle);
 /* cond_contains_nocase of s and any of the n strings, with s folded once
  * for all of them rather than byte by byte for each. */
 bool cond_any_contains(struct strv s, char *const *strs, size_t n);
+/* One of the n strings occurs in s as a whole word or phrase, ignoring
+ * ASCII case: it starts at the start of s or after a byte that is not an
+ * ASCII letter or digit, and ends at the end of s or before one (bytes of
+ * non-ASCII characters count as letters). "intern" is in "Marketing
+ * Intern" and "intern (sales)", not in "International". */
+bool cond_any_word(struct strv s, char *const *strs, size_t n);
 
 #endif

@@ -379,6 +379,22 @@ static inline void fit_named_note(struct fit_named *fn, const char *name,
 	}
 }
 
+static char fit_grade_of(const struct fit_config *fc, double pts)
+{
+	if (pts >= fc->grade_a)
+		return 'A';
+	if (pts >= fc->grade_b)
+		return 'B';
+	if (pts >= fc->grade_c)
+		return 'C';
+	return 'D';
+}
+
+char lead_fit_grade_zero(const struct fit_config *fc)
+{
+	return fit_grade_of(fc, 0);
+}
+
 void fit_config_prepare(struct fit_config *fc)
 {
 	size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
@@ -405,6 +421,7 @@ void fit_config_prepare(struct fit_config *fc)
 				fc->name_same_mask[i] |= UINT64_C(1) << j;
 		}
 	}
+	fc->grade_zero = fit_grade_of(fc, 0);
 	fc->prepared = true;
 }
 
@@ -549,21 +566,10 @@ double lead_fit_points(const struct fit_config *fc, const struct lead *l)
 	return fit_points_walk(fc, l, NULL, NULL);
 }
 
-static char fit_grade_of(const struct fit_config *fc, double pts)
-{
-	if (pts >= fc->grade_a)
-		return 'A';
-	if (pts >= fc->grade_b)
-		return 'B';
-	if (pts >= fc->grade_c)
-		return 'C';
-	return 'D';
-}
-
 /* dom is lower case (cond_email_domain) and not empty: a listed domain
  * whose first letter, folded, differs is passed over without the strlen
  * and compare of strv_eq_nocase. */
-static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
+static bool fit_domain_eq_any(char *const *list, size_t n, struct strv dom)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)list[i][0];
@@ -572,6 +578,27 @@ static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
 		if (c == (unsigned char)dom.p[0] &&
 		    strv_eq_nocase(dom, list[i]))
 			return true;
+	}
+	return false;
+}
+
+/* A listed domain stops itself and every domain under it: "rival.com"
+ * stops "eu.rival.com", since companies mail from regional and
+ * departmental subdomains, but not "notrival.com". dom and its parents
+ * (the parts after each dot) are looked up in turn, a handful of
+ * first-letter compares each; this runs when traits change, not per
+ * event, so no index is built for it. */
+static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
+{
+	while (dom.len > 0) {
+		const char *dot;
+		if (fit_domain_eq_any(list, n, dom))
+			return true;
+		dot = memchr(dom.p, '.', dom.len);
+		if (!dot)
+			break;
+		dom.len -= (size_t)(dot + 1 - dom.p);
+		dom.p = dot + 1;
 	}
 	return false;
 }
@@ -594,8 +621,8 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 	}
 	if (fn->has_title && fn->title.kind == JVAL_STRING &&
 	    fc->ndisqualify_titles > 0 &&
-	    cond_any_contains(fn->title.str, fc->disqualify_titles,
-			      fc->ndisqualify_titles))
+	    cond_any_word(fn->title.str, fc->disqualify_titles,
+			  fc->ndisqualify_titles))
 		return LEAD_DISQ_TITLE;
 	return LEAD_DISQ_NONE;
 }
@@ -606,6 +633,9 @@ static void fit_update_from(const struct fit_config *fc, struct lead *l,
 {
 	struct fit_named fn;
 
+	/* no traits, no walk: the lead stays GRADE_NONE, which qualifies
+	 * as grade_zero (lead_fit_grade) under whatever bands the config
+	 * has then, and the changelog keeps writing null for it */
 	if (l->traits_len == 0) {
 		l->grade = GRADE_NONE;
 		l->disq = LEAD_DISQ_NONE;

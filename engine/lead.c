@@ -514,8 +514,7 @@ static bool lead_qualifies(const struct engine_config *cfg,
 
 	if (l->lifecycle != LEAD_ANONYMOUS && l->lifecycle != LEAD_KNOWN)
 		return false;
-	if (l->disq != LEAD_DISQ_NONE || l->grade == GRADE_NONE ||
-	    l->grade > min)
+	if (l->disq != LEAD_DISQ_NONE || lead_fit_grade(&cfg->fit, l) > min)
 		return false;
 	if (lead_score_sum(l) < qc->threshold)
 		return false;
@@ -636,6 +635,11 @@ double lead_score_at(const struct engine_config *cfg, const struct lead *l,
 char lead_grade(const struct lead *l)
 {
 	return l->grade;
+}
+
+enum lead_disq lead_disq_get(const struct lead *l)
+{
+	return (enum lead_disq)l->disq;
 }
 
 enum lead_lifecycle lead_lifecycle_get(const struct lead *l)

@@ -31,6 +31,17 @@ enum lead_lifecycle {
 	LEAD_LIFECYCLE_COUNT
 };
 
+/* Why a lead may not qualify whatever its score: the first disqualifier
+ * (fit.disqualify) its traits meet, in this order. */
+enum lead_disq {
+	LEAD_DISQ_NONE,
+	LEAD_DISQ_FREEMAIL,
+	LEAD_DISQ_COMPETITOR,
+	LEAD_DISQ_EXCLUDED,
+	LEAD_DISQ_TITLE,
+	LEAD_DISQ_COUNT
+};
+
 struct lead;       /* opaque outside engine/lead*.c */
 struct lead_table; /* open-addressing table of leads */
 
@@ -116,9 +127,11 @@ int lead_feedback_apply(const struct engine_config *cfg, struct lead_table *t,
 struct strv lead_key(const struct lead *l);
 double lead_score_at(const struct engine_config *cfg, const struct lead *l,
 		     int64_t ts_ms);
-char lead_grade(const struct lead *l); /* 'A'..'D', or 0 when ungraded */
+char lead_grade(const struct lead *l); /* 'A'..'D', or 0 without traits */
 enum lead_lifecycle lead_lifecycle_get(const struct lead *l);
-unsigned lead_cycle(const struct lead *l); /* 1, then +1 per restart */
+enum lead_disq lead_disq_get(const struct lead *l);
+const char *lead_disq_name(enum lead_disq d); /* "none", "freemail", ... */
+unsigned lead_cycle(const struct lead *l);    /* 1, then +1 per restart */
 const char *lead_lifecycle_name(enum lead_lifecycle s);
 int64_t lead_last_seen(const struct lead *l);
 /* True when the lead may be deleted: idle since before now - ttl and its

@@ -602,11 +602,21 @@ static json_t *codec_score_reasons(const struct scoring_config *sc,
 	return a;
 }
 
+/* The fit rules that gave the grade's points. A lead without traits was
+ * not walked (it has 0 points, whatever a negated rule would say of it),
+ * so its one reason says that instead of listing rules. */
 static json_t *codec_grade_reasons(const struct fit_config *fc,
 				   const struct lead *l)
 {
 	json_t *a = json_array();
 
+	if (l->traits_len == 0) {
+		json_array_append_new(
+			a, json_pack("{s:s,s:o,s:s}", "rule", "(no traits)",
+				     "points", codec_real2(0), "reason",
+				     "no traits: graded as 0 fit points"));
+		return a;
+	}
 	for (size_t i = 0; i < fc->nrules; i++) {
 		const struct fit_rule *fr = &fc->rules[i];
 		if (cond_eval(&fr->cond, lead_lookup_cb, (void *)l))
@@ -641,7 +651,7 @@ int lead_assign_build(const struct engine_config *cfg, const struct lead *l,
 {
 	const struct territory *tr = lead_territory_find(&cfg->routing, l);
 	const char *team = tr ? tr->team : cfg->routing.fallback_team;
-	char when[80], dbuf[256];
+	char when[80], dbuf[256], grade = lead_fit_grade(&cfg->fit, l);
 	struct strv dom = STRV_NULL;
 	struct jval gid;
 	json_t *o;
@@ -657,7 +667,7 @@ int lead_assign_build(const struct engine_config *cfg, const struct lead *l,
 		      "cycle", (json_int_t)l->cycle, "team", team, "territory",
 		      codec_territory_json(tr), "qualified_at", when,
 		      "qualified_at_ms", (json_int_t)l->last_ms, "score",
-		      codec_real2(lead_score_sum(l)), "grade", &l->grade, 1,
+		      codec_real2(lead_score_sum(l)), "grade", &grade, 1,
 		      "email_domain", codec_opt_string(dom), "group_id",
 		      codec_opt_string(gid.str), "traits", codec_traits_json(l),
 		      "reasons", "score", codec_score_reasons(&cfg->scoring, l),

@@ -46,15 +46,6 @@
 #define LEAD_TS_MIN_MS (-62167219200000LL - LEAD_DAY_MS)
 #define LEAD_TS_MAX_MS (253402300800000LL + LEAD_DAY_MS)
 
-enum lead_disq {
-	LEAD_DISQ_NONE,
-	LEAD_DISQ_FREEMAIL,
-	LEAD_DISQ_COMPETITOR,
-	LEAD_DISQ_EXCLUDED,
-	LEAD_DISQ_TITLE,
-	LEAD_DISQ_COUNT
-};
-
 /* One fired score rule in the current cycle. */
 struct lead_rec {
 	double contrib;     /* decayed contribution as of lead->last_ms */
@@ -208,6 +199,19 @@ static inline bool lead_traits_merge(struct lead_table *t, struct lead *l,
 int lead_traits_replace(struct lead_table *t, struct lead *l,
 			const char *packed, size_t len);
 void lead_fit_update(const struct fit_config *fc, struct lead *l);
+/* The grade of 0 fit points under fc's bands. */
+char lead_fit_grade_zero(const struct fit_config *fc);
+/* The grade that qualifies l and that its handoff carries: its own, or,
+ * without traits (GRADE_NONE), the grade of 0 fit points. Inline, and
+ * from the prepared config, since qualification asks on every event: a
+ * lead with traits pays the one compare it always did. */
+static inline char lead_fit_grade(const struct fit_config *fc,
+				  const struct lead *l)
+{
+	if (l->grade != GRADE_NONE)
+		return l->grade;
+	return fc->prepared ? fc->grade_zero : lead_fit_grade_zero(fc);
+}
 double lead_fit_points(const struct fit_config *fc, const struct lead *l);
 bool lead_lookup_cb(void *arg, enum field_src src, const char *name,
 		    struct jval *out, char *scratch, size_t cap);
@@ -215,7 +219,6 @@ bool lead_email_domain(const struct lead *l, char *buf, size_t cap,
 		       struct strv *out);
 const struct territory *lead_territory_find(const struct routing_config *rc,
 					    const struct lead *l);
-const char *lead_disq_name(enum lead_disq d);
 /* Iterate packed traits: returns the offset of the next entry, or 0 at the
  * end; fills type, name and value. */
 size_t lead_trait_next(const char *p, size_t len, size_t off, uint8_t *type,

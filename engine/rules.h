@@ -89,7 +89,11 @@ struct fit_rule {
 	double points;
 };
 
-#define GRADE_NONE 0 /* not graded yet (no traits) */
+/* The stored grade of a lead without traits. It qualifies and is handed
+ * off with the grade of 0 fit points (fit_config.grade_zero), as a lead
+ * whose traits earn no points would: min_grade and required_traits alone
+ * decide about it, and "not graded" never blocks a lead by itself. */
+#define GRADE_NONE 0
 /* Grades are letters 'A' (best) .. 'D'; comparisons use the letter order. */
 
 #define FIT_NAME_LENS 64
@@ -105,8 +109,9 @@ struct fit_config {
 	size_t ncompetitor;
 	char **excluded_domains;
 	size_t nexcluded;
-	char **disqualify_titles; /* case-insensitive substrings of traits.title
-				   */
+	char **disqualify_titles; /* case-insensitive whole words or phrases
+				   * of traits.title (cond_any_word), stored
+				   * lower-case */
 	size_t ndisqualify_titles;
 	/* Derived from rules by fit_config_prepare() so that grading compares
 	 * a trait only with the rules whose names are as long, once per name,
@@ -115,15 +120,19 @@ struct fit_config {
 	 * name has n bytes (n < FIT_NAME_LENS), name_long_mask those with
 	 * longer names, name_same_mask[i] those with rule i's name. prepared
 	 * false (never prepared, e.g. built by hand): every rule is compared,
-	 * with the same result. Prepare again after editing rules. */
+	 * with the same result. Prepare again after editing rules or bands. */
 	uint64_t trait_mask;
 	uint64_t name_len_mask[FIT_NAME_LENS];
 	uint64_t name_long_mask;
 	uint64_t name_same_mask[64];
+	/* The grade of 0 fit points under the bands above: a lead without
+	 * traits has it (lead_fit_grade), looked up here rather than worked
+	 * out on each of its events. */
+	char grade_zero;
 	bool prepared;
 };
 
-/* Fill fc's derived masks and prepared (engine/fit.c). */
+/* Fill fc's derived masks, grade_zero and prepared (engine/fit.c). */
 void fit_config_prepare(struct fit_config *fc);
 
 struct qualify_config {

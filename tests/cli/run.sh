@@ -254,13 +254,45 @@ t_simulate_summary_json() {
 	n=0
 	for kv in '"events":20' '"accepted":13' '"rejected":7' '"leads":5' \
 		'"mqls":3' '"handoffs":3' '"emea":{"handoffs":2,"reps":{"emea-1":1,"emea-2":1}}' \
-		'"na":{"handoffs":1,"reps":{"na-1":1}}' '"not_json":1'; do
+		'"na":{"handoffs":1,"reps":{"na-1":1}}' '"not_json":1' \
+		'"disqualified":1,"disqualified_by_reason":{"freemail":1}'; do
 		echo "$last" | grep -qF "$kv" || n=$((n + 1))
 	done
 	if [ "$n" -eq 0 ] && [ "$(summary | wc -l)" -eq 1 ]; then
 		ok "simulate-summary-json: one JSON object with the counts"
 	else
 		nok simulate-summary-json "$n fields missing: $last"
+	fi
+}
+
+# Leads disqualified at the end of the run, by reason, in both summaries:
+# a subdomain of a listed domain is stopped, a title only by a whole word
+# ("VP International Sales" is not an "intern"), and the lead that is not
+# stopped is not counted.
+t_simulate_disqualified() {
+	sed 's/"disqualify": {.*}/"disqualify": {"freemail_domains": ["gmail.com"], "competitor_domains": ["rival.com"], "excluded_domains": ["acme.example"], "titles": ["intern"]}/' \
+		"$cfg" >"$tmp/disq.json"
+	for u in "d1 bob@eu.rival.com CTO" "d2 ann@notrival.com VP International Sales" \
+		"d3 cy@corp.example Marketing Intern" "d4 di@mail.gmail.com CTO" \
+		"d5 ed@sales.acme.example CTO"; do
+		set -- $u
+		id=$1 mail=$2
+		shift 2
+		printf '{"type":"identify","messageId":"%s","userId":"%s","timestamp":"2026-03-02T09:00:00Z","traits":{"email":"%s","title":"%s"}}\n' \
+			"$id" "$id" "$mail" "$*"
+	done >"$tmp/disq.jsonl"
+	run "$tmp/disq.jsonl" -- simulate -c "$tmp/disq.json" --summary-json
+	expect_rc simulate-disqualified 0 || return
+	json=$(tail -n 1 "$tmp/err")
+	run "$tmp/disq.jsonl" -- simulate -c "$tmp/disq.json"
+	expect_rc simulate-disqualified 0 || return
+	text=$(sed -n '/^disqualified:/,/^mqls:/p' "$tmp/err" | tr '\n' '|')
+	if echo "$json" | grep -qF '"leads":5,"lead_table_bytes":' &&
+		echo "$json" | grep -qF '"disqualified":4,"disqualified_by_reason":{"freemail":1,"competitor":1,"excluded":1,"title":1},"mqls":0' &&
+		[ "$text" = "disqualified: 4|  freemail: 1|  competitor: 1|  excluded: 1|  title: 1|mqls: 0|" ]; then
+		ok "simulate-disqualified: leads disqualified by reason in both summaries"
+	else
+		nok simulate-disqualified "json: $json; text: $text"
 	fi
 }
 
@@ -687,6 +719,7 @@ t_simulate_reject_lines
 t_simulate_duplicate
 t_simulate_summary_json
 t_simulate_nul_key
+t_simulate_disqualified
 t_simulate_too_long
 t_simulate_crlf
 t_simulate_file_pipe

@@ -349,6 +349,26 @@ static bool ref_contains(const char *s, size_t n, const char *w)
 	return k == 0;
 }
 
+/* w (not empty) at a word boundary of s: a byte before and after it, if
+ * any, is neither an ASCII letter or digit nor a non-ASCII byte. */
+static bool ref_is_word(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+static bool ref_word(const char *s, size_t n, const char *w)
+{
+	size_t k = strlen(w);
+
+	for (size_t i = 0; k > 0 && i + k <= n; i++)
+		if (ref_eq_nocase(s + i, k, w) &&
+		    (i == 0 || !ref_is_word((unsigned char)s[i - 1])) &&
+		    (i + k == n || !ref_is_word((unsigned char)s[i + k])))
+			return true;
+	return false;
+}
+
 /* Bytes around the folding edges ('@' 'A' 'Z' '[' '`' 'a' 'z' '{'), the
  * same with bit 7 set, and a NUL. */
 static char rnd_byte(uint64_t *st)
@@ -368,9 +388,9 @@ static size_t rnd_len(uint64_t *st, size_t max)
 	return (size_t)(*st >> 33) % (max + 1);
 }
 
-/* EQ, PREFIX and CONTAINS agree with the references on random strings
- * over bytes chosen to trip case folding, at lengths that cross the
- * eight-byte words and the scratch limits. */
+/* EQ, PREFIX, CONTAINS and the whole-word match agree with the references on
+ * random strings over bytes chosen to trip case folding, at lengths that cross
+ * the eight-byte words and the scratch limits. */
 static void test_string_ops_random(void **state)
 {
 	uint64_t st = 1;
@@ -380,7 +400,8 @@ static void test_string_ops_random(void **state)
 	(void)state;
 	for (int round = 0; round < 20000; round++) {
 		size_t n = rnd_len(&st, round % 10 ? 40 : 300), nw;
-		bool want_eq = false, want_pre = false, want_con = false;
+		bool want_eq = false, want_pre = false, want_con = false,
+		     want_word = false;
 		struct cond c;
 
 		for (size_t i = 0; i < n; i++)
@@ -402,6 +423,7 @@ static void test_string_ops_random(void **state)
 			want_eq |= ref_eq_nocase(hay, n, ws[j]);
 			want_pre |= ref_prefix(hay, n, ws[j]);
 			want_con |= ref_contains(hay, n, ws[j]);
+			want_word |= ref_word(hay, n, ws[j]);
 		}
 		c = fx_cond(FIELD_EVENT_NAME, NULL, COND_IN, strs, nw);
 		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
@@ -416,6 +438,8 @@ static void test_string_ops_random(void **state)
 			cond_any_contains((struct strv){hay, n}, strs, nw),
 			want_con);
 		assert_false(cond_any_contains((struct strv){hay, n}, strs, 0));
+		assert_int_equal(cond_any_word((struct strv){hay, n}, strs, nw),
+				 want_word);
 		assert_int_equal(cond_contains_nocase((struct strv){hay, n},
 						      strv_from(ws[0])),
 				 ref_contains(hay, n, ws[0]));

@@ -527,6 +527,31 @@ static void test_grades(void **state)
 		     "$.qualification.min_grade", "expected one of \"A\"");
 }
 
+/* What the fit section prepares at load: the title disqualifiers folded
+ * to lower case, and the grade of 0 fit points (that of a lead without
+ * traits) under the bands given, or the defaults without a fit section. */
+static void test_fit_prepared_at_load(void **state)
+{
+	struct config *cfg;
+	const struct fit_config *fit;
+
+	(void)state;
+	cfg = load_ok("{" BASE "," TEAMS "," ROUTING
+		      ",'fit':{'grades':{'A':30,'B':10,'C':0},'disqualify':"
+		      "{'titles':['Working Student','INTERN']}}}");
+	fit = &cfg->engine.fit;
+	assert_int_equal(fit->ndisqualify_titles, 2);
+	assert_string_equal(fit->disqualify_titles[0], "working student");
+	assert_string_equal(fit->disqualify_titles[1], "intern");
+	assert_true(fit->prepared);
+	assert_int_equal(fit->grade_zero, 'C');
+	config_free(cfg);
+	cfg = load_ok(MINI);
+	assert_true(cfg->engine.fit.prepared);
+	assert_int_equal(cfg->engine.fit.grade_zero, 'D');
+	config_free(cfg);
+}
+
 static void test_conditions(void **state)
 {
 	struct config *cfg;
@@ -819,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_bad_hours),
 		cmocka_unit_test(test_bad_ooo),
 		cmocka_unit_test(test_grades),
+		cmocka_unit_test(test_fit_prepared_at_load),
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_empty_lists),
 		cmocka_unit_test(test_kafka_owned_keys),

@@ -165,6 +165,65 @@ static void test_disqualifiers(void **state)
 	assert_string_equal(lead_disq_name(LEAD_DISQ_COMPETITOR), "competitor");
 }
 
+static void title_case(struct ffx *s, const char *key, const char *title,
+		       enum lead_disq want)
+{
+	struct event *ev = fx_event(EVENT_IDENTIFY, key, T0);
+
+	fx_identify(ev, key, "jo@acme.com");
+	fx_trait_str(ev, "title", title);
+	assert_int_equal(apply(s, ev)->disq, want);
+}
+
+/* A title disqualifier is a whole word or phrase of the title, in any
+ * case: the example config's "intern" stops interns, not "VP
+ * International Sales" nor "Internal Audit Director", whose substring it
+ * is; a phrase matches as a whole, and non-ASCII bytes are letters. */
+static void test_disq_title_whole_word(void **state)
+{
+	struct ffx *s = *state;
+	char *list[2] = {"Intern", "working student"};
+	char **saved = s->f.cfg.fit.disqualify_titles;
+	size_t nsaved = s->f.cfg.fit.ndisqualify_titles;
+
+	s->f.cfg.fit.disqualify_titles = list;
+	s->f.cfg.fit.ndisqualify_titles = 2;
+	title_case(s, "a", "VP International Sales", LEAD_DISQ_NONE);
+	title_case(s, "b", "Internal Audit Director", LEAD_DISQ_NONE);
+	title_case(s, "c", "Intern", LEAD_DISQ_TITLE);
+	title_case(s, "d", "Marketing INTERN", LEAD_DISQ_TITLE);
+	title_case(s, "e", "intern (sales)", LEAD_DISQ_TITLE);
+	title_case(s, "f", "VP, intern/2026", LEAD_DISQ_TITLE);
+	title_case(s, "g", "Working Student - Marketing", LEAD_DISQ_TITLE);
+	title_case(s, "h", "Student Ambassador", LEAD_DISQ_NONE);
+	title_case(s, "m", "Working Students Lead", LEAD_DISQ_NONE);
+	title_case(s, "i", "Interns2", LEAD_DISQ_NONE);
+	title_case(s, "j", "\xc3\x9cintern", LEAD_DISQ_NONE);
+	title_case(s, "k", "intern\xc3\xa9", LEAD_DISQ_NONE);
+	title_case(s, "l", "Internship Coordinator", LEAD_DISQ_NONE);
+	s->f.cfg.fit.disqualify_titles = saved;
+	s->f.cfg.fit.ndisqualify_titles = nsaved;
+}
+
+/* A listed domain stops its subdomains too, at a dot boundary only:
+ * "rival.io" stops bob@eu.rival.io, not notrival.io or rival.io.evil,
+ * for each of the three lists. */
+static void test_disq_subdomains(void **state)
+{
+	struct ffx *s = *state;
+
+	disq_case(s, "a", "bob@eu.rival.io", "VP", LEAD_DISQ_COMPETITOR);
+	disq_case(s, "b", "bob@a.b.RIVAL.io", "VP", LEAD_DISQ_COMPETITOR);
+	disq_case(s, "c", "bob@notrival.io", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "d", "bob@rival.io.evil", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "e", "bob@rival.iox", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "f", "bob@mail.gmail.com", "VP", LEAD_DISQ_FREEMAIL);
+	disq_case(s, "g", "bob@x.blocked.example", "VP", LEAD_DISQ_EXCLUDED);
+	disq_case(s, "h", "bob@xblocked.example", "VP", LEAD_DISQ_NONE);
+	disq_case(s, "i", "bob@.rival.io", "VP", LEAD_DISQ_COMPETITOR);
+	disq_case(s, "j", "bob@io", "VP", LEAD_DISQ_NONE);
+}
+
 /* A listed domain is matched ignoring its case, as strv_eq_nocase has
  * it, also where its first letter is upper case (the lookup passes over
  * entries by their folded first letter), and an entry that shares only
@@ -545,6 +604,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trait_cap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disqualifiers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disq_title_whole_word,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disq_subdomains, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_domain_case, setup,
 						teardown),

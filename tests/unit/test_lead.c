@@ -270,6 +270,89 @@ static void test_not_qualified(void **state)
 	assert_int_equal(demo(s, "k4", T0), LEAD_QUALIFIED);
 }
 
+/* A track event by userId key, "Demo Requested", then a pricing page
+ * (52 points), neither with traits; group, if not NULL, is the first
+ * event's context.groupId (a hidden trait). The second event's outcome. */
+static enum lead_outcome traitless_to_mql(struct lfx *s,
+					  const struct engine_config *cfg,
+					  const char *key, const char *group)
+{
+	struct event *ev = fx_event(EVENT_TRACK, key, T0);
+
+	ev->user_id = strv_from(key);
+	ev->name = strv_from("Demo Requested");
+	ev->message_id = strv_from("tl-1");
+	if (group)
+		ev->group_id = strv_from(group);
+	assert_int_equal(lead_event_apply(cfg, s->t, ev, NULL, NULL),
+			 LEAD_UPDATED);
+	ev = fx_event(EVENT_PAGE, key, T0 + 1);
+	ev->user_id = strv_from(key);
+	ev->path = strv_from("/pricing");
+	ev->message_id = strv_from("tl-2");
+	free(s->cmd.json);
+	s->cmd.json = NULL;
+	return lead_event_apply(cfg, s->t, ev, NULL, &s->cmd);
+}
+
+/* A lead without traits is graded as one with 0 fit points (the README's
+ * "set min_grade to D if you do not grade"): min_grade and the required
+ * traits alone decide, exactly as for a lead whose one trait is a hidden
+ * groupId, and the handoff says why it has its grade. */
+static void test_traitless_lead_graded_as_zero_points(void **state)
+{
+	struct lfx *s = *state;
+	struct engine_config cfg = s->f.cfg;
+	static const char old[] =
+		"{\"v\":2,\"last_ms\":0,\"cycle\":1,\"life\":\"known\","
+		"\"grade\":null,\"disq\":\"none\",\"flags\":1,"
+		"\"ring_pos\":0,\"ring\":[\"0\",\"0\",\"0\",\"0\"],"
+		"\"score\":0.0,\"rules\":[],\"traits\":[]}";
+	json_t *o, *g;
+
+	cfg.qualify.nrequired = 0;
+	cfg.qualify.min_grade = 'D';
+	assert_int_equal(traitless_to_mql(s, &cfg, "t1", NULL), LEAD_QUALIFIED);
+	assert_int_equal(lead_grade(get(s, "t1")), GRADE_NONE);
+	o = json_loadb(s->cmd.json, s->cmd.len, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "grade")),
+			    "D");
+	g = json_object_get(json_object_get(o, "reasons"), "grade");
+	assert_int_equal(json_array_size(g), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(g, 0), "reason")),
+			    "no traits: graded as 0 fit points");
+	json_decref(o);
+	assert_int_equal(traitless_to_mql(s, &cfg, "t2", "acct-1"),
+			 LEAD_QUALIFIED);
+	/* an old record of a lead without traits (grade null) decodes and
+	 * qualifies the same */
+	assert_int_equal(
+		lead_decode(&cfg, s->t, strv_from("t3"), old, strlen(old)), 0);
+	assert_int_equal(traitless_to_mql(s, &cfg, "t3", NULL), LEAD_QUALIFIED);
+
+	/* min C: 0 points is D under these bands, with or without a group */
+	cfg.qualify.min_grade = 'C';
+	assert_int_equal(traitless_to_mql(s, &cfg, "t4", NULL), LEAD_UPDATED);
+	assert_int_equal(traitless_to_mql(s, &cfg, "t5", "acct-1"),
+			 LEAD_UPDATED);
+	assert_int_equal(lead_lifecycle_get(get(s, "t4")), LEAD_KNOWN);
+	/* ... and C where the bands make 0 points a C, prepared or not */
+	cfg.fit.grade_c = 0;
+	assert_int_equal(traitless_to_mql(s, &cfg, "t6", NULL), LEAD_QUALIFIED);
+	fit_config_prepare(&cfg.fit);
+	assert_int_equal(traitless_to_mql(s, &cfg, "t7", NULL), LEAD_QUALIFIED);
+	cfg.fit.grade_c = 10;
+	fit_config_prepare(&cfg.fit);
+	assert_int_equal(traitless_to_mql(s, &cfg, "t8", NULL), LEAD_UPDATED);
+
+	/* required traits still decide: no e-mail, no MQL at min D */
+	cfg.qualify = s->f.cfg.qualify;
+	cfg.qualify.min_grade = 'D';
+	assert_int_equal(traitless_to_mql(s, &cfg, "t9", NULL), LEAD_UPDATED);
+}
+
 static void test_rejected_requalifies_in_new_cycle(void **state)
 {
 	struct lfx *s = *state;
@@ -863,6 +946,7 @@ int main(void)
 		T(test_assign_wide_integer_trait),
 		T(test_fallback_territory_and_group),
 		T(test_not_qualified),
+		T(test_traitless_lead_graded_as_zero_points),
 		T(test_rejected_requalifies_in_new_cycle),
 		T(test_recycled_and_converted),
 		T(test_dedupe_and_ring_eviction),
