@@ -255,7 +255,10 @@ static bool pipeline_topics_differ(const struct topics_config *a,
 	       pipeline_str_differs(a->leads_changelog, b->leads_changelog) ||
 	       pipeline_str_differs(a->teams_changelog, b->teams_changelog) ||
 	       pipeline_str_differs(a->dlq, b->dlq) ||
-	       pipeline_str_differs(a->handoff, b->handoff);
+	       pipeline_str_differs(a->handoff, b->handoff) ||
+	       a->create_internal != b->create_internal ||
+	       a->partitions != b->partitions ||
+	       a->replication_factor != b->replication_factor;
 }
 
 static void pipeline_reload_warn(const struct config *old,
@@ -276,6 +279,10 @@ static void pipeline_reload_warn(const struct config *old,
 		log_warnx("pipeline: reload: process.group_id, instance_id or "
 			  "transactional_id_prefix changed; they take effect "
 			  "after a restart");
+	if (pipeline_str_differs(old->process.http_listen,
+				 neu->process.http_listen))
+		log_warnx("pipeline: reload: process.http_listen changed; the "
+			  "endpoint moves after a restart");
 }
 
 static void pipeline_reload(struct pipeline *pl)
