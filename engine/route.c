@@ -241,12 +241,40 @@ static bool route_rep_owns(const struct rep *rep, struct strv domain,
 	return false;
 }
 
+/* How a named-account owner was found, for the reason. */
+enum route_owned_by { OWNED_BY_GROUP, OWNED_BY_DOMAIN, OWNED_BY_PARENT };
+
+/*
+ * The rep owning the lead's account: the first (config order) to list its
+ * e-mail domain or groupId; else the first to list a parent of the domain,
+ * the nearest first, since companies mail from regional and departmental
+ * subdomains ("acme.com" owns "eu.acme.com" unless a rep owns
+ * "eu.acme.com" itself). A parent without a dot ("com") owns nothing.
+ */
 static ssize_t route_owner_find(const struct team *team, struct strv domain,
-				struct strv group)
+				struct strv group, enum route_owned_by *by)
 {
-	for (size_t i = 0; i < team->nreps; i++)
-		if (route_rep_owns(&team->reps[i], domain, group))
+	const char *dot;
+
+	for (size_t i = 0; i < team->nreps; i++) {
+		if (route_rep_owns(&team->reps[i], domain, group)) {
+			*by = route_rep_owns(&team->reps[i], domain, STRV_NULL)
+				      ? OWNED_BY_DOMAIN
+				      : OWNED_BY_GROUP;
 			return (ssize_t)i;
+		}
+	}
+	*by = OWNED_BY_PARENT;
+	while (domain.len > 0 &&
+	       (dot = memchr(domain.p, '.', domain.len)) != NULL) {
+		domain.len -= (size_t)(dot + 1 - domain.p);
+		domain.p = dot + 1;
+		if (memchr(domain.p, '.', domain.len) == NULL)
+			break;
+		for (size_t i = 0; i < team->nreps; i++)
+			if (route_rep_owns(&team->reps[i], domain, STRV_NULL))
+				return (ssize_t)i;
+	}
 	return -1;
 }
 
@@ -340,7 +368,10 @@ static bool route_named_account(const struct team *team, struct team_state *ts,
 				struct strv domain, struct strv group,
 				int64_t ts_ms, struct route_decision *d)
 {
-	ssize_t i = route_owner_find(team, domain, group);
+	static const char *const by_text[] = {"groupId", "email domain",
+					      "parent email domain"};
+	enum route_owned_by by;
+	ssize_t i = route_owner_find(team, domain, group, &by);
 	const struct rep *rep;
 	struct rep_slot *s;
 	enum rep_block b;
@@ -358,8 +389,7 @@ static bool route_named_account(const struct team *team, struct team_state *ts,
 	route_slot_handoff(rep, ts, s, ts_ms);
 	route_decide(d, team, rep, ROUTE_NAMED_ACCOUNT);
 	route_reason_add(d, "named account owner %s (%s)", rep->id,
-			 route_rep_owns(rep, domain, STRV_NULL) ? "email domain"
-								: "groupId");
+			 by_text[by]);
 	return true;
 }
 

@@ -428,6 +428,48 @@ static void test_max_open_and_feedback(void **state)
 
 /* ---- named accounts, overflow ---- */
 
+/* A listed domain owns its subdomains, the nearest listing first; a
+ * top-level domain or a look-alike owns nothing. */
+static void test_named_account_subdomains(void **state)
+{
+	char *acc_a[] = {"acme.com"}, *acc_b[] = {"eu.acme.com"},
+	     *acc_c[] = {"com"};
+	struct rep reps[3];
+	struct team t;
+	struct team_state *ts;
+	struct route_decision d;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	rep_init(&reps[1], "rep-b", 1);
+	rep_init(&reps[2], "rep-c", 1);
+	reps[0].accounts = acc_a;
+	reps[0].naccounts = 1;
+	reps[1].accounts = acc_b;
+	reps[1].naccounts = 1;
+	reps[2].accounts = acc_c;
+	reps[2].naccounts = 1;
+	team_init(&t, "emea", reps, 3);
+	ts = team_state_new(&t);
+	route_choose(&t, ts, strv_from("sales.de.acme.com"), STRV_NULL, 0, &d);
+	assert_ptr_equal(d.rep, &reps[0]);
+	assert_string_equal(d.reason,
+			    "named account owner rep-a (parent email domain)");
+	route_choose(&t, ts, strv_from("mail.eu.acme.com"), STRV_NULL, 0, &d);
+	assert_ptr_equal(d.rep, &reps[1]);
+	assert_string_equal(d.reason,
+			    "named account owner rep-b (parent email domain)");
+	route_choose(&t, ts, strv_from("EU.acme.com"), STRV_NULL, 0, &d);
+	assert_ptr_equal(d.rep, &reps[1]);
+	assert_string_equal(d.reason,
+			    "named account owner rep-b (email domain)");
+	route_choose(&t, ts, strv_from("notacme.com"), STRV_NULL, 0, &d);
+	assert_int_equal(d.strategy, ROUTE_WEIGHTED_ROUND_ROBIN);
+	route_choose(&t, ts, STRV_NULL, STRV_NULL, 0, &d);
+	assert_int_equal(d.strategy, ROUTE_WEIGHTED_ROUND_ROBIN);
+	team_state_free(ts);
+}
+
 static void test_named_account_domain_and_group(void **state)
 {
 	char *acc[] = {"acme.com", "grp-42"};
@@ -971,6 +1013,7 @@ int main(void)
 		cmocka_unit_test(test_daily_cap_resets_on_local_day),
 		cmocka_unit_test(test_max_open_and_feedback),
 		cmocka_unit_test(test_named_account_domain_and_group),
+		cmocka_unit_test(test_named_account_subdomains),
 		cmocka_unit_test(test_named_owner_unavailable),
 		cmocka_unit_test(test_overflow_reasons),
 		cmocka_unit_test(test_state_survives_reload),
