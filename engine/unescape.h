@@ -8,9 +8,10 @@
  * this only for a string with a backslash in it. It is header-only, like
  * iso_time.h, so that the fuzzers that compile event.c alone still link.
  *
- * The decoder is strict on its own: an unknown escape, a short or non-hex
- * \u and a lone surrogate are refused here, because jsmn (the feedback
- * path) stops checking \u digits at a NUL byte and never pairs surrogates.
+ * The decoder is strict on its own, whatever its caller's tokenizer
+ * checked: an unknown escape, a short or non-hex \u and a lone surrogate
+ * are refused here (jsmn, under the feedback parser, checks the escapes
+ * but never pairs surrogates).
  * Bytes that are not escapes are copied as they are; checking them (control
  * bytes, UTF-8) is the caller's tokenizer's job. The output is never longer
  * than the input (\uXXXX is six bytes for at most three, a surrogate pair
@@ -108,7 +109,7 @@ unescape_unicode(const char *s, size_t i, size_t n, unsigned *cp, size_t *used)
 
 /*
  * Decode s[0..n) into out (room for cap bytes); *len gets the decoded
- * length. On failure out holds partial text and *len is unset.
+ * length. On failure out holds partial text and *len is 0.
  */
 static inline enum unescape_result
 unescape_json(const char *s, size_t n, char *out, size_t cap, size_t *len)
@@ -117,6 +118,7 @@ unescape_json(const char *s, size_t n, char *out, size_t cap, size_t *len)
 	enum unescape_result r;
 	unsigned cp;
 
+	*len = 0;
 	while (i < n) {
 		char ch = s[i++];
 		if (ch == '\\') {
