@@ -101,6 +101,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libleadrouter.a $(wildcard tests/unit/
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(BUILD)/libleadrouter.a \
 		$(LDLIBS_ALL) $$(pkg-config --libs cmocka)
 
+# These compile daemon sources in (see their headers).
+$(BUILD)/tests/test_feedback: daemon/feedback.c daemon/feedback.h daemon/metrics.c \
+	daemon/metrics.h engine/unescape.h
+$(BUILD)/tests/test_metrics: daemon/metrics.c daemon/metrics.h
+
 # The README's test command: unit and command-line tests, then the
 # real-broker tests (a Kafka broker on loopback, started and stopped here).
 test: test-unit

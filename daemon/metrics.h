@@ -101,6 +101,7 @@ enum metrics_family {
 	X(FIELD_TYPE, "field_type")                                            \
 	X(BAD_TIMESTAMP, "bad_timestamp")                                      \
 	X(BAD_HANDOFF_ID, "bad_handoff_id")                                    \
+	X(FIELD_TOO_LONG, "field_too_long")                                    \
 	X(INVALID_UTF8, "invalid_utf8")                                        \
 	X(UNKNOWN_TEAM, "unknown_team")                                        \
 	X(BAD_COMMAND, "bad_command")                                          \

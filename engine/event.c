@@ -35,7 +35,8 @@
  *
  * Strings are handed out as slices of the caller's buffer; only strings
  * that carry escapes, flattened "parent.child" names and the lower-cased
- * e-mail lead key are written to ev->scratch.
+ * e-mail lead key are written to ev->scratch; escapes are decoded by
+ * unescape.h, which the feedback parser shares.
  */
 #include "event.h"
 
@@ -50,6 +51,8 @@
 #endif
 
 #include <jsmn.h>
+
+#include "unescape.h"
 
 /*
  * The token array the rest of this file reads, with jsmn's meaning, as
@@ -1175,131 +1178,33 @@ static char *event_scratch_alloc(struct event *ev, size_t n)
 	return p;
 }
 
-static int event_hex4(const char *s, size_t i, size_t n, unsigned *out)
-{
-	unsigned v = 0;
-
-	if (i + 4 > n)
-		return -1;
-	for (size_t k = i; k < i + 4; k++) {
-		char h = s[k];
-		v <<= 4;
-		if (h >= '0' && h <= '9')
-			v |= (unsigned)(h - '0');
-		else if (h >= 'a' && h <= 'f')
-			v |= (unsigned)(h - 'a' + 10);
-		else if (h >= 'A' && h <= 'F')
-			v |= (unsigned)(h - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static size_t event_utf8_put(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /*
- * Decodes \uXXXX (and a following low surrogate) at s[i] (just past the
- * 'u'); returns the bytes consumed after the 'u', or 0 for a lone or
- * malformed surrogate.
- */
-static size_t event_unicode_escape(const char *s, size_t i, size_t n,
-				   unsigned *cp)
-{
-	unsigned hi, lo;
-
-	if (event_hex4(s, i, n, &hi) < 0)
-		return 0;
-	if (hi < 0xd800 || hi > 0xdfff) {
-		*cp = hi;
-		return 4;
-	}
-	if (hi > 0xdbff || i + 10 > n || s[i + 4] != '\\' || s[i + 5] != 'u' ||
-	    event_hex4(s, i + 6, n, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-		return 0;
-	*cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
-	return 10;
-}
-
-/*
- * Unescapes s[0..n) into scratch. The output is never longer than the
- * input (\uXXXX is six bytes for at most three; a surrogate pair twelve
- * for four), so n bytes of scratch always suffice.
+ * Unescapes s[0..n) into scratch: n bytes always suffice (unescape.h).
+ * The tokenizer let only valid escapes through, so a lone surrogate is
+ * the one failure left.
  */
 static int event_unescape(struct event_ctx *c, const char *s, size_t n,
 			  struct strv *out, const char *field)
 {
-	char *o = event_scratch_alloc(c->ev, n), *start = o;
-	unsigned cp;
+	char *o = event_scratch_alloc(c->ev, n);
+	size_t len;
 
 	if (o == NULL)
 		return event_fail(c, EVENT_ERR_TOO_LARGE,
 				  "no room to unescape field %s", field);
-	for (size_t i = 0; i < n;) {
-		if (s[i] != '\\') {
-			*o++ = s[i++];
-			continue;
-		}
-		char e = s[i + 1];
-		i += 2;
-		switch (e) {
-		case 'b':
-			*o++ = '\b';
-			break;
-		case 'f':
-			*o++ = '\f';
-			break;
-		case 'n':
-			*o++ = '\n';
-			break;
-		case 'r':
-			*o++ = '\r';
-			break;
-		case 't':
-			*o++ = '\t';
-			break;
-		case 'u': {
-			size_t used = event_unicode_escape(s, i, n, &cp);
-			if (used == 0)
-				return event_fail(c, EVENT_ERR_BAD_UTF8,
-						  "lone surrogate escape in "
-						  "field %s",
-						  field);
-			o += event_utf8_put(o, cp);
-			i += used;
-			break;
-		}
-		default:
-			*o++ = e;
-			break; /* " \ / (jsmn checked the rest) */
-		}
+	switch (unescape_json(s, n, o, n, &len)) {
+	case UNESCAPE_OK:
+		break;
+	case UNESCAPE_LONE_SURROGATE:
+		return event_fail(c, EVENT_ERR_BAD_UTF8,
+				  "lone surrogate escape in field %s", field);
+	default:
+		return event_fail(c, EVENT_ERR_NOT_JSON,
+				  "invalid escape in field %s", field);
 	}
 	/* give back what the escapes saved */
-	c->ev->scratch_used -= n - (size_t)(o - start);
-	*out = (struct strv){start, (size_t)(o - start)};
+	c->ev->scratch_used -= n - len;
+	*out = (struct strv){o, len};
 	return 0;
 }
 
