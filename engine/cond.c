@@ -110,10 +110,15 @@ static inline bool cond_word_byte(unsigned char c)
 static bool cond_word_find(struct strv hay, const char *needle)
 {
 	size_t nl = strlen(needle);
+	unsigned char first;
 
 	if (nl == 0)
 		return false; /* an empty entry is no word */
+	first = cond_lower((unsigned char)needle[0]);
 	for (size_t i = 0; i + nl <= hay.len; i++) {
+		/* the first byte rules out nearly every place, cheapest */
+		if (cond_lower((unsigned char)hay.p[i]) != first)
+			continue;
 		if (i > 0 && cond_word_byte((unsigned char)hay.p[i - 1]))
 			continue;
 		if (i + nl < hay.len &&
