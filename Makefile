@@ -18,7 +18,7 @@ LDLIBS_ALL = $$(pkg-config --libs $(PKGS)) -lm $(EXTRA_LDFLAGS)
 DEB_PKGS = build-essential pkg-config librdkafka-dev libevent-dev libjansson-dev \
 	libcmocka-dev libsystemd-dev libjsmn-dev libglib2.0-dev libxxhash-dev \
 	kcat clang clang-format libclang-rt-14-dev valgrind tzdata \
-	openjdk-17-jdk-headless maven curl time jq groff-base
+	openjdk-17-jdk-headless maven curl time jq groff-base systemd procps
 
 ENGINE_SRC = $(wildcard engine/*.c)
 CONFIG_SRC = $(wildcard config/*.c)
@@ -205,17 +205,23 @@ test-kafka: $(BUILD)/leadrouter $(KTEST_BIN)
 bench-kafka: $(BUILD)/leadrouter $(KTEST_BIN)
 	sh bench/bench_kafka.sh $(BUILD)/leadrouter
 
-# The program, its man page, the README and example config, and the
-# systemd unit, under $(DESTDIR)$(PREFIX). The unit names the binary and
-# the docs under /usr/local; the installed copy names $(PREFIX) instead.
-# INSTALL_BIN is the program installed: the CLI tests point it at the one
-# they test, so that installing builds nothing.
+# The program, its man page, the README and example config, the systemd
+# unit, and the sysusers.d and tmpfiles.d snippets that declare the
+# leadrouter user and group and /etc/leadrouter (root:leadrouter 0750),
+# under $(DESTDIR)$(PREFIX). The unit names the binary and the docs under
+# /usr/local; the installed copy names $(PREFIX) instead. INSTALL_BIN is
+# the program installed: the CLI tests point it at the one they test, so
+# that installing builds nothing. Neither target creates or removes the
+# user or /etc/leadrouter: systemd-sysusers and systemd-tmpfiles do the
+# former (README, "Running it"), and the latter holds the config.
 PREFIX      ?= /usr/local
 INSTALL_BIN ?= $(BUILD)/leadrouter
 BINDIR       = $(DESTDIR)$(PREFIX)/bin
 MAN8DIR      = $(DESTDIR)$(PREFIX)/share/man/man8
 DOCDIR       = $(DESTDIR)$(PREFIX)/share/doc/leadrouter
 UNITDIR      = $(DESTDIR)$(PREFIX)/lib/systemd/system
+SYSUSERSDIR  = $(DESTDIR)$(PREFIX)/lib/sysusers.d
+TMPFILESDIR  = $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 
 install: $(INSTALL_BIN)
 	install -D -m 0755 $(INSTALL_BIN) $(BINDIR)/leadrouter
@@ -224,10 +230,13 @@ install: $(INSTALL_BIN)
 	install -D -m 0644 config/leadrouter.example.json $(DOCDIR)/leadrouter.example.json
 	install -D -m 0644 systemd/leadrouter.service $(UNITDIR)/leadrouter.service
 	sed -i 's|/usr/local/|$(PREFIX)/|g' $(UNITDIR)/leadrouter.service
+	install -D -m 0644 systemd/leadrouter.sysusers $(SYSUSERSDIR)/leadrouter.conf
+	install -D -m 0644 systemd/leadrouter.tmpfiles $(TMPFILESDIR)/leadrouter.conf
 
 uninstall:
 	rm -f $(BINDIR)/leadrouter $(MAN8DIR)/leadrouter.8 $(DOCDIR)/README.md \
-		$(DOCDIR)/leadrouter.example.json $(UNITDIR)/leadrouter.service
+		$(DOCDIR)/leadrouter.example.json $(UNITDIR)/leadrouter.service \
+		$(SYSUSERSDIR)/leadrouter.conf $(TMPFILESDIR)/leadrouter.conf
 	rmdir $(DOCDIR) 2>/dev/null || true
 
 clean:

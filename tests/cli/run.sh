@@ -625,11 +625,97 @@ t_man_options() {
 	fi
 }
 
+# The permission model of an install under /usr/local in $dest, for real:
+# systemd-sysusers and systemd-tmpfiles (--root=$dest) find leadrouter.conf
+# where make install put it, as README's "Running it" runs them; they
+# create the leadrouter user and group and /etc/leadrouter, root:leadrouter
+# 0750; a config there, root:leadrouter 0640, can be checked by the
+# installed binary as that user and group and not as nobody (65534), who
+# is not in the group. Needs root (the ids and chown); a missing tool is a
+# failure, not a skip. Leaves $dest/etc behind.
+install_users() {
+	for t in systemd-sysusers systemd-tmpfiles setpriv; do
+		if ! command -v "$t" >/dev/null 2>&1; then
+			nok "install users" "$t not found (Debian: systemd, util-linux)"
+			return 1
+		fi
+	done
+	if [ "$(id -u)" -ne 0 ]; then
+		nok "install users" "must run as root to switch ids and chown"
+		return 1
+	fi
+	mkdir -p "$dest/etc"
+	if ! systemd-sysusers --root="$dest" leadrouter.conf >"$tmp/out" 2>"$tmp/err" ||
+		! systemd-tmpfiles --root="$dest" --create leadrouter.conf \
+			>"$tmp/out" 2>"$tmp/err"; then
+		nok "install users" "systemd-sysusers or systemd-tmpfiles failed"
+		return 1
+	fi
+	: >"$tmp/err"
+	uid=$(awk -F: '$1 == "leadrouter" { print $3 }' "$dest/etc/passwd" 2>/dev/null)
+	gid=$(awk -F: '$1 == "leadrouter" { print $3 }' "$dest/etc/group" 2>/dev/null)
+	pgid=$(awk -F: '$1 == "leadrouter" { print $4 }' "$dest/etc/passwd" 2>/dev/null)
+	if [ -z "$uid" ] || [ -z "$gid" ] || [ "$uid" -eq 0 ] || [ "$gid" -eq 0 ] ||
+		[ "$uid" -eq 65534 ] || [ "$gid" -eq 65534 ] || [ "$pgid" != "$gid" ]; then
+		nok "install users" "no leadrouter user with its own group in etc/passwd and etc/group"
+		return 1
+	fi
+	got=$(stat -c '%u %g %a' "$dest/etc/leadrouter" 2>/dev/null)
+	if [ "$got" != "0 $gid 750" ]; then
+		nok "install users" "etc/leadrouter is '$got', expected '0 $gid 750'"
+		return 1
+	fi
+	conf=$dest/etc/leadrouter/leadrouter.json
+	install -m 0640 -o 0 -g "$gid" "$cfg" "$conf"
+	# mktemp made $tmp 0700: let the two users reach $dest through it
+	chmod 0711 "$tmp"
+	setpriv --reuid="$uid" --regid="$gid" --clear-groups \
+		"$p/bin/leadrouter" --check-config -c "$conf" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -ne 0 ] || ! grep -q '^ok: ' "$tmp/out"; then
+		nok "install users" "leadrouter ($uid:$gid) cannot check the config: exit $rc"
+		return 1
+	fi
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$p/bin/leadrouter" --check-config -c "$conf" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -ne 1 ] || ! grep -qF "$conf: \$: " "$tmp/err"; then
+		nok "install users" "nobody (65534) reads the config: exit $rc"
+		return 1
+	fi
+	: >"$tmp/err"
+	return 0
+}
+
+# systemd-analyze verify on the installed unit, its paths pointed into
+# $dest (no --root: that wants a whole system there, sysinit.target and
+# all). It works without a running systemd; it only warns (exit 0) on an
+# unknown key or a bad value, so any output is a failure too.
+verify_unit() {
+	if ! command -v systemd-analyze >/dev/null 2>&1; then
+		nok "install $prefix" "systemd-analyze not found (Debian: systemd)"
+		return 1
+	fi
+	mkdir -p "$tmp/verify"
+	sed "s|$prefix/|$dest$prefix/|g" "$unit" >"$tmp/verify/leadrouter.service"
+	systemd-analyze verify --man=no "$tmp/verify/leadrouter.service" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -ne 0 ] || [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then
+		nok "install $prefix" "systemd-analyze verify: exit $rc or output"
+		return 1
+	fi
+	return 0
+}
+
 # make install DESTDIR=... PREFIX=... puts every file in its place with its
 # mode (the binary under test, so nothing is built), the unit runs the
-# binary it installed and names docs that were installed, and make
-# uninstall removes every file. Two prefixes: the default, whose unit is
-# the file as committed, and another, written into the installed unit.
+# binary it installed, names docs that were installed, runs as the user
+# leadrouter and passes systemd-analyze verify, and make uninstall removes
+# every file. Two prefixes: the default, whose unit is the file as
+# committed, and another, written into the installed unit. Under the
+# default, install_users checks the user, /etc/leadrouter and who can read
+# the config.
 t_install() {
 	for prefix in /usr/local /opt/leadrouter; do
 		dest=$tmp/dest
@@ -642,6 +728,8 @@ t_install() {
 			return
 		fi
 		unit=$p/lib/systemd/system/leadrouter.service
+		sysusers=$p/lib/sysusers.d/leadrouter.conf
+		tmpfiles=$p/lib/tmpfiles.d/leadrouter.conf
 		find "$dest" -type f -exec stat -c '%a %n' {} + | sort >"$tmp/got"
 		sort >"$tmp/want" <<-EOF
 			755 $p/bin/leadrouter
@@ -649,6 +737,8 @@ t_install() {
 			644 $p/share/doc/leadrouter/README.md
 			644 $p/share/doc/leadrouter/leadrouter.example.json
 			644 $unit
+			644 $sysusers
+			644 $tmpfiles
 		EOF
 		: >"$tmp/err"
 		if ! cmp -s "$tmp/got" "$tmp/want"; then
@@ -659,7 +749,9 @@ t_install() {
 			! cmp -s "$root/doc/leadrouter.8" "$p/share/man/man8/leadrouter.8" ||
 			! cmp -s "$root/README.md" "$p/share/doc/leadrouter/README.md" ||
 			! cmp -s "$root/config/leadrouter.example.json" \
-				"$p/share/doc/leadrouter/leadrouter.example.json"; then
+				"$p/share/doc/leadrouter/leadrouter.example.json" ||
+			! cmp -s "$root/systemd/leadrouter.sysusers" "$sysusers" ||
+			! cmp -s "$root/systemd/leadrouter.tmpfiles" "$tmpfiles"; then
 			nok "install $prefix" "an installed file differs from its source"
 			return
 		fi
@@ -686,13 +778,28 @@ t_install() {
 			nok "install $prefix" "the unit names what was not installed:$bad"
 			return
 		fi
+		# the user and group the daemon runs as, not a dynamic one
+		if [ "$(sed -n 's/^\(User\|Group\|DynamicUser\)=/&/p' "$unit")" != \
+			"$(printf 'User=leadrouter\nGroup=leadrouter')" ] ||
+			grep -q '^ConfigurationDirectory' "$unit"; then
+			nok "install $prefix" "the unit does not run as User=leadrouter Group=leadrouter alone"
+			return
+		fi
+		verify_unit || return
+		if [ "$prefix" = /usr/local ]; then
+			install_users || return
+			rm -rf "$dest/etc"
+			users=", the leadrouter user and group, etc/leadrouter root:leadrouter 750, a 640 config read by leadrouter and not by nobody"
+		else
+			users=""
+		fi
 		if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$root" \
 			uninstall DESTDIR="$dest" PREFIX="$prefix" >"$tmp/out" 2>"$tmp/err" ||
 			[ -n "$(find "$dest" -type f)" ] || [ -d "$p/share/doc/leadrouter" ]; then
 			nok "uninstall $prefix" "files left: $(find "$dest" -type f | tr '\n' ' ')"
 			return
 		fi
-		ok "install $prefix: 5 files, modes 755/644, the unit runs what was installed; uninstall removes them"
+		ok "install $prefix: 7 files, modes 755/644, the unit runs what was installed as leadrouter and verifies$users; uninstall removes them"
 	done
 }
 
