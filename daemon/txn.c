@@ -107,6 +107,19 @@ static void txn_flush(struct pipeline *pl)
 			state_teams_flush(pl->st, q, txn_flush_team_cb, pl);
 }
 
+/* The open transaction is committed: count it and begin the next. */
+static enum txn_result txn_committed(struct pipeline *pl)
+{
+	pl->txn_open = false;
+	pl->metrics.txns[METRICS_TXN_COMMITTED]++;
+	kafka_brokers_up();
+	/* Before the next transaction begins: its records must not be in
+	 * the changelogs the reload restores from. */
+	if (pipeline_reload_apply(pl) < 0)
+		return TXN_FATAL;
+	return txn_begin(pl);
+}
+
 static enum txn_result txn_commit_try(struct pipeline *pl)
 {
 	enum txn_result r;
@@ -145,19 +158,12 @@ static enum txn_result txn_commit_try(struct pipeline *pl)
 	r = producer_txn_commit(pl->prod, TXN_TIMEOUT_MS);
 	if (r != TXN_OK)
 		return r;
-	pl->txn_open = false;
-	pl->metrics.txns[METRICS_TXN_COMMITTED]++;
 	metrics_commit_observe(&pl->metrics,
 			       (double)(metrics_now_us() - t0) / 1e6);
-	kafka_brokers_up();
 	log_debug("txn: committed %llu record(s), %llu produced",
 		  (unsigned long long)records,
 		  (unsigned long long)(pl->prod->sent - pl->txn_sent0));
-	/* Before the next transaction begins: its records must not be in
-	 * the changelogs the reload restores from. */
-	if (pipeline_reload_apply(pl) < 0)
-		return TXN_FATAL;
-	return txn_begin(pl);
+	return txn_committed(pl);
 }
 
 static void txn_restore_lead_fn(int32_t p, const rd_kafka_message_t *m,
@@ -317,6 +323,13 @@ static enum txn_result txn_abort_try(struct pipeline *pl)
 		return TXN_FATAL;
 	if (pl->txn_open) {
 		r = producer_txn_abort(pl->prod, TXN_TIMEOUT_MS);
+		if (r == TXN_COMMITTED) {
+			/* the commit that timed out went through after all:
+			 * the state in memory is what was committed */
+			log_warnx("txn: the commit that timed out completed; "
+				  "nothing to abort or roll back");
+			return txn_committed(pl);
+		}
 		if (r == TXN_ABORT)
 			r = TXN_RETRY;
 		if (r != TXN_OK)
@@ -375,6 +388,7 @@ static void txn_handle(struct pipeline *pl, enum txn_op op, enum txn_result r)
 {
 	switch (r) {
 	case TXN_OK:
+	case TXN_COMMITTED: /* txn_abort_try turns it into txn_committed's */
 		pl->retry_op = TXN_OP_NONE;
 		pl->retries = 0;
 		break;

@@ -262,13 +262,14 @@ enum txn_result producer_txn_commit(struct producer *p, int timeout_ms)
  * refuses every other transactional call (__CONFLICT, retriable) until a
  * call to commit_transaction has seen it end; retrying the abort alone
  * would never get past it. So the commit is resumed: it ends committed,
- * and the transaction is over (the caller's rollback then re-reads only
- * committed records), or failed, and the abort follows.
+ * and the transaction is over (*committed: the caller carries on as after
+ * any commit), or failed, and the abort follows.
  */
 static rd_kafka_error_t *producer_commit_resume(struct producer *p,
 						rd_kafka_error_t *error,
-						int timeout_ms)
+						int timeout_ms, bool *committed)
 {
+	*committed = false;
 	if (error == NULL ||
 	    rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR__CONFLICT)
 		return error;
@@ -278,6 +279,7 @@ static rd_kafka_error_t *producer_commit_resume(struct producer *p,
 	error = rd_kafka_commit_transaction(p->rk, timeout_ms);
 	if (error == NULL) {
 		log_info("%s: the commit in progress completed", __func__);
+		*committed = true;
 		return NULL;
 	}
 	if (!rd_kafka_error_txn_requires_abort(error))
@@ -289,7 +291,10 @@ static rd_kafka_error_t *producer_commit_resume(struct producer *p,
 enum txn_result producer_txn_abort(struct producer *p, int timeout_ms)
 {
 	rd_kafka_error_t *error = rd_kafka_abort_transaction(p->rk, timeout_ms);
+	bool committed;
 
-	return producer_txn_result(producer_commit_resume(p, error, timeout_ms),
-				   "abort_transaction");
+	error = producer_commit_resume(p, error, timeout_ms, &committed);
+	if (committed)
+		return TXN_COMMITTED;
+	return producer_txn_result(error, "abort_transaction");
 }

@@ -22,6 +22,10 @@ enum txn_result {
 	TXN_RETRY, /* retriable: call the same function again later */
 	TXN_ABORT, /* the transaction must be aborted */
 	TXN_FATAL, /* the producer is unusable (fenced, ...): exit */
+	/* producer_txn_abort only: it met a commit still in progress (one
+	 * that timed out), resumed it, and it completed: the transaction is
+	 * committed and nothing is left to abort */
+	TXN_COMMITTED,
 };
 
 struct producer {
