@@ -666,10 +666,20 @@ int64_t lead_last_seen(const struct lead *l)
 	return l->last_ms;
 }
 
+/* A lead that has been handed off keeps its cycle for good: deleted, it
+ * would come back at cycle 1, and its next handoff would repeat its first
+ * one's handoff_id, which consumers drop as a duplicate. Such leads are
+ * the few that reached sales, so keeping them costs little. */
+static bool lead_ever_handed_off(const struct lead *l)
+{
+	return l->cycle > 1 || (l->lifecycle != LEAD_ANONYMOUS &&
+				l->lifecycle != LEAD_KNOWN);
+}
+
 bool lead_is_expired(const struct engine_config *cfg, const struct lead *l,
 		     int64_t now_ms, int64_t ttl_ms, double min_score)
 {
-	if (l->last_ms >= now_ms - ttl_ms)
+	if (l->last_ms >= now_ms - ttl_ms || lead_ever_handed_off(l))
 		return false;
 	return fabs(lead_score_at(cfg, l, now_ms)) < min_score;
 }

@@ -134,8 +134,9 @@ const char *lead_disq_name(enum lead_disq d); /* "none", "freemail", ... */
 unsigned lead_cycle(const struct lead *l);    /* 1, then +1 per restart */
 const char *lead_lifecycle_name(enum lead_lifecycle s);
 int64_t lead_last_seen(const struct lead *l);
-/* True when the lead may be deleted: idle since before now - ttl and its
- * decayed score is below min_score in absolute value. */
+/* True when the lead may be deleted: idle since before now - ttl, its
+ * decayed score below min_score in absolute value, and never handed off
+ * (those keep their cycle, hence distinct handoff ids, for good). */
 bool lead_is_expired(const struct engine_config *cfg, const struct lead *l,
 		     int64_t now_ms, int64_t ttl_ms, double min_score);
 

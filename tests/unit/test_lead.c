@@ -820,6 +820,21 @@ static void test_expiry(void **state)
 				     30 * DAY_MS, 0.5));
 	assert_true(lead_is_expired(&s->f.cfg, l, T0 + 35 * DAY_MS, 30 * DAY_MS,
 				    0.5));
+	/* a lead once handed off stays, in its cycle and after a rejection:
+	 * deleted, it would come back at cycle 1 and repeat a handoff_id */
+	qualify_u1(s, T0);
+	l = get(s, "u1");
+	assert_int_equal(lead_lifecycle_get(l), LEAD_HANDED_OFF);
+	assert_false(lead_is_expired(&s->f.cfg, l, T0 + 3650 * DAY_MS,
+				     30 * DAY_MS, 1e9));
+	assert_int_equal(lead_feedback_apply(&s->f.cfg, s->t, strv_from("u1"),
+					     "rejected", T0 + HOUR),
+			 0);
+	l = get(s, "u1");
+	assert_int_equal(lead_lifecycle_get(l), LEAD_KNOWN);
+	assert_int_equal(lead_cycle(l), 2);
+	assert_false(lead_is_expired(&s->f.cfg, l, T0 + 3650 * DAY_MS,
+				     30 * DAY_MS, 1e9));
 }
 
 static void count_cb(const struct lead *l, void *arg)
