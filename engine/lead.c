@@ -672,8 +672,8 @@ int64_t lead_last_seen(const struct lead *l)
  * the few that reached sales, so keeping them costs little. */
 static bool lead_ever_handed_off(const struct lead *l)
 {
-	return l->cycle > 1 || (l->lifecycle != LEAD_ANONYMOUS &&
-				l->lifecycle != LEAD_KNOWN);
+	return l->cycle > 1 ||
+	       (l->lifecycle != LEAD_ANONYMOUS && l->lifecycle != LEAD_KNOWN);
 }
 
 bool lead_is_expired(const struct engine_config *cfg, const struct lead *l,
