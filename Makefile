@@ -196,8 +196,9 @@ $(BUILD)/tests/kafka/%: tests/kafka/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(LDLIBS_ALL)
 
-# This one compiles the producer in (see its header).
+# These compile the producer or the consumer in (see their headers).
 $(BUILD)/tests/kafka/mock_txn_resume: producers/producer.c producers/producer.h daemon/log.c
+$(BUILD)/tests/kafka/mock_restore: consumers/consumer.c consumers/consumer.h daemon/log.c
 
 test-kafka: $(BUILD)/leadrouter $(KTEST_BIN)
 	sh tests/kafka/run.sh $(BUILD)/leadrouter

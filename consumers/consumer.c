@@ -316,22 +316,33 @@ static bool consumer_restore_at_end(struct consumer *c, const char *topic,
 	return false;
 }
 
+/* How often a restore reports its progress. */
+#define CONSUMER_PROGRESS_MS 1000
+
 static long consumer_restore_poll(struct consumer *c, const char *topic,
 				  const int32_t *parts, int n,
-				  consumer_restore_fn *fn, void *arg,
+				  consumer_restore_fn *fn,
+				  consumer_progress_fn *progress, void *arg,
 				  int timeout_ms)
 {
-	int64_t deadline = consumer_now_ms() + timeout_ms;
+	int64_t now = consumer_now_ms();
+	int64_t idle_until = now + timeout_ms;
+	int64_t tick = now + CONSUMER_PROGRESS_MS;
 	bool *done = calloc((size_t)n * 2, sizeof(*done));
 	bool *waiting = done ? done + n : NULL;
 	int ndone = 0;
 	long records = 0;
 
-	while (done && ndone < n && consumer_now_ms() < deadline) {
+	while (done && ndone < n && now < idle_until) {
 		rd_kafka_message_t *m =
 			rd_kafka_consumer_poll(c->restore_rk, 100);
 		int i;
 
+		now = consumer_now_ms();
+		if (progress && now >= tick) {
+			progress(records, arg);
+			tick = now + CONSUMER_PROGRESS_MS;
+		}
 		if (m == NULL)
 			continue;
 		i = consumer_part_index(parts, n, m->partition);
@@ -340,6 +351,7 @@ static long consumer_restore_poll(struct consumer *c, const char *topic,
 			    consumer_restore_at_end(c, topic, m, &waiting[i])) {
 				done[i] = true;
 				ndone++;
+				idle_until = now + timeout_ms;
 			}
 		} else if (m->err) {
 			log_info("consumer: restore: %s",
@@ -347,16 +359,19 @@ static long consumer_restore_poll(struct consumer *c, const char *topic,
 		} else if (i >= 0 && !done[i]) {
 			fn(m->partition, m, arg);
 			records++;
+			idle_until = now + timeout_ms;
 		}
 		rd_kafka_message_destroy(m);
 	}
 	free(done);
+	if (progress)
+		progress(records, arg);
 	return ndone == n ? records : -1;
 }
 
 long consumer_restore(struct consumer *c, const char *topic,
 		      const int32_t *parts, int n, consumer_restore_fn *fn,
-		      void *arg, int timeout_ms)
+		      consumer_progress_fn *progress, void *arg, int timeout_ms)
 {
 	rd_kafka_topic_partition_list_t *l;
 	long records;
@@ -369,12 +384,11 @@ long consumer_restore(struct consumer *c, const char *topic,
 			RD_KAFKA_OFFSET_BEGINNING;
 	rd_kafka_assign(c->restore_rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
-	records =
-		consumer_restore_poll(c, topic, parts, n, fn, arg, timeout_ms);
+	records = consumer_restore_poll(c, topic, parts, n, fn, progress, arg,
+					timeout_ms);
 	rd_kafka_assign(c->restore_rk, NULL);
 	if (records < 0)
-		log_warnx("consumer: restore of %s: end not reached within %d "
-			  "ms",
+		log_warnx("consumer: restore of %s: no progress for %d ms",
 			  topic, timeout_ms);
 	return records;
 }

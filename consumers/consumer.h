@@ -49,16 +49,24 @@ void consumer_free(struct consumer *c, int timeout_ms);
 /* Called for each changelog record during a restore. */
 typedef void(consumer_restore_fn)(int32_t partition,
 				  const rd_kafka_message_t *msg, void *arg);
+/* Called about once a second while a restore runs, and once at its end,
+ * with the records replayed so far: a restore holds the caller's loop, and
+ * a large one outlasts systemd's watchdog and start timeout. */
+typedef void(consumer_progress_fn)(long records, void *arg);
 
 /*
  * Replay partitions parts[0..n) of topic from the beginning to the end
  * (read_committed: committed records only; the end is the high watermark,
- * so an open transaction is waited for, not cut). Returns the number of
- * records, or -1 when the end was not reached within timeout_ms.
+ * so an open transaction is waited for, not cut), calling fn per record
+ * and progress (if not NULL) as above, both with arg. Returns the number
+ * of records, or -1 when timeout_ms passed with no progress (no record
+ * and no partition reaching its end): a restore may take as long as its
+ * state needs, a stuck one does not.
  */
 long consumer_restore(struct consumer *c, const char *topic,
 		      const int32_t *parts, int n, consumer_restore_fn *fn,
-		      void *arg, int timeout_ms);
+		      consumer_progress_fn *progress, void *arg,
+		      int timeout_ms);
 
 /*
  * Rewind partitions to their committed offsets (the beginning where none

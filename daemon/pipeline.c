@@ -187,14 +187,19 @@ static void pipeline_stats_log(struct pipeline *pl)
 		 (unsigned long long)m->expired);
 }
 
-/* Sub-jobs of the timer at their own rates (Redis' run_with_period). */
-static void pipeline_timer_jobs(struct pipeline *pl, int64_t now)
+void pipeline_alive(struct pipeline *pl, int64_t now)
 {
 	if (pl->watchdog_usec &&
 	    (now - pl->last_watchdog_ms) * 2000 >= (int64_t)pl->watchdog_usec) {
 		sd_notify(0, "WATCHDOG=1");
 		pl->last_watchdog_ms = now;
 	}
+}
+
+/* Sub-jobs of the timer at their own rates (Redis' run_with_period). */
+static void pipeline_timer_jobs(struct pipeline *pl, int64_t now)
+{
+	pipeline_alive(pl, now);
 	if (now - pl->last_expire_ms >= EXPIRE_PERIOD_MS) {
 		txn_expire(pl);
 		pl->last_expire_ms = now;

@@ -16,10 +16,15 @@
 #include "metrics.h"
 #include "stage.h"
 
-#define TXN_TIMEOUT_MS     10000 /* bound on each blocking txn call */
+#define TXN_TIMEOUT_MS 10000 /* bound on each blocking txn call */
+/* A restore fails after this long without progress (no record, no
+ * partition reaching its end), however long it has run. */
 #define RESTORE_TIMEOUT_MS 120000
-#define COMMIT_RETRIES     10 /* then abort */
-#define ABORT_RETRIES      30 /* then give up: exit, systemd restarts */
+/* Each progress report of a restore before the daemon is ready extends
+ * systemd's start timeout by this much (reports come every second). */
+#define TXN_RESTORE_EXTEND_USEC "5000000"
+#define COMMIT_RETRIES          10 /* then abort */
+#define ABORT_RETRIES           30 /* then give up: exit, systemd restarts */
 
 enum txn_op { TXN_OP_NONE, TXN_OP_COMMIT, TXN_OP_ABORT };
 
@@ -60,6 +65,7 @@ struct pipeline {
 	int status;
 	uint64_t watchdog_usec;
 	int64_t last_watchdog_ms, last_expire_ms, last_stats_ms;
+	int64_t restore_logged_ms; /* last progress line of a restore */
 
 	/* Operations endpoint; metrics is the only store of counters. */
 	struct metrics metrics;
@@ -69,6 +75,9 @@ struct pipeline {
 
 int64_t pipeline_now_ms(void);
 void pipeline_fatal(struct pipeline *pl, const char *why);
+/* Tell systemd's watchdog the daemon lives, at half its interval; the
+ * timer calls it, and so does anything that holds the loop for long. */
+void pipeline_alive(struct pipeline *pl, int64_t now);
 /*
  * Swap in a config loaded on SIGHUP and rebuild the state under it. Call
  * only between transactions, when the in-memory state equals what the

@@ -220,6 +220,26 @@ static void txn_restore_team_fn(int32_t q, const rd_kafka_message_t *m,
 	state_team_put(pl->st, q, name, ts);
 }
 
+/* A restore holds the loop for as long as its state takes to read back:
+ * the watchdog is fed from here, systemd's start timeout is extended
+ * until the first restore has made the daemon ready, and a long restore
+ * says how far it has got every ten seconds or so. */
+static void txn_restore_progress_cb(long records, void *arg)
+{
+	struct pipeline *pl = arg;
+	int64_t now = pipeline_now_ms();
+
+	pipeline_alive(pl, now);
+	if (!pl->ready)
+		sd_notify(0, "EXTEND_TIMEOUT_USEC=" TXN_RESTORE_EXTEND_USEC);
+	if (now - pl->restore_logged_ms >= 10000) {
+		if (pl->restore_logged_ms != 0)
+			log_info("txn: restoring: %ld record(s) so far",
+				 records);
+		pl->restore_logged_ms = now;
+	}
+}
+
 static int txn_restore(struct pipeline *pl, bool leads, const int32_t *parts,
 		       int n)
 {
@@ -230,10 +250,11 @@ static int txn_restore(struct pipeline *pl, bool leads, const int32_t *parts,
 
 	if (n == 0)
 		return 0;
-	records = consumer_restore(pl->cons, topic, parts, n,
-				   leads ? txn_restore_lead_fn
-					 : txn_restore_team_fn,
-				   pl, RESTORE_TIMEOUT_MS);
+	pl->restore_logged_ms = 0;
+	records = consumer_restore(
+		pl->cons, topic, parts, n,
+		leads ? txn_restore_lead_fn : txn_restore_team_fn,
+		txn_restore_progress_cb, pl, RESTORE_TIMEOUT_MS);
 	if (records < 0)
 		return -1;
 	pl->metrics.restore_records += (uint64_t)records;

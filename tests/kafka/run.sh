@@ -6,7 +6,7 @@
 # Fetches the Kafka jars (cached), starts one single-node broker in a
 # temporary directory (stopped by a trap on exit, whatever happens), runs
 # smoke_txn (librdkafka transactions against this broker), the mock-cluster
-# tests (mock_pipeline, mock_txn_resume), then every
+# tests (mock_pipeline, mock_txn_resume, mock_restore), then every
 # tests/kafka/e2e_*.sh, each with its output prefixed by its name. TEST
 # arguments (e.g. smoke_txn e2e_restart) run only the named tests.
 #
@@ -52,7 +52,7 @@ TEST_ID=$(date +%s)$$
 # The list of tests: smoke_txn first, the mock-cluster fault-injection
 # tests (they need no broker, but run here to share the tool build), then
 # the e2e scripts in name order.
-TESTS="smoke_txn mock_pipeline mock_txn_resume"
+TESTS="smoke_txn mock_pipeline mock_txn_resume mock_restore"
 for f in "$HERE"/e2e_*.sh; do
 	[ -e "$f" ] || continue
 	TESTS="$TESTS $(basename "$f" .sh)"
@@ -89,7 +89,7 @@ if [ -z "${LR_TOOLS:-}" ]; then
 		exit 1
 	fi
 fi
-for tool in lr_admin smoke_txn mock_pipeline mock_txn_resume; do
+for tool in lr_admin smoke_txn mock_pipeline mock_txn_resume mock_restore; do
 	[ -x "$LR_TOOLS/$tool" ] || {
 		echo "run.sh: $LR_TOOLS/$tool is missing"
 		echo "0 passed, $NTESTS failed"
@@ -177,8 +177,8 @@ run_one() {
 		set -- "$LR_TOOLS/smoke_txn" -b "$BOOTSTRAP"
 	elif [ "$name" = mock_pipeline ]; then
 		set -- "$LR_TOOLS/mock_pipeline" "$LEADROUTER" "$HERE/e2e.json"
-	elif [ "$name" = mock_txn_resume ]; then
-		set -- "$LR_TOOLS/mock_txn_resume"
+	elif [ "$name" = mock_txn_resume ] || [ "$name" = mock_restore ]; then
+		set -- "$LR_TOOLS/$name"
 	else
 		script="$HERE/$name.sh"
 		if [ ! -x "$script" ]; then
