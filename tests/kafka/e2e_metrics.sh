@@ -251,7 +251,7 @@ while :; do
 	get "$urla" "$WORK/lag-a.txt"
 	dlag=$(lag_sum "$WORK/lag-a.txt" "$EVENTS")
 	[ "$dlag" = 0 ] || break
-	[ "$clag" != 0 ] || fail "the group drained $ltotal events before a scrape showed consumer lag: $(lag_samples "$WORK/lag-a.txt" | tr '\n' ';')"
+	[ "$clag" != 0 ] || fail "the group drained all $ltotal events while every scrape showed no consumer lag on $EVENTS; last: $(lag_samples "$WORK/lag-a.txt" | tr '\n' ';')"
 	[ $i -lt 300 ] || fail "no consumer lag for $EVENTS within 60 s (committed lag $clag): $(lag_samples "$WORK/lag-a.txt" | tr '\n' ';')"
 	sleep 0.2
 	i=$((i + 1))
