@@ -61,6 +61,10 @@ void metrics_init(struct metrics *m, const char *version)
 
 void metrics_free(struct metrics *m)
 {
+	metrics_lag_clear(m);
+	free(m->g.lag);
+	m->g.lag = NULL;
+	m->g.lag_cap = 0;
 	for (size_t i = 0; i < m->nteams; i++)
 		free(m->teams[i].name);
 	free(m->teams);
@@ -164,6 +168,43 @@ void metrics_commit_observe(struct metrics *m, double seconds)
 		}
 	m->commit.count++;
 	m->commit.sum += seconds;
+}
+
+int64_t metrics_lag_of(int64_t end, int64_t position)
+{
+	if (end < 0 || position < 0)
+		return -1;
+	return end > position ? end - position : 0;
+}
+
+void metrics_lag_clear(struct metrics *m)
+{
+	for (size_t i = 0; i < m->g.nlag; i++)
+		free(m->g.lag[i].topic);
+	m->g.nlag = 0;
+}
+
+int metrics_lag_add(struct metrics *m, const char *topic, int32_t partition,
+		    uint64_t lag)
+{
+	struct metrics_lag *l;
+
+	if (m->g.nlag == m->g.lag_cap) {
+		size_t cap = m->g.lag_cap ? m->g.lag_cap * 2 : 16;
+
+		l = realloc(m->g.lag, cap * sizeof(*l));
+		if (l == NULL)
+			return -1;
+		m->g.lag = l;
+		m->g.lag_cap = cap;
+	}
+	l = &m->g.lag[m->g.nlag];
+	if ((l->topic = strdup(topic ? topic : "")) == NULL)
+		return -1;
+	l->partition = partition;
+	l->lag = lag;
+	m->g.nlag++;
+	return 0;
 }
 
 int64_t metrics_now_us(void)
@@ -284,6 +325,17 @@ static void metrics_histogram_series(FILE *f, enum metrics_family fam,
 		(unsigned long long)h->count);
 }
 
+static void metrics_lag_series(FILE *f, const struct metrics *m)
+{
+	for (size_t i = 0; i < m->g.nlag; i++) {
+		fprintf(f, "%s{topic=\"", metrics_names[METRICS_CONSUMER_LAG]);
+		metrics_label_value(f, m->g.lag[i].topic);
+		fprintf(f, "\",partition=\"%d\"} %llu\n",
+			(int)m->g.lag[i].partition,
+			(unsigned long long)m->g.lag[i].lag);
+	}
+}
+
 static void metrics_records_series(FILE *f, const struct metrics *m)
 {
 	uint64_t v[METRICS_INPUT_COUNT];
@@ -357,6 +409,9 @@ static void metrics_family(FILE *f, const struct metrics *m,
 		break;
 	case METRICS_PARTITIONS:
 		metrics_plain(f, fam, g->partitions);
+		break;
+	case METRICS_CONSUMER_LAG:
+		metrics_lag_series(f, m);
 		break;
 	case METRICS_PRODUCED:
 		metrics_plain(f, fam, g->produced);

@@ -61,6 +61,9 @@
 	  "once a minute: it takes a full scan).")                             \
 	X(PARTITIONS, "leadrouter_partitions_assigned", "gauge",               \
 	  "Partitions assigned to this instance's consumer (all topics).")     \
+	X(CONSUMER_LAG, "leadrouter_consumer_lag", "gauge",                    \
+	  "Records of an assigned partition not consumed yet: its high "       \
+	  "watermark minus the consumer's position, never negative.")          \
 	X(PRODUCED, "leadrouter_produced_total", "counter",                    \
 	  "Records produced, all topics (committed or aborted).")              \
 	X(DELIVERY_ERRORS, "leadrouter_delivery_errors_total", "counter",      \
@@ -192,11 +195,22 @@ struct metrics_histogram {
 	double sum;
 };
 
+/* The lag of one assigned partition, as of the last scrape. */
+struct metrics_lag {
+	char *topic;
+	int32_t partition;
+	uint64_t lag;
+};
+
 /* Values read from other modules at scrape time (and by the stats line). */
 struct metrics_gauges {
 	bool up, ready;
 	uint64_t leads, teams, lead_state_bytes, partitions;
 	uint64_t produced, delivery_errors;
+	/* Refilled at each scrape from the current assignment, so a revoked
+	 * partition's series goes with it. */
+	struct metrics_lag *lag;
+	size_t nlag, lag_cap;
 };
 
 struct metrics {
@@ -234,6 +248,20 @@ enum metrics_strategy metrics_strategy_of(const char *name);
 void metrics_handoff_inc(struct metrics *m, const char *team,
 			 enum metrics_strategy s);
 void metrics_commit_observe(struct metrics *m, double seconds);
+
+/*
+ * Consumer lag from a partition's end offset and the consumer's position
+ * (the next offset it will read): end - position, 0 when the position is
+ * past the end (a stale end), -1 when either is unknown (negative, as
+ * librdkafka's RD_KAFKA_OFFSET_INVALID).
+ */
+int64_t metrics_lag_of(int64_t end, int64_t position);
+/* Forget every partition's lag (before a scrape refills them). */
+void metrics_lag_clear(struct metrics *m);
+/* Add one partition's sample; returns -1 (and adds nothing) when out of
+ * memory. */
+int metrics_lag_add(struct metrics *m, const char *topic, int32_t partition,
+		    uint64_t lag);
 /* Monotonic microseconds, for latencies. */
 int64_t metrics_now_us(void);
 

@@ -103,6 +103,22 @@ static bool pipeline_commit_due_drained(const struct pipeline *pl, int64_t now)
 	return pl->stage.urgent || pipeline_commit_due(pl, now);
 }
 
+/*
+ * Come back for more records after the loop has polled for I/O. An
+ * event_active() from inside a callback runs again in the same pass of
+ * libevent's active queue, before any I/O is polled: with a backlog the
+ * loop would consume batch after batch until the input ran dry, and the
+ * operations endpoint, signals and the timer (watchdog included) would
+ * wait for all of it. A zero timeout fires only after the next poll, so
+ * what became ready meanwhile runs first.
+ */
+static void pipeline_consume_later(struct pipeline *pl)
+{
+	static const struct timeval now = {0, 0};
+
+	evtimer_add(pl->ev_more, &now);
+}
+
 /* Process up to POLL_BATCH records; re-arm ourselves when there may be
  * more, since the wake-up pipe fires only on empty -> non-empty. */
 static void pipeline_consume(struct pipeline *pl)
@@ -137,13 +153,20 @@ static void pipeline_consume(struct pipeline *pl)
 		    (uint64_t)pl->cfg->process.commit_max_records)
 			txn_step(pl);
 	}
-	event_active(pl->ev_cons, EV_READ, 0);
+	pipeline_consume_later(pl);
 }
 
 static void pipeline_consumer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	pipeline_pipe_drain(fd);
+	pipeline_consume(arg);
+}
+
+static void pipeline_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
 	pipeline_consume(arg);
 }
 
@@ -425,8 +448,9 @@ static int pipeline_events_new(struct pipeline *pl)
 	pl->ev_timer =
 		event_new(pl->base, -1, EV_PERSIST, pipeline_timer_cb, pl);
 	pl->ev_retry = evtimer_new(pl->base, txn_retry_cb, pl);
+	pl->ev_more = evtimer_new(pl->base, pipeline_more_cb, pl);
 	if (!pl->ev_term || !pl->ev_int || !pl->ev_hup || !pl->ev_timer ||
-	    !pl->ev_retry)
+	    !pl->ev_retry || !pl->ev_more)
 		return -1;
 	event_add(pl->ev_term, NULL);
 	event_add(pl->ev_int, NULL);
@@ -542,6 +566,7 @@ static void pipeline_free(struct pipeline *pl)
 	pipeline_event_free(pl->ev_hup);
 	pipeline_event_free(pl->ev_timer);
 	pipeline_event_free(pl->ev_retry);
+	pipeline_event_free(pl->ev_more);
 	pipeline_close_fds(pl->cons_pipe);
 	pipeline_close_fds(pl->prod_pipe);
 	http_free(pl->http);

@@ -13,7 +13,14 @@
 # - a second daemon asked to listen on the same port exits 1 at start-up
 #   and says why;
 # - with IPv6 loopback, "[::1]:PORT" serves /healthz too;
-# - after SIGTERM (exit 0) the port is closed.
+# - after SIGTERM (exit 0) the port is closed;
+# - consumer lag: drained, leadrouter_consumer_lag has a series for each
+#   events partition and every series is 0; with a backlog (a stream
+#   produced before the start, read by a daemon that commits each record,
+#   so it drains slowly whatever the machine), the events topic's lag is
+#   > 0 and at most the group's committed lag; once a second instance
+#   joins, each instance has a series for its own events partition only
+#   (the revoked one's series is gone).
 set -euo pipefail
 source "$(dirname "$0")/lib_e2e.sh"
 e2e_init metrics
@@ -62,6 +69,30 @@ metric() {
 family_sum() {
 	awk -v k="$1" '$1 == k || index($1, k "{") == 1 { s += $2 } END { print s + 0 }' \
 		"$WORK/metrics.txt"
+}
+
+# scrape URL OUT: GET URL/metrics into OUT; fail unless it answers 200.
+scrape() {
+	local code
+	code=$(http GET "$1/metrics" "$2")
+	[ "$code" = 200 ] || fail "$1/metrics answered $code"
+}
+
+# lag_samples FILE [TOPIC]: "topic partition value" per consumer lag sample
+# of FILE (only TOPIC's when given), sorted by topic and partition.
+lag_samples() {
+	sed -n 's/^leadrouter_consumer_lag{topic="\([^"]*\)",partition="\([0-9]*\)"} \([0-9]*\)$/\1 \2 \3/p' "$1" |
+		awk -v t="${2:-}" 't == "" || $1 == t' | LC_ALL=C sort -k1,1 -k2,2n
+}
+
+# metric_in FILE NAME_WITH_LABELS: as metric, from FILE; "none" if absent.
+metric_in() {
+	awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "none" }' "$1"
+}
+
+# lag_sum FILE TOPIC: the sum of TOPIC's lag samples (0 when none).
+lag_sum() {
+	lag_samples "$1" "$2" | awk '{ s += $3 } END { print s + 0 }'
 }
 
 e2e_config "$WORK/base.json" 0 50
@@ -119,6 +150,24 @@ dup=$(metric 'leadrouter_events_total{result="duplicate"}')
 [ "$(metric leadrouter_lead_state_bytes)" -gt 0 ] || fail "lead_state_bytes is 0"
 note "/metrics: $events events ($rejected rejected, $dup duplicate), $nho handoffs, $(metric 'leadrouter_transactions_total{result="committed"}') commits"
 
+# Drained: one lag series per events partition (both got events), and
+# every series of every topic is 0. The daemon's position may pass the
+# last transaction marker on the assign topic a fetch after the group's
+# commit, so this polls, for at most 20 s.
+grep -q '^# TYPE leadrouter_consumer_lag gauge$' "$WORK/metrics.txt" || fail "no leadrouter_consumer_lag family"
+i=0
+while :; do
+	scrape "$url" "$WORK/lag.txt"
+	nz=$(lag_samples "$WORK/lag.txt" | awk '$3 != 0' | head -3 | tr '\n' ';')
+	[ -n "$nz" ] || break
+	[ $i -lt 100 ] || fail "drained, but consumer lag is not 0 after 20 s: $nz"
+	sleep 0.2
+	i=$((i + 1))
+done
+[ "$(lag_samples "$WORK/lag.txt" "$EVENTS" | awk '{ print $2 }' | tr '\n' ' ')" = "0 1 " ] ||
+	fail "drained: lag series of $EVENTS are for partitions '$(lag_samples "$WORK/lag.txt" "$EVENTS" | awk '{ print $2 }' | tr '\n' ' ')', not '0 1'"
+note "drained: consumer lag 0 in $(lag_samples "$WORK/lag.txt" | wc -l) series: $(lag_samples "$WORK/lag.txt" | awk '{ print $1 "[" $2 "]" }' | sed "s|^$PREFIX\.||" | tr '\n' ' ')"
+
 [ "$(http GET "$url/nope" "$WORK/nope")" = 404 ] || fail "/nope did not answer 404"
 [ "$(http GET "$url/" "$WORK/root")" = 404 ] || fail "/ did not answer 404"
 [ "$(http POST "$url/metrics" "$WORK/post")" = 405 ] || fail "POST /metrics did not answer 405"
@@ -156,4 +205,105 @@ else
 	note "no IPv6 loopback: [::1] not checked"
 fi
 
-echo "PASS: /healthz, /readyz and /metrics served; counters match simulate; 404/405; taken port exits 1"
+# Consumer lag with a backlog, on topics and a group of their own. A
+# transaction every 20 records (commit_max_records) makes a stream of
+# some ten thousand events take seconds to drain even on a fast machine
+# (longer on a slow one), while a wake-up's batch of 500 records still
+# holds the loop for only 25 commits, so scrapes are answered meanwhile.
+e2e_names "$BASE_PREFIX-lag"
+# lag_config OUT INSTANCE PORT: this phase's config.
+lag_config() {
+	e2e_config "$WORK/lag-base-$2.json" "$2" 50
+	sed -e 's|"commit_max_records": 200|"commit_max_records": 20|' \
+		"$WORK/lag-base-$2.json" >"$WORK/lag-slow-$2.json"
+	grep -q '"commit_max_records": 20,' "$WORK/lag-slow-$2.json" ||
+		fail "could not set commit_max_records in $WORK/lag-slow-$2.json"
+	with_listen "$WORK/lag-slow-$2.json" "$1" "127.0.0.1:$3"
+}
+porta=$("$ADMIN" freeport)
+portb=$("$ADMIN" freeport)
+[ "$porta" != "$portb" ] || portb=$("$ADMIN" freeport)
+lag_config "$WORK/lag-a.json" a "$porta"
+lag_config "$WORK/lag-b.json" b "$portb"
+urla="http://127.0.0.1:$porta"
+urlb="http://127.0.0.1:$portb"
+e2e_topics 2
+"$HERE/gen_stream.sh" -l 2000 -s 9 >"$WORK/lag-in.jsonl"
+ltotal=$(wc -l <"$WORK/lag-in.jsonl")
+e2e_produce "$WORK/lag-in.jsonl"
+e2e_start "$WORK/lag-a.json" "$WORK/daemon-lag-a.log"
+pida=$DAEMON_PID
+wait_status "$urla/readyz" 200 60 "$pida"
+
+# get URL OUT: GET URL/metrics into OUT, which is left empty unless it
+# answers 200 (a restore in progress holds the loop: try again).
+get() {
+	[ "$(http GET "$1/metrics" "$2")" = 200 ] || : >"$2"
+}
+
+# A scrape with the backlog: the events topic's lag is > 0, and at most
+# the group's committed lag read just before (the position is at or past
+# the committed offset; the events topic has no transaction markers).
+i=0
+while :; do
+	e2e_alive "$pida"
+	clag=$(e2e_lag "$EVENTS")
+	get "$urla" "$WORK/lag-a.txt"
+	dlag=$(lag_sum "$WORK/lag-a.txt" "$EVENTS")
+	[ "$dlag" = 0 ] || break
+	[ "$clag" != 0 ] || fail "the group drained all $ltotal events while every scrape showed no consumer lag on $EVENTS; last: $(lag_samples "$WORK/lag-a.txt" | tr '\n' ';')"
+	[ $i -lt 300 ] || fail "no consumer lag for $EVENTS within 60 s (committed lag $clag): $(lag_samples "$WORK/lag-a.txt" | tr '\n' ';')"
+	sleep 0.2
+	i=$((i + 1))
+done
+[ "$clag" -gt 0 ] && [ "$dlag" -le "$clag" ] ||
+	fail "consumer lag $dlag on $EVENTS, but the group's committed lag was $clag just before"
+aparts=$(metric_in "$WORK/lag-a.txt" leadrouter_partitions_assigned)
+note "backlog: consumer lag $dlag on $EVENTS (committed lag $clag) of $ltotal events: $(lag_samples "$WORK/lag-a.txt" "$EVENTS" | tr '\n' ';')"
+
+# A second instance joins: the range assignor gives each one events
+# partition. Once B is ready and A holds fewer partitions, more events go
+# to both partitions, so each instance reads from its own partition. Each
+# must then have a series for its own events partition only: one left
+# over from before the rebalance fails this.
+e2e_start "$WORK/lag-b.json" "$WORK/daemon-lag-b.log"
+pidb=$DAEMON_PID
+wait_status "$urlb/readyz" 200 90 "$pidb"
+i=0
+while :; do
+	e2e_alive "$pida"
+	get "$urla" "$WORK/lag-a.txt"
+	n=$(metric_in "$WORK/lag-a.txt" leadrouter_partitions_assigned)
+	[ "$n" = none ] || [ "$n" -ge "$aparts" ] || break
+	[ $i -lt 300 ] || fail "instance A still holds $n partitions 60 s after B was ready"
+	sleep 0.2
+	i=$((i + 1))
+done
+"$HERE/gen_stream.sh" -l 100 -s 10 >"$WORK/lag-in2.jsonl"
+e2e_produce "$WORK/lag-in2.jsonl"
+i=0
+while :; do
+	e2e_alive "$pida"
+	e2e_alive "$pidb"
+	get "$urla" "$WORK/lag-a.txt"
+	get "$urlb" "$WORK/lag-b.txt"
+	pa=$(lag_samples "$WORK/lag-a.txt" "$EVENTS" | awk '{ print $2 }' | tr '\n' ' ')
+	pb=$(lag_samples "$WORK/lag-b.txt" "$EVENTS" | awk '{ print $2 }' | tr '\n' ' ')
+	if [ -s "$WORK/lag-a.txt" ] && [ -s "$WORK/lag-b.txt" ] &&
+		[ "$(echo "$pa" | wc -w)" = 1 ] && [ "$(echo "$pb" | wc -w)" = 1 ] &&
+		[ "$pa" != "$pb" ]; then
+		break
+	fi
+	[ $i -lt 300 ] || fail "60 s after the rebalance, lag series of $EVENTS: instance A partitions '$pa', B '$pb' (want one each, not the same); A assigned $(metric_in "$WORK/lag-a.txt" leadrouter_partitions_assigned), B $(metric_in "$WORK/lag-b.txt" leadrouter_partitions_assigned)"
+	sleep 0.2
+	i=$((i + 1))
+done
+note "after the rebalance: instance A has the series of $EVENTS [${pa% }], B of [${pb% }]"
+kill -TERM "$pida" "$pidb"
+e2e_wait_exit "$pida" 30 || fail "lag instance A: no exit within 30 s of SIGTERM"
+[ "$EXIT_STATUS" = 0 ] || fail "lag instance A: exit status $EXIT_STATUS after SIGTERM"
+e2e_wait_exit "$pidb" 30 || fail "lag instance B: no exit within 30 s of SIGTERM"
+[ "$EXIT_STATUS" = 0 ] || fail "lag instance B: exit status $EXIT_STATUS after SIGTERM"
+grep -h 'pipeline: stats:' "$WORK/daemon-lag-a.log" "$WORK/daemon-lag-b.log" | sed 's/^/lag run: /' >&2
+
+echo "PASS: /healthz, /readyz and /metrics served; counters match simulate; consumer lag > 0 with a backlog, 0 drained, per instance after a rebalance; 404/405; taken port exits 1"

@@ -90,6 +90,9 @@ static void known_values(struct metrics *m)
 	metrics_handoff_inc(m, "emea", METRICS_STRATEGY_OVERFLOW);
 	metrics_handoff_inc(m, "amer", METRICS_STRATEGY_NAMED_ACCOUNT);
 	metrics_handoff_inc(m, "emea", METRICS_STRATEGY_WEIGHTED_ROUND_ROBIN);
+	assert_int_equal(metrics_lag_add(m, "in.events", 0, 17), 0);
+	assert_int_equal(metrics_lag_add(m, "in.events", 1, 0), 0);
+	assert_int_equal(metrics_lag_add(m, "lr.assign", 2, 5), 0);
 }
 
 static void test_exact_lines(void **state)
@@ -137,6 +140,13 @@ static void test_exact_lines(void **state)
 	expect_line(s, "leadrouter_teams 3");
 	expect_line(s, "leadrouter_lead_state_bytes 123456");
 	expect_line(s, "leadrouter_partitions_assigned 9");
+	expect_line(s, "# TYPE leadrouter_consumer_lag gauge");
+	expect_line(s, "leadrouter_consumer_lag{topic=\"in.events\","
+		       "partition=\"0\"} 17");
+	expect_line(s, "leadrouter_consumer_lag{topic=\"in.events\","
+		       "partition=\"1\"} 0");
+	expect_line(s, "leadrouter_consumer_lag{topic=\"lr.assign\","
+		       "partition=\"2\"} 5");
 	expect_line(s, "leadrouter_produced_total 1000");
 	expect_line(s, "leadrouter_delivery_errors_total 2");
 	/* The stats line's sums. */
@@ -208,6 +218,44 @@ static void test_label_escaping(void **state)
 	expect_line(s, "leadrouter_build_info{version=\"v\\\"1\\\\2\\n\"} 1");
 	expect_line(s, "leadrouter_handoffs_total{team=\"we\\\"ird\\\\team\\nx"
 		       "\",strategy=\"unknown\"} 1");
+	free(s);
+	metrics_free(&m);
+}
+
+/* The lag arithmetic, and a refill that drops the partitions it no longer
+ * names (a revoked partition's series goes). */
+static void test_consumer_lag(void **state)
+{
+	struct metrics m;
+	char *s;
+
+	(void)state;
+	assert_int_equal(metrics_lag_of(100, 40), 60);
+	assert_int_equal(metrics_lag_of(100, 100), 0);
+	assert_int_equal(metrics_lag_of(100, 120), 0); /* never negative */
+	assert_int_equal(metrics_lag_of(0, 0), 0);
+	assert_int_equal(metrics_lag_of(-1001, 5), -1); /* end unknown */
+	assert_int_equal(metrics_lag_of(5, -1001), -1); /* position unknown */
+	metrics_init(&m, "x");
+	s = format(&m);
+	/* No partition: the family is announced, with no sample. */
+	expect_line(s, "# TYPE leadrouter_consumer_lag gauge");
+	assert_int_equal(count_prefix(s, "leadrouter_consumer_lag{"), 0);
+	free(s);
+	for (int p = 0; p < 40; p++)
+		assert_int_equal(metrics_lag_add(&m, "t\"x", p, (uint64_t)p),
+				 0);
+	s = format(&m);
+	assert_int_equal(count_prefix(s, "leadrouter_consumer_lag{"), 40);
+	expect_line(s, "leadrouter_consumer_lag{topic=\"t\\\"x\","
+		       "partition=\"39\"} 39");
+	free(s);
+	metrics_lag_clear(&m);
+	assert_int_equal(metrics_lag_add(&m, "t", 3, 7), 0);
+	s = format(&m);
+	assert_int_equal(count_prefix(s, "leadrouter_consumer_lag{"), 1);
+	expect_line(s,
+		    "leadrouter_consumer_lag{topic=\"t\",partition=\"3\"} 7");
 	free(s);
 	metrics_free(&m);
 }
@@ -308,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_exact_lines),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_label_escaping),
+		cmocka_unit_test(test_consumer_lag),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_mappings),
 		cmocka_unit_test(test_docs_agree),
