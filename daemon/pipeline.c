@@ -112,11 +112,11 @@ static bool pipeline_commit_due_drained(const struct pipeline *pl, int64_t now)
  * wait for all of it. A zero timeout fires only after the next poll, so
  * what became ready meanwhile runs first.
  */
-static void pipeline_consume_later(struct pipeline *pl)
+static void pipeline_later(struct event *ev)
 {
 	static const struct timeval now = {0, 0};
 
-	evtimer_add(pl->ev_more, &now);
+	evtimer_add(ev, &now);
 }
 
 /* Process up to POLL_BATCH records; re-arm ourselves when there may be
@@ -153,7 +153,7 @@ static void pipeline_consume(struct pipeline *pl)
 		    (uint64_t)pl->cfg->process.commit_max_records)
 			txn_step(pl);
 	}
-	pipeline_consume_later(pl);
+	pipeline_later(pl->ev_more);
 }
 
 static void pipeline_consumer_cb(evutil_socket_t fd, short what, void *arg)
@@ -170,12 +170,21 @@ static void pipeline_more_cb(evutil_socket_t fd, short what, void *arg)
 	pipeline_consume(arg);
 }
 
+/* Serve up to POLL_BATCH delivery reports; the rest after the next poll
+ * for I/O (pipeline_later), like a consume batch. */
 static void pipeline_producer_poll(struct pipeline *pl)
 {
 	for (int n = 0; n < POLL_BATCH; n++)
 		if (rd_kafka_poll(pl->prod->rk, 0) == 0)
 			return;
-	event_active(pl->ev_prod, EV_READ, 0);
+	pipeline_later(pl->ev_prod_more);
+}
+
+static void pipeline_producer_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pipeline_producer_poll(arg);
 }
 
 static void pipeline_producer_cb(evutil_socket_t fd, short what, void *arg)
@@ -449,8 +458,9 @@ static int pipeline_events_new(struct pipeline *pl)
 		event_new(pl->base, -1, EV_PERSIST, pipeline_timer_cb, pl);
 	pl->ev_retry = evtimer_new(pl->base, txn_retry_cb, pl);
 	pl->ev_more = evtimer_new(pl->base, pipeline_more_cb, pl);
+	pl->ev_prod_more = evtimer_new(pl->base, pipeline_producer_more_cb, pl);
 	if (!pl->ev_term || !pl->ev_int || !pl->ev_hup || !pl->ev_timer ||
-	    !pl->ev_retry || !pl->ev_more)
+	    !pl->ev_retry || !pl->ev_more || !pl->ev_prod_more)
 		return -1;
 	event_add(pl->ev_term, NULL);
 	event_add(pl->ev_int, NULL);
@@ -567,6 +577,7 @@ static void pipeline_free(struct pipeline *pl)
 	pipeline_event_free(pl->ev_timer);
 	pipeline_event_free(pl->ev_retry);
 	pipeline_event_free(pl->ev_more);
+	pipeline_event_free(pl->ev_prod_more);
 	pipeline_close_fds(pl->cons_pipe);
 	pipeline_close_fds(pl->prod_pipe);
 	http_free(pl->http);

@@ -41,7 +41,8 @@ struct pipeline {
 	struct event_base *base;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_timer, *ev_retry;
 	struct event *ev_cons, *ev_prod;
-	struct event *ev_more; /* zero timeout: consume more after I/O */
+	struct event *ev_more;      /* zero timeout: consume more after I/O */
+	struct event *ev_prod_more; /* the same for delivery reports */
 	int cons_pipe[2], prod_pipe[2];
 	rd_kafka_queue_t *prod_queue;
 

@@ -64,8 +64,7 @@ struct seen {
 	long last_report;
 };
 
-static void record_cb(int32_t partition, const rd_kafka_message_t *m,
-		      void *arg)
+static void record_cb(int32_t partition, const rd_kafka_message_t *m, void *arg)
 {
 	struct seen *s = arg;
 
