@@ -53,11 +53,10 @@ static void fuzz_check_ok(const uint8_t *data, size_t size,
 {
 	json_t *o;
 
-	if (fb->outcome == NULL || feedback_outcome(strv_from(fb->outcome)) !=
-					   fb->outcome)
+	if (fb->outcome == NULL ||
+	    feedback_outcome(strv_from(fb->outcome)) != fb->outcome)
 		abort();
-	if (strv_empty(fb->lead) ||
-	    !fuzz_slice_ok(fb->lead, data, size, fb) ||
+	if (strv_empty(fb->lead) || !fuzz_slice_ok(fb->lead, data, size, fb) ||
 	    !fuzz_slice_ok(fb->rep, data, size, fb) ||
 	    !fuzz_slice_ok(fb->team, data, size, fb) ||
 	    !fuzz_slice_ok(fb->handoff_id, data, size, fb))
