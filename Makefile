@@ -199,8 +199,8 @@ $(BUILD)/tests/kafka/%: tests/kafka/%.c | deps
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(LDLIBS_ALL)
 
 # These compile the producer or the consumer in (see their headers).
-$(BUILD)/tests/kafka/mock_txn_resume: producers/producer.c producers/producer.h daemon/log.c
-$(BUILD)/tests/kafka/mock_restore: consumers/consumer.c consumers/consumer.h daemon/log.c
+$(BUILD)/tests/kafka/mock_txn_resume: producers/producer.c producers/producer.h daemon/log.c tests/kafka/mock_unit.h
+$(BUILD)/tests/kafka/mock_restore: consumers/consumer.c consumers/consumer.h daemon/log.c tests/kafka/mock_unit.h
 
 test-kafka: $(BUILD)/leadrouter $(KTEST_BIN)
 	sh tests/kafka/run.sh $(BUILD)/leadrouter

@@ -14,49 +14,20 @@
  * the broker down the same call fails after the timeout.
  *
  * The consumer code is included rather than linked so that this test
- * needs none of the daemon's other objects; kafka_conf_make, which only
- * consumer_new calls, is not used.
+ * needs none of the daemon's other objects (mock_unit.h).
  */
 #include "../../daemon/log.c"
 #include "../../consumers/consumer.c"
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include "mock_unit.h"
+
 #define TOPIC      "restore.cl"
 #define NPART      2
 #define NRECORDS   300
 #define RECORD_US  5000 /* the time each record takes to apply */
 #define TIMEOUT_MS 600
-
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (cond) {                                                    \
-			printf("PASS: ");                                      \
-		} else {                                                       \
-			printf("FAIL: ");                                      \
-			failures++;                                            \
-		}                                                              \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-		fflush(stdout);                                                \
-	} while (0)
-
-rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
-				 const struct config *cfg,
-				 const char *const *defaults,
-				 const char *const *forced, const char *who,
-				 char *errstr, size_t errsize)
-{
-	(void)base;
-	(void)cfg;
-	(void)defaults;
-	(void)forced;
-	(void)who;
-	snprintf(errstr, errsize, "not used by this test");
-	return NULL;
-}
 
 struct seen {
 	long records;

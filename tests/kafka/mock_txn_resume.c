@@ -18,48 +18,19 @@
  * to read_committed consumers is for the real-broker tests.)
  *
  * The producer code is included rather than linked so that this test
- * needs none of the daemon's other objects; kafka_conf_make, which only
- * producer_new calls, is not used.
+ * needs none of the daemon's other objects (mock_unit.h).
  */
 #include "../../daemon/log.c"
 #include "../../producers/producer.c"
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include "mock_unit.h"
+
 #define TOPIC       "resume"
 #define ENDTXN_KEY  26   /* the EndTxn request */
 #define ENDTXN_RTT  3000 /* ms: well past the commit's timeout */
 #define COMMIT_WAIT 500  /* ms */
-
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (cond) {                                                    \
-			printf("PASS: ");                                      \
-		} else {                                                       \
-			printf("FAIL: ");                                      \
-			failures++;                                            \
-		}                                                              \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-		fflush(stdout);                                                \
-	} while (0)
-
-rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
-				 const struct config *cfg,
-				 const char *const *defaults,
-				 const char *const *forced, const char *who,
-				 char *errstr, size_t errsize)
-{
-	(void)base;
-	(void)cfg;
-	(void)defaults;
-	(void)forced;
-	(void)who;
-	snprintf(errstr, errsize, "not used by this test");
-	return NULL;
-}
 
 static rd_kafka_t *client_new(const char *bootstraps, const char *txid)
 {
