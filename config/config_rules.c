@@ -17,7 +17,8 @@
 #include "config_internal.h"
 
 static const char *const cfg_cond_ops[] = {
-	"eq", "in", "prefix", "contains", "lt", "le", "gt", "ge", "exists",
+	"eq", "in", "prefix", "contains", "word",
+	"lt", "le", "gt",     "ge",       "exists",
 };
 #define CFG_NOPS (sizeof(cfg_cond_ops) / sizeof(cfg_cond_ops[0]))
 
@@ -155,6 +156,7 @@ static int cfg_cond_operand(struct config_errors *errs, const json_t *v,
 		return cfg_cond_strings(errs, v, path, false, c);
 	case COND_PREFIX:
 	case COND_CONTAINS:
+	case COND_WORD:
 		return cfg_cond_strings(errs, v, path, true, c);
 	case COND_EXISTS:
 		if (json_is_true(v))
@@ -190,7 +192,7 @@ static int cfg_cond_op_find(struct config_errors *errs, const json_t *v,
 	if (found == CFG_NOPS) {
 		cfg_error(errs, path,
 			  "missing operator; expected one of: eq, in, prefix, "
-			  "contains, lt, le, gt, ge, exists");
+			  "contains, word, lt, le, gt, ge, exists");
 		return -1;
 	}
 	*op = found;
@@ -202,11 +204,11 @@ int cfg_cond_parse(struct config_errors *errs, const json_t *v,
 {
 	static const char *const keys[] = {
 		"field", "not", "eq", "in", "prefix", "contains",
-		"lt",    "le",  "gt", "ge", "exists",
+		"word",  "lt",  "le", "gt", "ge",     "exists",
 	};
 	static const enum cond_op ops[] = {
-		COND_EQ, COND_IN, COND_PREFIX, COND_CONTAINS, COND_LT,
-		COND_LE, COND_GT, COND_GE,     COND_EXISTS,
+		COND_EQ, COND_IN, COND_PREFIX, COND_CONTAINS, COND_WORD,
+		COND_LT, COND_LE, COND_GT,     COND_GE,       COND_EXISTS,
 	};
 	char sub[CFG_PATH_MAX];
 	const json_t *f, *neg;

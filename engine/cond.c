@@ -303,6 +303,8 @@ static bool cond_test_strings(const struct cond *c, struct strv s)
 		return cond_any_prefix(s, c->strs, c->nstrs);
 	case COND_CONTAINS:
 		return cond_any_contains(s, c->strs, c->nstrs);
+	case COND_WORD:
+		return cond_any_word(s, c->strs, c->nstrs);
 	default:
 		return false;
 	}
@@ -370,6 +372,9 @@ bool cond_test_str(const struct cond *c, struct strv s)
 		break;
 	case COND_CONTAINS:
 		r = cond_any_contains(s, c->strs, c->nstrs);
+		break;
+	case COND_WORD:
+		r = cond_any_word(s, c->strs, c->nstrs);
 		break;
 	case COND_EXISTS:
 		r = true;

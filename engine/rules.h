@@ -31,7 +31,11 @@ enum cond_op {
 	COND_EQ,       /* string (case-insensitive) or number equality */
 	COND_IN,       /* equal to one of strs (case-insensitive) */
 	COND_PREFIX,   /* starts with one of strs (case-sensitive, for paths) */
-	COND_CONTAINS, /* contains one of strs (case-insensitive, for titles) */
+	COND_CONTAINS, /* contains one of strs (case-insensitive) */
+	COND_WORD,     /* has one of strs as a whole word or phrase
+			  (case-insensitive, for titles: not "VP" in "MVP") */
+	/* the order operators after the text ones: cond_test_raw tells them
+	 * by >= COND_LT (EXISTS, past them, it handles first) */
 	COND_LT,
 	COND_LE,
 	COND_GT,

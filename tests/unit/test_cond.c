@@ -117,6 +117,33 @@ static void test_contains_nocase(void **state)
 	assert_false(cond_test_value(&c, &v));
 }
 
+/* word: the same test where the title has the entry as a whole word or
+ * phrase: "VP" is not found in "MVP", "head of" is in "Head of IT" */
+static void test_word_nocase(void **state)
+{
+	char *s[] = {"VP", "head of"};
+	struct cond c = fx_cond(FIELD_TRAIT, "title", COND_WORD, s, 2);
+	struct jval v;
+	(void)state;
+
+	v = jstr("SVP, Sales");
+	assert_false(cond_test_value(&c, &v));
+	v = jstr("MVP Engineer");
+	assert_false(cond_test_value(&c, &v));
+	v = jstr("vp of Sales");
+	assert_true(cond_test_value(&c, &v));
+	v = jstr("Sales (VP)");
+	assert_true(cond_test_value(&c, &v));
+	v = jstr("Head of IT");
+	assert_true(cond_test_value(&c, &v));
+	v = jstr("Forehead offset");
+	assert_false(cond_test_value(&c, &v));
+	assert_true(cond_test_str(&c, strv_from("EMEA Head Of Sales")));
+	c.negate = true;
+	assert_false(cond_test_str(&c, strv_from("EMEA Head Of Sales")));
+	assert_true(cond_test_str(&c, strv_from("MVP")));
+}
+
 static void test_numeric_ops(void **state)
 {
 	struct cond lt = fx_cond_num(FIELD_TRAIT, "n", COND_LT, 10);
@@ -454,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_in),
 		cmocka_unit_test(test_prefix_case_sensitive),
 		cmocka_unit_test(test_contains_nocase),
+		cmocka_unit_test(test_word_nocase),
 		cmocka_unit_test(test_numeric_ops),
 		cmocka_unit_test(test_exists),
 		cmocka_unit_test(test_negate),

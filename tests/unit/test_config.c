@@ -16,6 +16,7 @@
 #include "testutil.h"
 
 #include "../../config/config.h"
+#include "../../engine/cond.h"
 #include "../../engine/event.h"
 
 #define EXAMPLE "../../config/leadrouter.example.json"
@@ -276,6 +277,26 @@ static void test_defaults(void **state)
 	assert_false(r->has_hours);
 	assert_false(r->paused);
 	assert_null(r->name);
+	config_free(cfg);
+}
+
+/* "word" loads as COND_WORD with its strings, and grades by whole words */
+static void test_word_operator(void **state)
+{
+	struct config *cfg;
+	const struct cond *c;
+
+	(void)state;
+	cfg = load_ok(
+		"{" BASE "," TEAMS "," ROUTING
+		",'fit':{'rules':[{'name':'vp','when':{'field':"
+		"'traits.title','word':['VP','Head of']},'points':30}]}}");
+	c = &cfg->engine.fit.rules[0].cond;
+	assert_int_equal(c->op, COND_WORD);
+	assert_int_equal(c->nstrs, 2);
+	assert_string_equal(c->strs[1], "Head of");
+	assert_true(cond_test_str(c, strv_from("VP Marketing")));
+	assert_false(cond_test_str(c, strv_from("MVP Marketing")));
 	config_free(cfg);
 }
 
@@ -620,11 +641,11 @@ static void test_conditions(void **state)
 
 /* An empty list never stands for "everything": a rule's type [] and a
  * when [] would match every event (or lead) as if left out, and an empty
- * in, prefix or contains could match nothing. Each is an error at its path
- * saying what is expected. */
+ * in, prefix, contains or word could match nothing. Each is an error at its
+ * path saying what is expected. */
 static void test_empty_lists(void **state)
 {
-	static const char *const ops[] = {"in", "prefix", "contains"};
+	static const char *const ops[] = {"in", "prefix", "contains", "word"};
 	char buf[512], path[64];
 
 	(void)state;
@@ -833,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_example_rules),
 		cmocka_unit_test(test_example_teams),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_word_operator),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_commit_interval_timeout),
