@@ -93,6 +93,20 @@ bool cond_email_domain(struct strv email, char *buf, size_t cap,
 	return true;
 }
 
+bool cond_domain_parent(struct strv *dom)
+{
+	const char *dot = dom->len ? memchr(dom->p, '.', dom->len) : NULL;
+	size_t n;
+
+	if (!dot)
+		return false;
+	n = dom->len - (size_t)(dot + 1 - dom->p);
+	if (!memchr(dot + 1, '.', n))
+		return false;
+	*dom = (struct strv){dot + 1, n};
+	return true;
+}
+
 /* A byte that is part of a word: an ASCII letter or digit, or any byte
  * of a multi-byte UTF-8 character, so that a title in another script or
  * with accents ("Internacionalización") is not cut into words at them. */

@@ -39,6 +39,11 @@ bool cond_event_lookup_cb(void *arg, enum field_src src, const char *name,
 /* Lower-cased domain of an e-mail address into buf; false when none. */
 bool cond_email_domain(struct strv email, char *buf, size_t cap,
 		       struct strv *out);
+/* Step *dom to its parent domain ("eu.acme.com" -> "acme.com"), the one
+ * rule both disqualifiers and named accounts use for subdomains. False,
+ * *dom untouched, when there is none or it would have no dot: a top-level
+ * domain ("com") is no company's. */
+bool cond_domain_parent(struct strv *dom);
 /* A whole-slice decimal number ("42", " 1e3" is not). */
 bool cond_parse_number(struct strv s, double *out);
 /* Case-insensitive substring test on slices. */

@@ -585,24 +585,15 @@ static bool fit_domain_eq_any(char *const *list, size_t n, struct strv dom)
 /* A listed domain stops itself and every domain under it: "rival.com"
  * stops "eu.rival.com", since companies mail from regional and
  * departmental subdomains, but not "notrival.com". dom and its parents
- * that still hold a dot (the parts after each dot) are looked up in
- * turn, a handful of
- * first-letter compares each; this runs when traits change, not per
- * event, so no index is built for it. */
+ * (cond_domain_parent) are looked up in turn, a handful of first-letter
+ * compares each; this runs when traits change, not per event, so no index
+ * is built for it. */
 static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
 {
-	while (dom.len > 0) {
-		const char *dot;
+	do {
 		if (fit_domain_eq_any(list, n, dom))
 			return true;
-		dot = memchr(dom.p, '.', dom.len);
-		if (!dot)
-			break;
-		dom.len -= (size_t)(dot + 1 - dom.p);
-		dom.p = dot + 1;
-		if (!memchr(dom.p, '.', dom.len))
-			break; /* a top-level domain ("com") is no company's */
-	}
+	} while (cond_domain_parent(&dom));
 	return false;
 }
 

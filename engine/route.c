@@ -21,6 +21,7 @@
 
 #include <glib.h>
 
+#include "cond.h"
 #include "route_state.h"
 
 /* Why a rep cannot take a lead now, in the order they are checked. */
@@ -254,8 +255,6 @@ enum route_owned_by { OWNED_BY_GROUP, OWNED_BY_DOMAIN, OWNED_BY_PARENT };
 static ssize_t route_owner_find(const struct team *team, struct strv domain,
 				struct strv group, enum route_owned_by *by)
 {
-	const char *dot;
-
 	for (size_t i = 0; i < team->nreps; i++) {
 		if (route_rep_owns(&team->reps[i], domain, group)) {
 			*by = route_rep_owns(&team->reps[i], domain, STRV_NULL)
@@ -265,12 +264,7 @@ static ssize_t route_owner_find(const struct team *team, struct strv domain,
 		}
 	}
 	*by = OWNED_BY_PARENT;
-	while (domain.len > 0 &&
-	       (dot = memchr(domain.p, '.', domain.len)) != NULL) {
-		domain.len -= (size_t)(dot + 1 - domain.p);
-		domain.p = dot + 1;
-		if (memchr(domain.p, '.', domain.len) == NULL)
-			break;
+	while (cond_domain_parent(&domain)) {
 		for (size_t i = 0; i < team->nreps; i++)
 			if (route_rep_owns(&team->reps[i], domain, STRV_NULL))
 				return (ssize_t)i;
