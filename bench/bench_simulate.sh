@@ -9,7 +9,9 @@
 # to /dev/null) by wall clock and by CPU time (user + system: the fairer
 # figure on a shared machine, where wall clock also counts waiting for a
 # core), and peak RSS per tracked lead, net of the RSS of a run with zero
-# events (the config, the buffers, the libraries).
+# events (the config, the buffers, the libraries). Under the table, each
+# input's lowest and highest events/s by CPU time, and how many runs met
+# the target: one process to the next varies more than a median shows.
 # Targets: >= 1,000,000 events/s and <= 200 bytes of RSS per lead at 1M
 # leads. Environment: RUNS (5), EVENTS (5000000), LEADS (1000000),
 # BENCH_CONFIG (bench/bench.json).
@@ -69,8 +71,10 @@ now_ns() {
 	date +%s%N
 }
 
+# The first "NAME":number in FILE: the summary's own keys come before the
+# per-team ones of the same name ("handoffs").
 json_num() {
-	sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$2" | tail -n 1
+	grep -o "\"$1\":[0-9]*" "$2" | head -n 1 | cut -d: -f2
 }
 
 median() {
@@ -108,6 +112,18 @@ bench() {
 		printf "%-11s %8d %8d %8d %7.2f %7.2f %10.0f %10.0f %8.1f %8.0f %8.0f\n",
 			name, n, l, h, ns / 1e9, cpu, eps, ceps, rss / 1024, per, tpl
 	}'
+	# every run's CPU figure, for the spread line under the table
+	awk -v name="$name" -v n="$n" '$2 > 0 {
+		e = n / $2
+		if (k == 0 || e < lo) lo = e
+		if (k == 0 || e > hi) hi = e
+		k++
+		met += e >= 1000000
+	} END {
+		if (k > 0)
+			printf "%-11s %.0f .. %.0f; %d of %d runs at or above 1000000\n",
+				name, lo, hi, met, k
+	}' "$dir/stats" >>"$dir/spread"
 }
 
 skewed=$(input "n$events-l$leads-s1" "-n $events -l $leads -s 1")
@@ -119,7 +135,12 @@ echo "leadrouter simulate benchmark: median of $runs runs, config $cfg"
 echo "baseline (zero events) peak RSS: $((base_rss / 1024)) MiB"
 printf "%-11s %8s %8s %8s %7s %7s %10s %10s %8s %8s %8s\n" run events leads \
 	handoffs wall-s cpu-s "ev/s wall" "ev/s cpu" "RSS MiB" "B/lead" "tbl B/ld"
+: >"$dir/spread"
 bench "skewed" "$skewed"
 bench "every-lead" "$touched"
+if [ -s "$dir/spread" ]; then
+	echo "ev/s cpu of each run, lowest .. highest (the host's noise):"
+	cat "$dir/spread"
+fi
 echo "B/lead: (peak RSS - baseline) / leads; tbl B/ld: lead_table_bytes / leads"
 echo "targets: >= 1000000 events/s; <= 200 RSS bytes/lead at 1M leads"
