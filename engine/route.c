@@ -12,6 +12,10 @@
  * are not supported and count as off; the config loader rejects them. Local
  * time comes from the rep's GTimeZone looked up by UTC instant, so it is
  * right on both sides of a DST change.
+ *
+ * Daily caps: a rep's slot keeps one (day, count) pair for the latest local
+ * day it was handed a lead; a lead dated before that day counts against it
+ * (route_slot_day), so a late event never resets the count.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,11 +180,27 @@ bool route_rep_available(const struct rep *rep, int64_t ts_ms, const char **why)
 	return b == REP_OK;
 }
 
-/* Handoffs the rep already had on its current local day. */
+/*
+ * The rep's local day a handoff at ts_ms counts against: its own day, or
+ * the slot's stored (latest) day when the lead is dated before it. Late
+ * leads are normal (offline mobile batches, commands merged from several
+ * partitions); counting them on the latest day the slot has reached, rather
+ * than resetting the count to their own day, means no day ever gets more
+ * than daily_cap, whatever the arrival order, with one (day, count) pair.
+ */
+static int64_t route_slot_day(const struct rep *rep, struct rep_slot *s,
+			      int64_t ts_ms)
+{
+	int64_t day = route_rep_local_day(rep, s, ts_ms);
+
+	return day > s->day ? day : s->day;
+}
+
+/* Handoffs already counted on the day a handoff at ts_ms counts against. */
 static uint32_t route_slot_today(const struct rep *rep, struct rep_slot *s,
 				 int64_t ts_ms)
 {
-	return s->day == route_rep_local_day(rep, s, ts_ms) ? s->day_count : 0;
+	return route_slot_day(rep, s, ts_ms) == s->day ? s->day_count : 0;
 }
 
 static enum rep_block route_rep_block(const struct rep *rep, struct rep_slot *s,
@@ -216,7 +236,7 @@ static struct rep_slot *route_slot(const struct team *team,
 static void route_slot_handoff(const struct rep *rep, struct team_state *ts,
 			       struct rep_slot *s, int64_t ts_ms)
 {
-	int64_t today = route_rep_local_day(rep, s, ts_ms);
+	int64_t today = route_slot_day(rep, s, ts_ms);
 
 	if (s->day != today) {
 		s->day = today;

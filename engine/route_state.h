@@ -32,8 +32,8 @@ struct tz_cache {
 struct rep_slot {
 	char *id;
 	int64_t current_weight; /* smooth weighted round robin */
-	int64_t day;            /* rep-local day number of day_count */
-	uint32_t day_count;     /* handoffs on that local day */
+	int64_t day;            /* latest rep-local day handed a lead */
+	uint32_t day_count;     /* handoffs counted on it, late ones too */
 	uint32_t open;          /* handed off, not yet answered */
 	uint64_t total;         /* handoffs ever (for operators) */
 	struct tz_cache tzc;

@@ -388,6 +388,139 @@ static void test_daily_cap_resets_on_local_day(void **state)
 	team_state_free(ts);
 }
 
+/* Days since the epoch of a UTC calendar date, as the changelog's "day"
+ * holds it for a rep without a time zone. */
+static json_int_t utc_day(int y, int mo, int d)
+{
+	return utc_ms(y, mo, d, 0, 0) / 86400000;
+}
+
+/* A lead dated before the rep's latest day (a late event) counts against
+ * that latest day: at the cap it overflows instead of resetting the count,
+ * so the 11 March allowance of 1 is never exceeded. */
+static void test_daily_cap_late_lead_after_cap(void **state)
+{
+	struct rep reps[1];
+	struct team t;
+	struct team_state *ts;
+	struct route_decision d;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	reps[0].daily_cap = 1;
+	team_init(&t, "emea", reps, 1);
+	ts = team_state_new(&t);
+	assert_ptr_equal(choose(&t, ts, utc_ms(2026, 3, 11, 10, 0)).rep,
+			 &reps[0]);
+	d = choose(&t, ts, utc_ms(2026, 3, 10, 15, 0));
+	assert_int_equal(d.strategy, ROUTE_OVERFLOW);
+	assert_string_equal(d.reason, "no rep available: 1 at daily cap");
+	assert_int_equal(state_counter(ts, "rep-a", "day"),
+			 utc_day(2026, 3, 11));
+	assert_int_equal(state_counter(ts, "rep-a", "day_count"), 1);
+	/* The audit's repro: later leads of 11 March stay capped. */
+	assert_int_equal(choose(&t, ts, utc_ms(2026, 3, 11, 12, 0)).strategy,
+			 ROUTE_OVERFLOW);
+	assert_int_equal(state_counter(ts, "rep-a", "total"), 1);
+	/* A new day still resets the count. */
+	assert_ptr_equal(choose(&t, ts, utc_ms(2026, 3, 12, 9, 0)).rep,
+			 &reps[0]);
+	assert_int_equal(state_counter(ts, "rep-a", "day"),
+			 utc_day(2026, 3, 12));
+	assert_int_equal(state_counter(ts, "rep-a", "day_count"), 1);
+	team_state_free(ts);
+}
+
+/* Under the cap, a late lead is handed off and uses the latest day's
+ * allowance: the day and its count move on, never back. */
+static void test_daily_cap_late_lead_counts_on_latest_day(void **state)
+{
+	struct rep reps[1];
+	struct team t;
+	struct team_state *ts;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	reps[0].daily_cap = 2;
+	team_init(&t, "emea", reps, 1);
+	ts = team_state_new(&t);
+	assert_ptr_equal(choose(&t, ts, utc_ms(2026, 3, 11, 10, 0)).rep,
+			 &reps[0]);
+	assert_ptr_equal(choose(&t, ts, utc_ms(2026, 3, 10, 15, 0)).rep,
+			 &reps[0]);
+	assert_int_equal(state_counter(ts, "rep-a", "day"),
+			 utc_day(2026, 3, 11));
+	assert_int_equal(state_counter(ts, "rep-a", "day_count"), 2);
+	assert_int_equal(choose(&t, ts, utc_ms(2026, 3, 11, 11, 0)).strategy,
+			 ROUTE_OVERFLOW);
+	team_state_free(ts);
+}
+
+/* Leads alternating between two local days around midnight (Berlin), as
+ * two partitions merged out of step give: with cap 1 the rep gets one lead
+ * on each day and no more (it used to get one per day switch). */
+static void test_daily_cap_alternating_days(void **state)
+{
+	struct rep reps[1];
+	struct team t;
+	struct team_state *ts;
+	/* 22:59 UTC on 14 January is 23:59 CET; 23:00 UTC is local
+	 * midnight. */
+	int64_t before = utc_ms(2026, 1, 14, 22, 59) + 58000;
+	int64_t after = utc_ms(2026, 1, 14, 23, 0);
+	int on_day[2] = {0};
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	reps[0].daily_cap = 1;
+	reps[0].tz = g_time_zone_new_identifier("Europe/Berlin");
+	team_init(&t, "emea", reps, 1);
+	ts = team_state_new(&t);
+	for (int i = 0; i < 20; i++) {
+		int later = i % 2;
+		int64_t ms = (later ? after : before) + (i / 2) * 100;
+
+		on_day[later] += choose(&t, ts, ms).rep == &reps[0];
+	}
+	assert_int_equal(on_day[0], 1);
+	assert_int_equal(on_day[1], 1);
+	assert_int_equal(state_counter(ts, "rep-a", "total"), 2);
+	assert_int_equal(state_counter(ts, "rep-a", "day_count"), 1);
+	g_time_zone_unref(reps[0].tz);
+	team_state_free(ts);
+}
+
+/* Two leads of one day count the same whichever arrives first. */
+static void test_daily_cap_same_day_either_order(void **state)
+{
+	static const int hours[2][3] = {{10, 12, 11}, {12, 10, 11}};
+	struct rep reps[2];
+	struct team t;
+
+	(void)state;
+	rep_init(&reps[0], "rep-a", 1);
+	rep_init(&reps[1], "rep-b", 1);
+	reps[0].daily_cap = 1;
+	reps[1].daily_cap = 1;
+	team_init(&t, "emea", reps, 2);
+	for (int o = 0; o < 2; o++) {
+		struct team_state *ts = team_state_new(&t);
+		int64_t ms[3];
+
+		for (int i = 0; i < 3; i++)
+			ms[i] = utc_ms(2026, 3, 11, hours[o][i], 0);
+		assert_ptr_equal(choose(&t, ts, ms[0]).rep, &reps[0]);
+		assert_ptr_equal(choose(&t, ts, ms[1]).rep, &reps[1]);
+		assert_int_equal(choose(&t, ts, ms[2]).strategy,
+				 ROUTE_OVERFLOW);
+		assert_int_equal(state_counter(ts, "rep-a", "day_count"), 1);
+		assert_int_equal(state_counter(ts, "rep-b", "day_count"), 1);
+		assert_int_equal(state_counter(ts, "rep-a", "day"),
+				 utc_day(2026, 3, 11));
+		team_state_free(ts);
+	}
+}
+
 static void test_max_open_and_feedback(void **state)
 {
 	struct rep reps[2];
@@ -1011,6 +1144,10 @@ int main(void)
 		cmocka_unit_test(test_wrr_smooth_sequence),
 		cmocka_unit_test(test_wrr_equal_weights_interleave),
 		cmocka_unit_test(test_daily_cap_resets_on_local_day),
+		cmocka_unit_test(test_daily_cap_late_lead_after_cap),
+		cmocka_unit_test(test_daily_cap_late_lead_counts_on_latest_day),
+		cmocka_unit_test(test_daily_cap_alternating_days),
+		cmocka_unit_test(test_daily_cap_same_day_either_order),
 		cmocka_unit_test(test_max_open_and_feedback),
 		cmocka_unit_test(test_named_account_domain_and_group),
 		cmocka_unit_test(test_named_account_subdomains),
