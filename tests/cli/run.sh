@@ -296,6 +296,37 @@ t_simulate_disqualified() {
 	fi
 }
 
+# A late lead (dated the day before the rep's latest handoff, as offline
+# mobile batches are) counts against the latest day instead of resetting the
+# rep's daily count: with daily_cap 1, r1 gets one lead on 11 March, the
+# late one and the rest of the day overflow, and 12 March starts afresh.
+t_simulate_late_daily_cap() {
+	printf '%s\n' '{"kafka": {"bootstrap.servers": "127.0.0.1:9092"},
+ "scoring": {"half_life_days": 0, "rules": [{"name": "any", "points": 60}]},
+ "qualification": {"score_threshold": 50, "min_grade": "D"},
+ "teams": [{"name": "t1", "overflow_queue": "t1-overflow", "reps": [{"id": "r1", "daily_cap": 1}]}],
+ "routing": {"fallback_team": "t1"}}' >"$tmp/cap.json"
+	for u in today-1:2026-03-11T10 today-2:2026-03-11T11 \
+		late-from-yesterday:2026-03-10T15 today-3:2026-03-11T12 \
+		next-day:2026-03-12T09; do
+		printf '{"type":"track","event":"x","userId":"%s","timestamp":"%s:00:00Z"}\n' \
+			"${u%%:*}" "${u#*:}"
+	done >"$tmp/cap.jsonl"
+	run "$tmp/cap.jsonl" -- simulate -c "$tmp/cap.json"
+	expect_rc simulate-late-daily-cap 0 || return
+	got=$(sed -n 's/.*"lead":"\([^"]*\)".*"rep":"\([^"]*\)".*"reason":"\([^"]*\)"},"handed_off_at".*/\1 \2 \3/p' "$tmp/out" | tr '\n' '|')
+	want="today-1 r1 weighted round robin among 1 available|"
+	want="${want}today-2 t1-overflow no rep available: 1 at daily cap|"
+	want="${want}late-from-yesterday t1-overflow no rep available: 1 at daily cap|"
+	want="${want}today-3 t1-overflow no rep available: 1 at daily cap|"
+	want="${want}next-day r1 weighted round robin among 1 available|"
+	if [ "$got" = "$want" ]; then
+		ok "simulate-late-daily-cap: a late lead does not reset the rep's daily count"
+	else
+		nok simulate-late-daily-cap "got: $got"
+	fi
+}
+
 # Lines over EVENT_MAX_BYTES (32768) are too_large, whether they fit the read
 # buffer or not, and the line after each one is read normally. A line of
 # exactly 32768 bytes is accepted.
@@ -827,6 +858,7 @@ t_simulate_duplicate
 t_simulate_summary_json
 t_simulate_nul_key
 t_simulate_disqualified
+t_simulate_late_daily_cap
 t_simulate_too_long
 t_simulate_crlf
 t_simulate_file_pipe
