@@ -188,7 +188,7 @@ struct team {
 	struct rep *reps;
 	size_t nreps;
 	char *overflow_queue; /* rep id used when nobody is available */
-	int64_t sla_ms;       /* accept within this or re-route; 0: no SLA */
+	int64_t sla_ms;       /* only stamped as sla_deadline; 0: none */
 };
 
 struct routing_config {

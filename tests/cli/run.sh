@@ -327,6 +327,74 @@ t_simulate_late_daily_cap() {
 	fi
 }
 
+# No identity stitching (README, "Identity and the lead key"): anonymous
+# page views, an e-mail-only identify and userId events are three leads;
+# the anonymous lead's 90 points never reach the known one, and Segment's
+# alias call is rejected as unknown_type.
+t_simulate_identity_split() {
+	ts=2026-03-02T09:0
+	{
+		for i in 1 2 3; do
+			printf '{"type":"page","messageId":"k%s","anonymousId":"a-7","timestamp":"%s%s:00Z","properties":{"path":"/pricing"}}\n' "$i" "$ts" "$i"
+		done
+		printf '{"type":"identify","messageId":"k4","anonymousId":"a-7","timestamp":"%s4:00Z","traits":{"email":"Dana@Acme.example","title":"VP Sales","country":"DE"}}\n' "$ts"
+		printf '{"type":"identify","messageId":"k5","anonymousId":"a-7","userId":"user-7","timestamp":"%s5:00Z","traits":{"email":"dana@acme.example","title":"VP Sales","country":"DE"}}\n' "$ts"
+		printf '{"type":"track","messageId":"k6","anonymousId":"a-7","userId":"user-7","timestamp":"%s6:00Z","event":"Demo Requested"}\n' "$ts"
+		printf '{"type":"alias","messageId":"k7","previousId":"a-7","userId":"user-7","timestamp":"%s7:00Z"}\n' "$ts"
+	} >"$tmp/ident.jsonl"
+	run "$tmp/ident.jsonl" -- simulate -c "$cfg"
+	expect_rc simulate-identity-split 0 || return
+	got=$(jq -r '"\(.lead) \(.score)"' "$tmp/out" | tr '\n' ' ')
+	if [ "$got" = "user-7 60 " ] && grep -qx 'leads: 3' "$tmp/err" &&
+		grep -qx 'mqls: 1' "$tmp/err" &&
+		[ "$(rejects | sed 's/^{"line":\([0-9]*\),"reason":"\([a-z_]*\)".*/\1:\2/')" = 7:unknown_type ]; then
+		ok "simulate-identity-split: 3 leads, 1 handoff with 60 points, alias unknown_type"
+	else
+		nok simulate-identity-split "handoffs: $got"
+	fi
+}
+
+# sla_minutes only stamps sla_deadline: attempt stays 1 and a lead left
+# unanswered for hours and days after its deadline is not routed again.
+t_simulate_sla_no_reroute() {
+	for t in 2026-03-02T09:00:00Z 2026-03-02T12:00:00Z 2026-03-04T09:00:00Z; do
+		printf '{"type":"identify","messageId":"i%s","userId":"s1","timestamp":"%s","traits":{"email":"s1@acme.example","title":"VP","country":"DE"}}\n' "$t" "$t"
+		printf '{"type":"track","messageId":"t%s","userId":"s1","timestamp":"%s","event":"Demo Requested"}\n' "$t" "$t"
+	done >"$tmp/sla.jsonl"
+	run "$tmp/sla.jsonl" -- simulate -c "$cfg"
+	expect_rc simulate-sla-no-reroute 0 || return
+	got=$(jq -r '"\(.attempt) \(.handoff_id | sub("^[0-9a-f]{16}"; "")) \(.sla_deadline)"' "$tmp/out" | tr '\n' ' ')
+	if [ "$got" = "1 -1 2026-03-02T10:00:00.000Z " ]; then
+		ok "simulate-sla-no-reroute: one handoff, attempt 1, deadline stamped"
+	else
+		nok simulate-sla-no-reroute "got: $got"
+	fi
+}
+
+# The example config's senior-title rule matches whole words: "VP" earns
+# its 25 fit points in "VP of Sales" but not in "Microsoft MVP", so of two
+# leads alike but for the title only the VP reaches grade B and a rep.
+t_example_title_word() {
+	ex=$root/config/leadrouter.example.json
+	for u in "w1 VP of Sales" "w2 Microsoft MVP, Developer Advocate"; do
+		set -- $u
+		id=$1
+		shift
+		printf '{"type":"identify","messageId":"%s-i","userId":"%s","timestamp":"2026-03-10T09:00:00Z","traits":{"email":"%s@brightwave.de","title":"%s","company":{"name":"Brightwave","employees":650,"industry":"Software"},"address":{"country":"DE"}}}\n' \
+			"$id" "$id" "$id" "$*"
+		printf '{"type":"track","messageId":"%s-d","userId":"%s","timestamp":"2026-03-10T09:05:00Z","event":"Demo Requested"}\n' "$id" "$id"
+		printf '{"type":"page","messageId":"%s-p","userId":"%s","timestamp":"2026-03-10T09:06:00Z","properties":{"path":"/pricing"}}\n' "$id" "$id"
+	done >"$tmp/word.jsonl"
+	run "$tmp/word.jsonl" -- simulate -c "$ex"
+	expect_rc example-title-word 0 || return
+	got=$(jq -r '"\(.lead) \(.grade) \([.reasons.grade[].rule] | index("senior-title") != null)"' "$tmp/out" | tr '\n' ' ')
+	if [ "$got" = "w1 B true " ] && grep -qx 'mqls: 1' "$tmp/err"; then
+		ok "example-title-word: senior-title holds for \"VP of Sales\", not \"Microsoft MVP\""
+	else
+		nok example-title-word "handoffs: $got"
+	fi
+}
+
 # Lines over EVENT_MAX_BYTES (32768) are too_large, whether they fit the read
 # buffer or not, and the line after each one is read normally. A line of
 # exactly 32768 bytes is accepted.
@@ -859,6 +927,8 @@ t_simulate_summary_json
 t_simulate_nul_key
 t_simulate_disqualified
 t_simulate_late_daily_cap
+t_simulate_identity_split
+t_simulate_sla_no_reroute
 t_simulate_too_long
 t_simulate_crlf
 t_simulate_file_pipe
@@ -868,6 +938,7 @@ t_simulate_deterministic
 t_simulate_write_error
 t_simulate_read_error
 t_sample
+t_example_title_word
 t_install
 
 echo "$pass passed, $fail failed"
