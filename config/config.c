@@ -340,28 +340,47 @@ static int cfg_log_level(struct config_errors *errs, const json_t *v,
 	return -1;
 }
 
+/* A duration in days (fractions allowed, at most 100 years) into ms; def
+ * when absent. zero_ok: 0 is allowed (it turns the setting off). */
+static int cfg_days_ms(struct config_errors *errs, const json_t *v,
+		       const char *path, double def, bool zero_ok, int64_t *ms)
+{
+	const char *lo = zero_ok ? ">=" : ">";
+	double d = v && json_is_number(v) ? json_number_value(v) : def;
+
+	if (v && (!json_is_number(v) || d < 0 || (d == 0 && !zero_ok) ||
+		  d > 36500)) {
+		if (json_is_number(v))
+			cfg_error(errs, path,
+				  "expected a number %s 0 and <= 36500, got %g",
+				  lo, d);
+		else
+			cfg_error(errs, path,
+				  "expected a number %s 0 and <= 36500, got %s",
+				  lo, cfg_json_type(v));
+		return -1;
+	}
+	*ms = (int64_t)(d * 86400.0 * 1000.0);
+	return 0;
+}
+
 static int cfg_idle_ttl(struct config_errors *errs, const json_t *v,
 			const char *path, void *base)
 {
 	struct process_config *pc = base;
-	double d = 90;
 
-	if (v && (!json_is_number(v) || json_number_value(v) <= 0 ||
-		  json_number_value(v) > 36500)) {
-		if (json_is_number(v))
-			cfg_error(errs, path,
-				  "expected a number > 0 and <= 36500, got %g",
-				  json_number_value(v));
-		else
-			cfg_error(errs, path,
-				  "expected a number > 0 and <= 36500, got %s",
-				  cfg_json_type(v));
-		return -1;
-	}
-	if (v)
-		d = json_number_value(v);
-	pc->lead_idle_ttl_ms = (int64_t)(d * 86400.0 * 1000.0);
-	return 0;
+	return cfg_days_ms(errs, v, path, 90, false, &pc->lead_idle_ttl_ms);
+}
+
+/* 1 day: beyond an NTP-synced host's error and a device that sends its
+ * local time as UTC (up to 14 h ahead), well short of the months or years
+ * a wrong device clock is off by. */
+static int cfg_max_ahead(struct config_errors *errs, const json_t *v,
+			 const char *path, void *base)
+{
+	struct process_config *pc = base;
+
+	return cfg_days_ms(errs, v, path, 1, true, &pc->event_max_ahead_ms);
 }
 
 /* "host:port" or "[v6]:port"; the empty string turns the listener off. */
@@ -460,6 +479,9 @@ static const struct cfg_field cfg_process_fields[] = {
 	 .off = offsetof(struct process_config, lead_min_score),
 	 .flags = CFG_F_MIN,
 	 .def_num = 0.5},
+	{.key = "event_time_max_ahead_days",
+	 .type = CFG_CUSTOM,
+	 .custom = cfg_max_ahead},
 };
 
 /* ---- top level ---- */

@@ -45,6 +45,9 @@ struct process_config {
 	int log_level;            /* LOG_ERR .. LOG_DEBUG (syslog numbers) */
 	int64_t lead_idle_ttl_ms; /* idle leads with ~0 score are deleted */
 	double lead_min_score; /* "~0": below this the score counts as gone */
+	/* Events dated further ahead of the wall clock are refused; 0: no
+	 * bound. */
+	int64_t event_max_ahead_ms;
 };
 
 struct config {

@@ -6,11 +6,15 @@
  * assign command to the producer without copying (RD_KAFKA_MSG_F_FREE).
  * Feedback updates the lead here and is forwarded unchanged, keyed by team,
  * to stage 2, which frees the rep's slot. Anything that cannot be processed
- * goes to the DLQ with its original bytes and the reason in headers.
+ * goes to the DLQ with its original bytes and the reason in headers; so
+ * does an event or feedback dated further ahead of the wall clock than
+ * process.event_time_max_ahead_days (the only clock read here: simulate,
+ * which drives the same engine, reads none and applies no bound).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../config/config.h"
 #include "../engine/lead.h"
@@ -62,6 +66,23 @@ static void stage_assign_send(struct stage *sg, struct assign_cmd *cmd)
 	cmd->json = NULL;
 }
 
+/* An event or feedback time too far ahead of the wall clock (a device's
+ * wrong clock) would advance the lead's clock, and the partition's expiry
+ * clock with it, for good: refused, it touches neither. One vDSO clock
+ * read per record, none when the bound is off. */
+static int stage_time_check(const struct stage *sg, int64_t ts_ms,
+			    struct event_error *err)
+{
+	int64_t max = sg->cfg->process.event_max_ahead_ms, now_ms;
+	struct timespec now;
+
+	if (max <= 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	return event_time_check(ts_ms, now_ms, max, err);
+}
+
 static void stage_event(struct stage *sg, const rd_kafka_message_t *m,
 			struct lead_table *t)
 {
@@ -70,7 +91,8 @@ static void stage_event(struct stage *sg, const rd_kafka_message_t *m,
 	struct lead *lead = NULL;
 	enum lead_outcome out;
 
-	if (event_parse(m->payload, m->len, &sg->ev, &err) < 0) {
+	if (event_parse(m->payload, m->len, &sg->ev, &err) < 0 ||
+	    stage_time_check(sg, sg->ev.ts_ms, &err) < 0) {
 		sg->metrics->events[METRICS_EVENT_REJECTED]++;
 		stage_dlq(sg, m, event_reason_code(err.reason), err.msg);
 		return;
@@ -134,6 +156,7 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 	struct feedback fb;
 	struct lead *lead;
 	enum lead_lifecycle before;
+	struct event_error err;
 	const char *code;
 	char msg[160];
 	int64_t ts;
@@ -152,6 +175,10 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 	}
 	/* Without a timestamp the record's own time keeps replays exact. */
 	ts = fb.ts_ms ? fb.ts_ms : rd_kafka_message_timestamp(m, NULL);
+	if (stage_time_check(sg, ts, &err) < 0) {
+		stage_dlq(sg, m, event_reason_code(err.reason), err.msg);
+		return;
+	}
 	lead = lead_table_find(t, fb.lead);
 	if (stage_feedback_stale(lead, &fb)) {
 		sg->metrics->feedback[METRICS_OUTCOME_STALE]++;

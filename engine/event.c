@@ -2077,3 +2077,27 @@ int event_timestamp_parse(const char *s, size_t len, int64_t *ms)
 		return 0;
 	return event_timestamp_parse_full(s, len, ms);
 }
+
+/* ---- plausibility against a clock ---- */
+
+/* Off the parse path: the daemon calls it once per parsed event. Event
+ * times lie within years 0000..9999 and a clock near now, so the
+ * difference cannot overflow. Seconds are rounded up, so that a time 1 ms
+ * past the bound never reads as being at it. */
+int event_time_check(int64_t ts_ms, int64_t now_ms, int64_t max_ahead_ms,
+		     struct event_error *err)
+{
+	int64_t ahead = ts_ms - now_ms;
+
+	if (max_ahead_ms <= 0 || ahead <= max_ahead_ms)
+		return 0;
+	if (err == NULL)
+		return -1;
+	err->reason = EVENT_ERR_BAD_TIMESTAMP;
+	snprintf(err->msg, sizeof(err->msg),
+		 "event time is %lld s (%.1f days) ahead of the daemon's "
+		 "clock; at most %lld s are allowed",
+		 (long long)((ahead + 999) / 1000), (double)ahead / 86400000.0,
+		 (long long)((max_ahead_ms + 999) / 1000));
+	return -1;
+}

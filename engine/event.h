@@ -109,6 +109,19 @@ int event_type_parse(const char *s, size_t len);
 const struct jval *event_prop_get(const struct event *ev, const char *name);
 const struct jval *event_trait_get(const struct event *ev, const char *name);
 
+/*
+ * Whether an event time is plausible against a clock: 0 when ts_ms is at
+ * most max_ahead_ms after now_ms, or when max_ahead_ms is 0 (no bound);
+ * otherwise -1 with err (which may be NULL) set to bad_timestamp and a
+ * message saying how far ahead it is. Device clocks are wrong, and one
+ * far-future time would advance a lead's clock (and the daemon's
+ * partition clock) for good. The caller reads the clock: the engine has
+ * none, and simulate applies no bound. No lower bound: simulate and
+ * restores replay the past.
+ */
+int event_time_check(int64_t ts_ms, int64_t now_ms, int64_t max_ahead_ms,
+		     struct event_error *err);
+
 /* Parse ISO 8601 ("2026-03-29T01:30:00.123+02:00", "...Z") into epoch ms. */
 int event_timestamp_parse(const char *s, size_t len, int64_t *ms);
 /* The same without the fast path for the usual spelling: tests compare. */

@@ -323,6 +323,50 @@ static void test_values(void **state)
 	config_free(cfg);
 }
 
+/* process.event_time_max_ahead_days: 1 day unless set, fractions of a
+ * day, 0 for no bound; below 0, above 100 years or not a number is
+ * refused at its path. The shipped example states the default. */
+static void test_event_time_max_ahead(void **state)
+{
+	struct config_errors errs = {0};
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok(MINI);
+	assert_int_equal(cfg->process.event_max_ahead_ms, 86400000LL);
+	config_free(cfg);
+	cfg = load_ok("{" BASE "," TEAMS "," ROUTING
+		      ",'process':{'event_time_max_ahead_days':0.25}}");
+	assert_int_equal(cfg->process.event_max_ahead_ms, 21600000LL);
+	config_free(cfg);
+	cfg = load_ok("{" BASE "," TEAMS "," ROUTING
+		      ",'process':{'event_time_max_ahead_days':0}}");
+	assert_int_equal(cfg->process.event_max_ahead_ms, 0);
+	config_free(cfg);
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'event_time_max_ahead_days':-1}}",
+		     "$.process.event_time_max_ahead_days",
+		     "expected a number >= 0 and <= 36500, got -1");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'event_time_max_ahead_days':36501}}",
+		     "$.process.event_time_max_ahead_days",
+		     "expected a number >= 0 and <= 36500, got 36501");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'event_time_max_ahead_days':'1'}}",
+		     "$.process.event_time_max_ahead_days",
+		     "expected a number >= 0 and <= 36500, got string");
+	/* lead_idle_ttl_days, which shares the parsing, still refuses 0 */
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'lead_idle_ttl_days':0}}",
+		     "$.process.lead_idle_ttl_days",
+		     "expected a number > 0 and <= 36500, got 0");
+	cfg = config_load(EXAMPLE, &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->process.event_max_ahead_ms, 86400000LL);
+	config_free(cfg);
+	config_errors_free(&errs);
+}
+
 /* ---- error kinds ---- */
 
 static void test_wrong_type(void **state)
@@ -856,6 +900,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_word_operator),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_event_time_max_ahead),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_commit_interval_timeout),
 		cmocka_unit_test(test_missing_required),

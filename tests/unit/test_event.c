@@ -1177,6 +1177,44 @@ static void test_timestamp_fast_path_dates(void **state)
 }
 
 /*
+ * The daemon's bound on event times ahead of its clock: a time exactly at
+ * now + bound passes, 1 ms later is bad_timestamp with a message that
+ * says how far ahead (rounded up, so never "at the bound") and nothing of
+ * the event; past times always pass; a bound of 0 is no bound.
+ */
+static void test_time_check_bound(void **state)
+{
+	const int64_t now = ts("2026-03-02T00:00:00Z"), day = 86400000;
+	struct event_error e = {0};
+
+	(void)state;
+	assert_int_equal(event_time_check(now + day, now, day, &e), 0);
+	assert_int_equal(event_time_check(now, now, day, &e), 0);
+	assert_int_equal(event_time_check(0, now, day, &e), 0);
+	assert_int_equal(
+		event_time_check(ts("0000-01-01T00:00:00Z"), now, day, &e), 0);
+	assert_int_equal(e.reason, EVENT_OK);
+	assert_int_equal(event_time_check(now + day + 1, now, day, &e), -1);
+	assert_int_equal(e.reason, EVENT_ERR_BAD_TIMESTAMP);
+	assert_string_equal(e.msg, "event time is 86401 s (1.0 days) ahead of "
+				   "the daemon's clock; at most 86400 s are "
+				   "allowed");
+	assert_int_equal(
+		event_time_check(ts("2036-03-02T00:00:00Z"), now, day, &e), -1);
+	assert_string_equal(e.msg, "event time is 315619200 s (3653.0 days) "
+				   "ahead of the daemon's clock; at most "
+				   "86400 s are allowed");
+	assert_int_equal(event_time_check(ts("9999-12-31T23:59:59.999Z"), now,
+					  day, NULL),
+			 -1);
+	/* 0: no bound, even for the last time the parser reads */
+	assert_int_equal(
+		event_time_check(ts("9999-12-31T23:59:59.999Z"), now, 0, &e),
+		0);
+	assert_int_equal(event_time_check(now + 1, now, 0, &e), 0);
+}
+
+/*
  * Joined names ("company." + key, "outer." + key) are copied in pieces
  * of eight, four and one bytes: every key length up to 40 comes out
  * whole, next to its neighbours.
@@ -1335,6 +1373,7 @@ int main(void)
 		cmocka_unit_test(test_names_and_codes),
 		cmocka_unit_test(test_err_may_be_null),
 		cmocka_unit_test(test_timestamp_fast_path_dates),
+		cmocka_unit_test(test_time_check_bound),
 		cmocka_unit_test(test_joined_names_lengths),
 		cmocka_unit_test(test_fields_plain_path),
 	};
