@@ -639,6 +639,44 @@ static void test_conditions(void **state)
 	config_free(cfg);
 }
 
+/* Required traits are named as stored ("email", "company.name"); the
+ * "traits." prefix of conditions would name a trait that never exists. */
+static void test_required_traits_names(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':50,"
+		     "'required_traits':['traits.email']}}",
+		     "$.qualification.required_traits[0]",
+		     "expected the trait name as it is stored, without the "
+		     "\"traits.\" prefix: \"email\"");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':50,"
+		     "'required_traits':['email','traits.company.name']}}",
+		     "$.qualification.required_traits[1]",
+		     "without the \"traits.\" prefix: \"company.name\"");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':50,"
+		     "'required_traits':['company.address.city']}}",
+		     "$.qualification.required_traits[0]",
+		     "trait names nest one level at most (\"company.name\")");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':50,"
+		     "'required_traits':['company.']}}",
+		     "$.qualification.required_traits[0]",
+		     "expected a trait name such as \"email\" or "
+		     "\"company.name\"");
+	cfg = load_ok("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		      ",'qualification':{'score_threshold':50,"
+		      "'required_traits':['email','company.name']}}");
+	assert_int_equal(cfg->engine.qualify.nrequired, 2);
+	assert_string_equal(cfg->engine.qualify.required_traits[1],
+			    "company.name");
+	config_free(cfg);
+}
+
 /* An empty list never stands for "everything": a rule's type [] and a
  * when [] would match every event (or lead) as if left out, and an empty
  * in, prefix, contains or word could match nothing. Each is an error at its
@@ -868,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_grades),
 		cmocka_unit_test(test_fit_prepared_at_load),
 		cmocka_unit_test(test_conditions),
+		cmocka_unit_test(test_required_traits_names),
 		cmocka_unit_test(test_empty_lists),
 		cmocka_unit_test(test_kafka_owned_keys),
 		cmocka_unit_test(test_kafka_secret_file),
