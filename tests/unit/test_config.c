@@ -801,6 +801,58 @@ static void test_topics(void **state)
 		"$.teams[0].overflow_queue", "expected a queue id");
 }
 
+/* Team names, and with {rep} rep and queue ids, become handoff topic
+ * names: Kafka refuses those past 249 characters, so the loader does. */
+static void test_handoff_topic_length(void **state)
+{
+	char json[1024], name[300], queue[300];
+	struct config *cfg;
+
+	(void)state;
+	/* "sales.handoffs." is 15 characters: 234 more make 249. */
+	memset(name, 'n', 235);
+	name[235] = '\0';
+	snprintf(json, sizeof(json),
+		 "{" BASE ",'teams':[{'name':'%s','overflow_queue':'q'}],"
+		 "'routing':{'fallback_team':'%s'}}",
+		 name, name);
+	expect_error(json, "$.teams[0].name",
+		     "expected a team name that keeps the handoff topic "
+		     "within Kafka's 249 characters; topics.handoff "
+		     "\"sales.handoffs.{team}\" makes it 250");
+	name[234] = '\0';
+	snprintf(json, sizeof(json),
+		 "{" BASE ",'teams':[{'name':'%s','overflow_queue':'q'}],"
+		 "'routing':{'fallback_team':'%s'}}",
+		 name, name);
+	cfg = load_ok(json);
+	config_free(cfg);
+	/* "h.t." is 4 characters with team "t": 246 more make 250. */
+	name[246] = '\0';
+	memset(name, 'r', 246);
+	memcpy(queue, name, sizeof(queue));
+	queue[0] = 'q';
+	snprintf(json, sizeof(json),
+		 "{" BASE "," ROUTING ",'topics':{'handoff':'h.{team}.{rep}'},"
+		 "'teams':[{'name':'t','overflow_queue':'%s','reps':[{'id':"
+		 "'ok'},{'id':'%s'}]}]}",
+		 queue, name);
+	expect_error(json, "$.teams[0].reps[1].id",
+		     "expected a rep id that keeps the handoff topic within "
+		     "Kafka's 249 characters; topics.handoff "
+		     "\"h.{team}.{rep}\" makes it 250");
+	expect_error(json, "$.teams[0].overflow_queue",
+		     "expected a queue id that keeps the handoff topic");
+	/* without {rep}, rep ids are not part of any topic name */
+	snprintf(json, sizeof(json),
+		 "{" BASE "," ROUTING ",'topics':{'handoff':'h.{team}'},"
+		 "'teams':[{'name':'t','overflow_queue':'%s','reps':[{'id':"
+		 "'%s'}]}]}",
+		 queue, name);
+	cfg = load_ok(json);
+	config_free(cfg);
+}
+
 static void test_many_errors_one_pass(void **state)
 {
 	struct config_errors e = {0};
@@ -911,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_kafka_owned_keys),
 		cmocka_unit_test(test_kafka_secret_file),
 		cmocka_unit_test(test_topics),
+		cmocka_unit_test(test_handoff_topic_length),
 		cmocka_unit_test(test_many_errors_one_pass),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_missing_file),
