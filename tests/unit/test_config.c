@@ -505,6 +505,34 @@ static void test_bad_hours(void **state)
 	config_free(cfg);
 }
 
+/* Caps show the range they accept, not just "expected >= 0", and values
+ * in full rather than in exponent form. */
+static void test_cap_range(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error(REP_WITH("'daily_cap':5000000000"),
+		     "$.teams[0].reps[0].daily_cap",
+		     "expected an integer between 0 and 4294967295, got "
+		     "5000000000");
+	expect_error(REP_WITH("'max_open':-1"), "$.teams[0].reps[0].max_open",
+		     "expected an integer between 0 and 4294967295, got -1");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,"
+		     "'cap_total':1.5}]}}",
+		     "$.scoring.rules[0].cap_total",
+		     "expected an integer between 0 and 4294967295, got 1.5");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'commit_max_records':2000000}}",
+		     "$.process.commit_max_records",
+		     "expected an integer between 1 and 1000000, got 2000000");
+	cfg = load_ok(REP_WITH("'daily_cap':4294967295"));
+	assert_int_equal(cfg->engine.routing.teams[0].reps[0].daily_cap,
+			 4294967295u);
+	config_free(cfg);
+}
+
 static void test_bad_ooo(void **state)
 {
 	struct config *cfg;
@@ -954,6 +982,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_team),
 		cmocka_unit_test(test_bad_tz),
 		cmocka_unit_test(test_bad_hours),
+		cmocka_unit_test(test_cap_range),
 		cmocka_unit_test(test_bad_ooo),
 		cmocka_unit_test(test_grades),
 		cmocka_unit_test(test_fit_prepared_at_load),
