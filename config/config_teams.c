@@ -92,6 +92,21 @@ static void cfg_hours_set(struct rep *r, size_t k, struct rep_hours h)
 		r->hours[d] = h;
 }
 
+/* Keys that are days: "_" comment keys do not make hours non-empty. */
+static size_t cfg_days_count(const json_t *v)
+{
+	const char *key;
+	json_t *val;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)v, key, val)
+	{
+		(void)val;
+		n += !cfg_key_is_comment(key);
+	}
+	return n;
+}
+
 static int cfg_rep_hours(struct config_errors *errs, const json_t *v,
 			 const char *path, void *base)
 {
@@ -123,7 +138,7 @@ static int cfg_rep_hours(struct config_errors *errs, const json_t *v,
 				cfg_hours_set(r, k, h);
 		}
 	}
-	if (rc == 0 && json_object_size(v) == 0) {
+	if (rc == 0 && cfg_days_count(v) == 0) {
 		cfg_error(errs, path,
 			  "expected at least one day (omit \"hours\" for "
 			  "around the clock, or set \"paused\")");

@@ -505,6 +505,23 @@ static void test_bad_hours(void **state)
 	config_free(cfg);
 }
 
+/* "_" keys are comments: hours holding only them are empty, not a rep
+ * who is never available. */
+static void test_hours_comments_only(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error(REP_WITH("'hours':{'_weekdays':'09:00-17:00'}"),
+		     "$.teams[0].reps[0].hours",
+		     "expected at least one day (omit \"hours\" for around "
+		     "the clock, or set \"paused\")");
+	cfg = load_ok(REP_WITH("'hours':{'_why':'x','mon':'09:00-17:00'}"));
+	assert_int_equal(cfg->engine.routing.teams[0].reps[0].hours[0].end_min,
+			 17 * 60);
+	config_free(cfg);
+}
+
 /* Caps show the range they accept, not just "expected >= 0", and values
  * in full rather than in exponent form. */
 static void test_cap_range(void **state)
@@ -982,6 +999,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_team),
 		cmocka_unit_test(test_bad_tz),
 		cmocka_unit_test(test_bad_hours),
+		cmocka_unit_test(test_hours_comments_only),
 		cmocka_unit_test(test_cap_range),
 		cmocka_unit_test(test_bad_ooo),
 		cmocka_unit_test(test_grades),
