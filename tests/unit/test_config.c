@@ -550,6 +550,15 @@ static void test_cap_range(void **state)
 	config_free(cfg);
 }
 
+/* The README's reasons a rep is skipped for no longer name "weight 0":
+ * the loader refuses it, so a rep is never skipped for its weight. */
+static void test_weight_zero_refused(void **state)
+{
+	(void)state;
+	expect_error(REP_WITH("'weight':0"), "$.teams[0].reps[0].weight",
+		     "expected an integer between 1 and 1000, got 0");
+}
+
 static void test_bad_ooo(void **state)
 {
 	struct config *cfg;
@@ -1001,6 +1010,7 @@ int main(void)
 		cmocka_unit_test(test_bad_hours),
 		cmocka_unit_test(test_hours_comments_only),
 		cmocka_unit_test(test_cap_range),
+		cmocka_unit_test(test_weight_zero_refused),
 		cmocka_unit_test(test_bad_ooo),
 		cmocka_unit_test(test_grades),
 		cmocka_unit_test(test_fit_prepared_at_load),
