@@ -13,6 +13,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "testutil.h"
 
 #include "../../config/config.h"
@@ -477,6 +479,43 @@ static void test_bad_tz(void **state)
 		     "$.teams[0].reps[0].tz", "unknown time zone");
 	expect_error(REP_WITH("'tz':5"), "$.teams[0].reps[0].tz",
 		     "expected a string");
+}
+
+/* glib reads "UTC+1" as POSIX, one hour *behind* UTC: only IANA names
+ * (a zone file, or "UTC") are let through, and "Etc/GMT+1" is one. */
+static void test_tz_posix_refused(void **state)
+{
+	struct config *cfg;
+	GDateTime *dt;
+
+	(void)state;
+	expect_error(REP_WITH("'tz':'UTC+1'"), "$.teams[0].reps[0].tz",
+		     "expected an IANA time zone name such as "
+		     "\"Europe/Berlin\", got \"UTC+1\" (POSIX strings like "
+		     "\"UTC+1\" are not accepted: their sign is reversed); "
+		     "for a fixed UTC+1 use \"Etc/GMT-1\"");
+	expect_error(REP_WITH("'tz':'GMT-2'"), "$.teams[0].reps[0].tz",
+		     "for a fixed GMT-2 use \"Etc/GMT+2\"");
+	expect_error(REP_WITH("'tz':'XYZ+3'"), "$.teams[0].reps[0].tz",
+		     "got \"XYZ+3\" (POSIX strings like \"UTC+1\" are not "
+		     "accepted: their sign is reversed)");
+	/* a tz database table, not a zone */
+	expect_error(REP_WITH("'tz':'leapseconds'"), "$.teams[0].reps[0].tz",
+		     "unknown time zone \"leapseconds\"");
+	cfg = load_ok(REP_WITH("'tz':'Etc/GMT+1'"));
+	dt = g_date_time_new_from_unix_utc(1773648000);
+	assert_int_equal(
+		g_time_zone_get_offset(
+			cfg->engine.routing.teams[0].reps[0].tz,
+			g_time_zone_find_interval(
+				cfg->engine.routing.teams[0].reps[0].tz,
+				G_TIME_TYPE_UNIVERSAL,
+				g_date_time_to_unix(dt))),
+		-3600);
+	g_date_time_unref(dt);
+	config_free(cfg);
+	cfg = load_ok(REP_WITH("'tz':'UTC'"));
+	config_free(cfg);
 }
 
 static void test_bad_hours(void **state)
@@ -1007,6 +1046,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_unknown_team),
 		cmocka_unit_test(test_bad_tz),
+		cmocka_unit_test(test_tz_posix_refused),
 		cmocka_unit_test(test_bad_hours),
 		cmocka_unit_test(test_hours_comments_only),
 		cmocka_unit_test(test_cap_range),
