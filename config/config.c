@@ -511,6 +511,89 @@ static void cfg_handoff_reps_check(struct config_errors *errs,
 	}
 }
 
+/* Length of tmpl with {team} and {rep} expanded, as the daemon names a
+ * handoff topic (kafka_handoff_topic). */
+static size_t cfg_handoff_len(const char *tmpl, const char *team,
+			      const char *rep)
+{
+	size_t n = 0;
+
+	while (*tmpl) {
+		if (strncmp(tmpl, "{team}", 6) == 0) {
+			n += strlen(team);
+			tmpl += 6;
+		} else if (strncmp(tmpl, "{rep}", 5) == 0) {
+			n += strlen(rep);
+			tmpl += 5;
+		} else {
+			n++;
+			tmpl++;
+		}
+	}
+	return n;
+}
+
+static void cfg_handoff_len_error(struct config_errors *errs, const char *path,
+				  const char *what, const char *tmpl,
+				  size_t len)
+{
+	cfg_error(errs, path,
+		  "expected %s that keeps the handoff topic within Kafka's "
+		  "%d characters; topics.handoff \"%.64s\" makes it %zu",
+		  what, CFG_TOPIC_MAX, tmpl, len);
+}
+
+/*
+ * Team names, and with {rep} rep ids and overflow queue ids, are expanded
+ * into handoff topic names, which Kafka refuses past 249 characters (their
+ * characters are checked where they are read). A team name too long on
+ * its own is reported once, at the name, not at each of its reps.
+ */
+static void cfg_handoff_lengths_check(struct config_errors *errs,
+				      const struct config *cfg)
+{
+	const struct routing_config *rc = &cfg->engine.routing;
+	const char *tmpl = cfg->topics.handoff;
+	char path[CFG_PATH_MAX];
+	size_t len;
+
+	if (!tmpl)
+		return;
+	for (size_t t = 0; t < rc->nteams; t++) {
+		const struct team *team = &rc->teams[t];
+
+		if (!team->name)
+			continue;
+		len = cfg_handoff_len(tmpl, team->name, "");
+		if (len > CFG_TOPIC_MAX) {
+			snprintf(path, sizeof(path), "$.teams[%zu].name", t);
+			cfg_handoff_len_error(errs, path, "a team name", tmpl,
+					      len);
+			continue;
+		}
+		if (!strstr(tmpl, "{rep}"))
+			continue;
+		for (size_t r = 0; r <= team->nreps; r++) {
+			const char *id = r < team->nreps ? team->reps[r].id
+							 : team->overflow_queue;
+
+			if (!id || cfg_handoff_len(tmpl, team->name, id) <=
+					   CFG_TOPIC_MAX)
+				continue;
+			if (r < team->nreps)
+				snprintf(path, sizeof(path),
+					 "$.teams[%zu].reps[%zu].id", t, r);
+			else
+				snprintf(path, sizeof(path),
+					 "$.teams[%zu].overflow_queue", t);
+			cfg_handoff_len_error(
+				errs, path,
+				r < team->nreps ? "a rep id" : "a queue id",
+				tmpl, cfg_handoff_len(tmpl, team->name, id));
+		}
+	}
+}
+
 /* librdkafka's default transaction.timeout.ms. */
 #define CFG_TXN_TIMEOUT_DEFAULT_MS 60000
 
@@ -584,6 +667,7 @@ static void cfg_root_apply(struct config_errors *errs, const json_t *root,
 	if ((v = json_object_get(root, "routing")))
 		cfg_routing_parse(errs, v, "$.routing", &ec->routing);
 	cfg_handoff_reps_check(errs, cfg);
+	cfg_handoff_lengths_check(errs, cfg);
 	cfg_commit_interval_check(errs, cfg);
 }
 

@@ -32,19 +32,27 @@ void cfg_cond_free(struct cond *c)
 }
 
 /* Nested trait names flatten one level ("company.name") in the event
- * parser, so deeper names could never match. */
+ * parser, so deeper names could never match. A field (cond) carries its
+ * "traits." or "properties." prefix; a bare trait name does not. */
 static int cfg_field_name_check(struct config_errors *errs, const char *name,
-				const char *path)
+				const char *path, bool cond)
 {
 	const char *dot = strchr(name, '.');
 
 	if (!*name || name[strlen(name) - 1] == '.' || *name == '.') {
-		cfg_error(errs, path, "expected a field name after the prefix");
+		cfg_error(errs, path,
+			  cond ? "expected a field name after the prefix"
+			       : "expected a trait name such as \"email\" or "
+				 "\"company.name\", without a leading or "
+				 "trailing '.'");
 		return -1;
 	}
 	if (dot && strchr(dot + 1, '.')) {
 		cfg_error(errs, path,
-			  "fields nest one level at most (\"company.name\")");
+			  cond ? "fields nest one level at most "
+				 "(\"traits.company.name\")"
+			       : "trait names nest one level at most "
+				 "(\"company.name\")");
 		return -1;
 	}
 	return 0;
@@ -85,7 +93,7 @@ static int cfg_cond_field(struct config_errors *errs, const json_t *v,
 		bool trait = s[0] == 't';
 		const char *name = s + (trait ? 7 : 11);
 
-		if (cfg_field_name_check(errs, name, path) < 0)
+		if (cfg_field_name_check(errs, name, path, true) < 0)
 			return -1;
 		c->src = trait ? FIELD_TRAIT : FIELD_PROPERTY;
 		c->name = cfg_strdup(name);
@@ -650,6 +658,25 @@ static int cfg_min_grade(struct config_errors *errs, const json_t *v,
 	return -1;
 }
 
+/*
+ * Traits are stored by name ("email", "company.name"); conditions spell
+ * them "traits.NAME", so that prefix is what people copy here. A trait
+ * literally named "traits.email" never exists, and the lead would never
+ * qualify without a word, so the prefix is refused with the name to use.
+ */
+static int cfg_required_trait_check(struct config_errors *errs,
+				    const char *name, const char *path)
+{
+	if (strncmp(name, "traits.", 7) == 0) {
+		cfg_error(errs, path,
+			  "expected the trait name as it is stored, without "
+			  "the \"traits.\" prefix: \"%.64s\"",
+			  name + 7);
+		return -1;
+	}
+	return cfg_field_name_check(errs, name, path, false);
+}
+
 static int cfg_required_traits(struct config_errors *errs, const json_t *v,
 			       const char *path, void *base)
 {
@@ -665,7 +692,8 @@ static int cfg_required_traits(struct config_errors *errs, const json_t *v,
 
 		cfg_path_index(sub, sizeof(sub), path, i);
 		if (qc->required_traits[i] &&
-		    cfg_field_name_check(errs, qc->required_traits[i], sub) < 0)
+		    cfg_required_trait_check(errs, qc->required_traits[i],
+					     sub) < 0)
 			rc = -1;
 	}
 	return rc;

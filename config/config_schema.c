@@ -323,22 +323,47 @@ int cfg_keys_check(struct config_errors *errs, const json_t *obj,
 	return rc;
 }
 
-/* "an integer between 1 and 60000", "a number > 0", "a non-zero number". */
+/* Whole numbers in full ("4294967295", not "4.29497e+09"): a limit or a
+ * value in exponent form hides what was meant. */
+static const char *cfg_num_text(double d, char *buf, size_t size)
+{
+	if (d == floor(d) && fabs(d) < 1e15)
+		snprintf(buf, size, "%.0f", d);
+	else
+		snprintf(buf, size, "%g", d);
+	return buf;
+}
+
+/*
+ * "an integer between 1 and 60000", "a number > 0", "a non-zero number".
+ * An integer always shows its full range, the C type's limits standing in
+ * for those the table leaves out (see cfg_integer_fits), so that a value
+ * refused for being too large never reads "expected an integer >= 0".
+ */
 static void cfg_field_expect(const struct cfg_field *f, char *buf, size_t size)
 {
 	bool integer = f->type != CFG_DOUBLE;
 	const char *what = integer ? "an integer" : "a number";
+	double lo = f->min, hi = f->max;
+	char los[32], his[32];
 
+	if (integer && !(f->flags & CFG_F_MIN))
+		lo = f->type == CFG_INT ? INT32_MIN : 0;
+	if (integer && !(f->flags & CFG_F_MAX))
+		hi = f->type == CFG_INT ? INT32_MAX : UINT32_MAX;
+	if (integer && (f->flags & CFG_F_MIN_EXCL))
+		lo = floor(lo) + 1;
+	cfg_num_text(lo, los, sizeof(los));
+	cfg_num_text(hi, his, sizeof(his));
 	if (f->flags & CFG_F_NONZERO)
 		what = integer ? "a non-zero integer" : "a non-zero number";
-	if ((f->flags & CFG_F_MIN) && (f->flags & CFG_F_MAX))
-		snprintf(buf, size, "%s between %g and %g", what, f->min,
-			 f->max);
+	if (integer || ((f->flags & CFG_F_MIN) && (f->flags & CFG_F_MAX)))
+		snprintf(buf, size, "%s between %s and %s", what, los, his);
 	else if (f->flags & CFG_F_MIN)
-		snprintf(buf, size, "%s %s %g", what,
-			 (f->flags & CFG_F_MIN_EXCL) ? ">" : ">=", f->min);
+		snprintf(buf, size, "%s %s %s", what,
+			 (f->flags & CFG_F_MIN_EXCL) ? ">" : ">=", los);
 	else if (f->flags & CFG_F_MAX)
-		snprintf(buf, size, "%s <= %g", what, f->max);
+		snprintf(buf, size, "%s <= %s", what, his);
 	else
 		snprintf(buf, size, "%s", what);
 }
@@ -391,7 +416,7 @@ static int cfg_number_apply(struct config_errors *errs, const json_t *v,
 			    const char *path, const struct cfg_field *f,
 			    void *dst)
 {
-	char expect[96];
+	char expect[96], got[32];
 	double d;
 
 	cfg_field_expect(f, expect, sizeof(expect));
@@ -403,7 +428,8 @@ static int cfg_number_apply(struct config_errors *errs, const json_t *v,
 	d = json_number_value(v);
 	if (!cfg_number_in_range(f, d) ||
 	    (f->type != CFG_DOUBLE && !cfg_integer_fits(f, d))) {
-		cfg_error(errs, path, "expected %s, got %g", expect, d);
+		cfg_error(errs, path, "expected %s, got %s", expect,
+			  cfg_num_text(d, got, sizeof(got)));
 		return -1;
 	}
 	cfg_number_store(f, dst, d);

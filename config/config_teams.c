@@ -4,8 +4,9 @@
  * and the territory rules that pick a team.
  *
  * Time zones are loaded here, once, with glib, so the engine only ever does
- * arithmetic. Team names are resolved to indexes after all teams are read,
- * which is why teams are parsed before routing.
+ * arithmetic; only IANA names are let through (see cfg_tz_is_iana). Team
+ * names are resolved to indexes after all teams are read, which is why teams
+ * are parsed before routing.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "config_internal.h"
 
 #define CFG_SLA_MAX_MIN (366 * 24 * 60)
+#define CFG_TZ_DIR      "/usr/share/zoneinfo" /* glib's default */
 
 /* ---- working hours ---- */
 
@@ -92,6 +94,21 @@ static void cfg_hours_set(struct rep *r, size_t k, struct rep_hours h)
 		r->hours[d] = h;
 }
 
+/* Keys that are days: "_" comment keys do not make hours non-empty. */
+static size_t cfg_days_count(const json_t *v)
+{
+	const char *key;
+	json_t *val;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)v, key, val)
+	{
+		(void)val;
+		n += !cfg_key_is_comment(key);
+	}
+	return n;
+}
+
 static int cfg_rep_hours(struct config_errors *errs, const json_t *v,
 			 const char *path, void *base)
 {
@@ -123,7 +140,7 @@ static int cfg_rep_hours(struct config_errors *errs, const json_t *v,
 				cfg_hours_set(r, k, h);
 		}
 	}
-	if (rc == 0 && json_object_size(v) == 0) {
+	if (rc == 0 && cfg_days_count(v) == 0) {
 		cfg_error(errs, path,
 			  "expected at least one day (omit \"hours\" for "
 			  "around the clock, or set \"paused\")");
@@ -135,7 +152,7 @@ static int cfg_rep_hours(struct config_errors *errs, const json_t *v,
 /* ---- time zone and out of office ---- */
 
 /* Only IANA-looking names reach glib, which would otherwise also open
- * absolute paths and accept POSIX TZ strings. */
+ * absolute paths. */
 static bool cfg_tz_name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -149,6 +166,80 @@ static bool cfg_tz_name_ok(const char *s)
 	return true;
 }
 
+/*
+ * glib reads a name it finds no zone file for as a POSIX TZ string, where
+ * "UTC+1" means one hour *behind* UTC: the opposite of what people mean.
+ * So a name must be "UTC" or a zone file (TZif, not one of the tables that
+ * share the directory) in the directory glib reads: $TZDIR, else
+ * /usr/share/zoneinfo. "Etc/GMT+1" is such a file.
+ */
+static bool cfg_tz_is_iana(const char *name)
+{
+	const char *dir = getenv("TZDIR");
+	char file[512], magic[4];
+	FILE *f;
+	int n;
+	bool ok;
+
+	if (strcmp(name, "UTC") == 0)
+		return true;
+	n = snprintf(file, sizeof(file), "%s/%s", dir ? dir : CFG_TZ_DIR, name);
+	if (n < 0 || (size_t)n >= sizeof(file) || !(f = fopen(file, "rb")))
+		return false;
+	ok = fread(magic, 1, sizeof(magic), f) == sizeof(magic) &&
+	     memcmp(magic, "TZif", 4) == 0;
+	fclose(f);
+	return ok;
+}
+
+/* "UTC+1" or "GMT-2" read as people mean them: the IANA name for that
+ * fixed offset ("Etc/GMT-1", sign reversed), or false for other forms. */
+static bool cfg_tz_etc_hint(const char *s, char *buf, size_t size)
+{
+	const char *p = s + 3;
+	char *end;
+	long h;
+
+	if ((strncmp(s, "UTC", 3) && strncmp(s, "GMT", 3)) ||
+	    (*p != '+' && *p != '-') || !isdigit((unsigned char)p[1]))
+		return false;
+	h = strtol(p + 1, &end, 10);
+	if (*end || h < 1 || h > 14)
+		return false;
+	snprintf(buf, size, "Etc/GMT%c%ld", *p == '+' ? '-' : '+', h);
+	return cfg_tz_is_iana(buf);
+}
+
+static void cfg_tz_error(struct config_errors *errs, const char *path,
+			 const char *name)
+{
+	size_t alpha = strcspn(name, "0123456789");
+	char hint[32];
+
+	/* IANA names with a digit have it after a '/' ("Etc/GMT+1") or have
+	 * a zone file ("EST5EDT"), so anything else with one is POSIX. */
+	if (!name[alpha] || memchr(name, '/', alpha)) {
+		cfg_error(errs, path,
+			  "unknown time zone \"%.64s\"; expected an IANA name "
+			  "such as \"Europe/Berlin\"",
+			  name);
+	} else if (cfg_tz_etc_hint(name, hint, sizeof(hint))) {
+		cfg_error(errs, path,
+			  "expected an IANA time zone name such as "
+			  "\"Europe/Berlin\", got \"%.16s\" (POSIX strings "
+			  "like \"UTC+1\" are not accepted: their sign is "
+			  "reversed); for a fixed %.16s use \"%s\"",
+			  name, name, hint);
+	} else {
+		cfg_error(errs, path,
+			  "expected an IANA time zone name such as "
+			  "\"Europe/Berlin\", got \"%.64s\" (POSIX strings "
+			  "like \"UTC+1\" are not accepted: their sign is "
+			  "reversed)",
+			  name);
+	}
+}
+
 static int cfg_rep_tz(struct config_errors *errs, const json_t *v,
 		      const char *path, void *base)
 {
@@ -160,13 +251,10 @@ static int cfg_rep_tz(struct config_errors *errs, const json_t *v,
 	if (name == NULL)
 		return -1;
 	r->tz_name = cfg_strdup(name);
-	if (cfg_tz_name_ok(name))
+	if (cfg_tz_name_ok(name) && cfg_tz_is_iana(name))
 		r->tz = g_time_zone_new_identifier(name);
 	if (!r->tz) {
-		cfg_error(errs, path,
-			  "unknown time zone \"%.64s\"; expected an IANA name "
-			  "such as \"Europe/Berlin\"",
-			  name);
+		cfg_tz_error(errs, path, name);
 		return -1;
 	}
 	return 0;

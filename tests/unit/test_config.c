@@ -13,6 +13,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "testutil.h"
 
 #include "../../config/config.h"
@@ -523,6 +525,43 @@ static void test_bad_tz(void **state)
 		     "expected a string");
 }
 
+/* glib reads "UTC+1" as POSIX, one hour *behind* UTC: only IANA names
+ * (a zone file, or "UTC") are let through, and "Etc/GMT+1" is one. */
+static void test_tz_posix_refused(void **state)
+{
+	struct config *cfg;
+	GDateTime *dt;
+
+	(void)state;
+	expect_error(REP_WITH("'tz':'UTC+1'"), "$.teams[0].reps[0].tz",
+		     "expected an IANA time zone name such as "
+		     "\"Europe/Berlin\", got \"UTC+1\" (POSIX strings like "
+		     "\"UTC+1\" are not accepted: their sign is reversed); "
+		     "for a fixed UTC+1 use \"Etc/GMT-1\"");
+	expect_error(REP_WITH("'tz':'GMT-2'"), "$.teams[0].reps[0].tz",
+		     "for a fixed GMT-2 use \"Etc/GMT+2\"");
+	expect_error(REP_WITH("'tz':'XYZ+3'"), "$.teams[0].reps[0].tz",
+		     "got \"XYZ+3\" (POSIX strings like \"UTC+1\" are not "
+		     "accepted: their sign is reversed)");
+	/* a tz database table, not a zone */
+	expect_error(REP_WITH("'tz':'leapseconds'"), "$.teams[0].reps[0].tz",
+		     "unknown time zone \"leapseconds\"");
+	cfg = load_ok(REP_WITH("'tz':'Etc/GMT+1'"));
+	dt = g_date_time_new_from_unix_utc(1773648000);
+	assert_int_equal(
+		g_time_zone_get_offset(
+			cfg->engine.routing.teams[0].reps[0].tz,
+			g_time_zone_find_interval(
+				cfg->engine.routing.teams[0].reps[0].tz,
+				G_TIME_TYPE_UNIVERSAL,
+				g_date_time_to_unix(dt))),
+		-3600);
+	g_date_time_unref(dt);
+	config_free(cfg);
+	cfg = load_ok(REP_WITH("'tz':'UTC'"));
+	config_free(cfg);
+}
+
 static void test_bad_hours(void **state)
 {
 	struct config *cfg;
@@ -547,6 +586,60 @@ static void test_bad_hours(void **state)
 	assert_int_equal(cfg->engine.routing.teams[0].reps[0].hours[0].end_min,
 			 0);
 	config_free(cfg);
+}
+
+/* "_" keys are comments: hours holding only them are empty, not a rep
+ * who is never available. */
+static void test_hours_comments_only(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error(REP_WITH("'hours':{'_weekdays':'09:00-17:00'}"),
+		     "$.teams[0].reps[0].hours",
+		     "expected at least one day (omit \"hours\" for around "
+		     "the clock, or set \"paused\")");
+	cfg = load_ok(REP_WITH("'hours':{'_why':'x','mon':'09:00-17:00'}"));
+	assert_int_equal(cfg->engine.routing.teams[0].reps[0].hours[0].end_min,
+			 17 * 60);
+	config_free(cfg);
+}
+
+/* Caps show the range they accept, not just "expected >= 0", and values
+ * in full rather than in exponent form. */
+static void test_cap_range(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error(REP_WITH("'daily_cap':5000000000"),
+		     "$.teams[0].reps[0].daily_cap",
+		     "expected an integer between 0 and 4294967295, got "
+		     "5000000000");
+	expect_error(REP_WITH("'max_open':-1"), "$.teams[0].reps[0].max_open",
+		     "expected an integer between 0 and 4294967295, got -1");
+	expect_error("{" KAFKA "," QUAL "," TEAMS "," ROUTING
+		     ",'scoring':{'rules':[{'name':'x','points':1,"
+		     "'cap_total':1.5}]}}",
+		     "$.scoring.rules[0].cap_total",
+		     "expected an integer between 0 and 4294967295, got 1.5");
+	expect_error("{" BASE "," TEAMS "," ROUTING
+		     ",'process':{'commit_max_records':2000000}}",
+		     "$.process.commit_max_records",
+		     "expected an integer between 1 and 1000000, got 2000000");
+	cfg = load_ok(REP_WITH("'daily_cap':4294967295"));
+	assert_int_equal(cfg->engine.routing.teams[0].reps[0].daily_cap,
+			 4294967295u);
+	config_free(cfg);
+}
+
+/* The README's reasons a rep is skipped for no longer name "weight 0":
+ * the loader refuses it, so a rep is never skipped for its weight. */
+static void test_weight_zero_refused(void **state)
+{
+	(void)state;
+	expect_error(REP_WITH("'weight':0"), "$.teams[0].reps[0].weight",
+		     "expected an integer between 1 and 1000, got 0");
 }
 
 static void test_bad_ooo(void **state)
@@ -683,6 +776,44 @@ static void test_conditions(void **state)
 	config_free(cfg);
 }
 
+/* Required traits are named as stored ("email", "company.name"); the
+ * "traits." prefix of conditions would name a trait that never exists. */
+static void test_required_traits_names(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':50,"
+		     "'required_traits':['traits.email']}}",
+		     "$.qualification.required_traits[0]",
+		     "expected the trait name as it is stored, without the "
+		     "\"traits.\" prefix: \"email\"");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':50,"
+		     "'required_traits':['email','traits.company.name']}}",
+		     "$.qualification.required_traits[1]",
+		     "without the \"traits.\" prefix: \"company.name\"");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':50,"
+		     "'required_traits':['company.address.city']}}",
+		     "$.qualification.required_traits[0]",
+		     "trait names nest one level at most (\"company.name\")");
+	expect_error("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		     ",'qualification':{'score_threshold':50,"
+		     "'required_traits':['company.']}}",
+		     "$.qualification.required_traits[0]",
+		     "expected a trait name such as \"email\" or "
+		     "\"company.name\"");
+	cfg = load_ok("{" KAFKA "," SCORING "," TEAMS "," ROUTING
+		      ",'qualification':{'score_threshold':50,"
+		      "'required_traits':['email','company.name']}}");
+	assert_int_equal(cfg->engine.qualify.nrequired, 2);
+	assert_string_equal(cfg->engine.qualify.required_traits[1],
+			    "company.name");
+	config_free(cfg);
+}
+
 /* An empty list never stands for "everything": a rule's type [] and a
  * when [] would match every event (or lead) as if left out, and an empty
  * in, prefix, contains or word could match nothing. Each is an error at its
@@ -807,6 +938,58 @@ static void test_topics(void **state)
 		"$.teams[0].overflow_queue", "expected a queue id");
 }
 
+/* Team names, and with {rep} rep and queue ids, become handoff topic
+ * names: Kafka refuses those past 249 characters, so the loader does. */
+static void test_handoff_topic_length(void **state)
+{
+	char json[1024], name[300], queue[300];
+	struct config *cfg;
+
+	(void)state;
+	/* "sales.handoffs." is 15 characters: 234 more make 249. */
+	memset(name, 'n', 235);
+	name[235] = '\0';
+	snprintf(json, sizeof(json),
+		 "{" BASE ",'teams':[{'name':'%s','overflow_queue':'q'}],"
+		 "'routing':{'fallback_team':'%s'}}",
+		 name, name);
+	expect_error(json, "$.teams[0].name",
+		     "expected a team name that keeps the handoff topic "
+		     "within Kafka's 249 characters; topics.handoff "
+		     "\"sales.handoffs.{team}\" makes it 250");
+	name[234] = '\0';
+	snprintf(json, sizeof(json),
+		 "{" BASE ",'teams':[{'name':'%s','overflow_queue':'q'}],"
+		 "'routing':{'fallback_team':'%s'}}",
+		 name, name);
+	cfg = load_ok(json);
+	config_free(cfg);
+	/* "h.t." is 4 characters with team "t": 246 more make 250. */
+	name[246] = '\0';
+	memset(name, 'r', 246);
+	memcpy(queue, name, sizeof(queue));
+	queue[0] = 'q';
+	snprintf(json, sizeof(json),
+		 "{" BASE "," ROUTING ",'topics':{'handoff':'h.{team}.{rep}'},"
+		 "'teams':[{'name':'t','overflow_queue':'%s','reps':[{'id':"
+		 "'ok'},{'id':'%s'}]}]}",
+		 queue, name);
+	expect_error(json, "$.teams[0].reps[1].id",
+		     "expected a rep id that keeps the handoff topic within "
+		     "Kafka's 249 characters; topics.handoff "
+		     "\"h.{team}.{rep}\" makes it 250");
+	expect_error(json, "$.teams[0].overflow_queue",
+		     "expected a queue id that keeps the handoff topic");
+	/* without {rep}, rep ids are not part of any topic name */
+	snprintf(json, sizeof(json),
+		 "{" BASE "," ROUTING ",'topics':{'handoff':'h.{team}'},"
+		 "'teams':[{'name':'t','overflow_queue':'%s','reps':[{'id':"
+		 "'%s'}]}]}",
+		 queue, name);
+	cfg = load_ok(json);
+	config_free(cfg);
+}
+
 static void test_many_errors_one_pass(void **state)
 {
 	struct config_errors e = {0};
@@ -908,15 +1091,21 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_unknown_team),
 		cmocka_unit_test(test_bad_tz),
+		cmocka_unit_test(test_tz_posix_refused),
 		cmocka_unit_test(test_bad_hours),
+		cmocka_unit_test(test_hours_comments_only),
+		cmocka_unit_test(test_cap_range),
+		cmocka_unit_test(test_weight_zero_refused),
 		cmocka_unit_test(test_bad_ooo),
 		cmocka_unit_test(test_grades),
 		cmocka_unit_test(test_fit_prepared_at_load),
 		cmocka_unit_test(test_conditions),
+		cmocka_unit_test(test_required_traits_names),
 		cmocka_unit_test(test_empty_lists),
 		cmocka_unit_test(test_kafka_owned_keys),
 		cmocka_unit_test(test_kafka_secret_file),
 		cmocka_unit_test(test_topics),
+		cmocka_unit_test(test_handoff_topic_length),
 		cmocka_unit_test(test_many_errors_one_pass),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_missing_file),
