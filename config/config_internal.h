@@ -98,6 +98,15 @@ int cfg_strings_parse(struct config_errors *errs, const json_t *v,
 		      const char *path, bool one, bool lower, char ***out,
 		      size_t *n);
 void cfg_strings_free(char **v, size_t n);
+/*
+ * Refuses entries of the string array v that can never match an e-mail
+ * domain ("@gmail.com", "*.rival.com", "https://acme.com", "yahoo.com "),
+ * one error per entry at its index. ids=true is for named accounts, which
+ * may also be groupIds: only an '@', a '*', a URL or white space around
+ * the entry are refused. Returns 0 or -1.
+ */
+int cfg_domains_check(struct config_errors *errs, const json_t *v,
+		      const char *path, bool ids);
 /* Reports names[i] equal to an earlier names[j] at path[i].name. */
 void cfg_names_unique(struct config_errors *errs, const char *path,
 		      const char *what, const char *const *names, size_t n);

@@ -7,7 +7,8 @@
  * never looks at a field string per event. Strings in conditions are kept as
  * written because the engine compares them case-insensitively; only e-mail
  * domains are lower-cased, since the engine sees them lower-cased and PREFIX
- * compares case-sensitively.
+ * compares case-sensitively, and a disqualifying domain that could never
+ * match ("@gmail.com", "*.rival.com") is an error, not a silent no-op.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,9 +537,14 @@ static int cfg_grades_parse(struct config_errors *errs, const json_t *v,
 static int cfg_domains(struct config_errors *errs, const json_t *v,
 		       const char *path, char ***out, size_t *n)
 {
+	int rc;
+
 	if (!v)
 		return 0;
-	return cfg_strings_parse(errs, v, path, false, true, out, n);
+	rc = cfg_strings_parse(errs, v, path, false, true, out, n);
+	if (cfg_domains_check(errs, v, path, false) < 0)
+		rc = -1;
+	return rc;
 }
 
 static int cfg_disq_freemail(struct config_errors *errs, const json_t *v,

@@ -3,6 +3,8 @@
  * collection, JSON paths, and cfg_object_apply, which checks one JSON object
  * against a cfg_field table (types, ranges, defaults, required and unknown
  * keys). Errors are collected, never fatal, so one run reports them all.
+ * The typed helpers the sections share live here too, among them the check
+ * that e-mail domain lists hold only entries that can match.
  */
 #include <ctype.h>
 #include <math.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/strv.h"
 #include "config_internal.h"
 
 static struct config_error *cfg_error_slot(struct config_errors *errs)
@@ -286,6 +289,74 @@ int cfg_strings_parse(struct config_errors *errs, const json_t *v,
 			cfg_string_take(errs, json_array_get(v, i), sub, lower);
 		if (!(*out)[i])
 			rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * Why s can never equal the domain of an e-mail address (or one of its
+ * parents), or NULL when it can. The engine compares listed domains whole
+ * with the trimmed, lower-cased part after the '@', so these entries would
+ * pass and silently match nothing.
+ */
+static const char *cfg_domain_flaw(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strchr(s, '@'))
+		return "no '@': list the domain, not an address";
+	if (strchr(s, '*'))
+		return "no '*': subdomains are covered automatically";
+	if (strchr(s, '/') || strchr(s, ':'))
+		return "no '/' or ':': list the domain, not a URL";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return "no white space or control characters";
+	if (s[0] == '.' || s[n - 1] == '.')
+		return "no leading or trailing '.'";
+	return NULL;
+}
+
+/*
+ * The same for a named account, which is a domain or a groupId. A groupId
+ * is any string a producer chose, so only what is plainly neither is
+ * refused: an address, a wildcard, a URL, white space around it.
+ */
+static const char *cfg_account_flaw(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strchr(s, '@'))
+		return "no '@': list the domain, not an address";
+	if (strchr(s, '*'))
+		return "no '*': subdomains are covered automatically";
+	if (strstr(s, "://"))
+		return "no \"://\": list the domain, not a URL";
+	if (strv_space_byte(s[0]) || strv_space_byte(s[n - 1]))
+		return "no white space around it";
+	return NULL;
+}
+
+int cfg_domains_check(struct config_errors *errs, const json_t *v,
+		      const char *path, bool ids)
+{
+	char sub[CFG_PATH_MAX];
+	const char *s, *flaw;
+	int rc = 0;
+
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		s = json_string_value(json_array_get(v, i));
+		if (s == NULL || *s == '\0')
+			continue; /* reported by cfg_strings_parse */
+		flaw = ids ? cfg_account_flaw(s) : cfg_domain_flaw(s);
+		if (flaw == NULL)
+			continue;
+		cfg_path_index(sub, sizeof(sub), path, i);
+		cfg_error(errs, sub, "expected %s, got \"%.64s\": %s",
+			  ids ? "a domain such as \"acme.com\" or a groupId"
+			      : "a bare domain such as \"gmail.com\"",
+			  s, flaw);
+		rc = -1;
 	}
 	return rc;
 }

@@ -382,11 +382,15 @@ static int cfg_rep_accounts(struct config_errors *errs, const json_t *v,
 			    const char *path, void *base)
 {
 	struct rep *r = base;
+	int rc;
 
 	if (!v)
 		return 0;
-	return cfg_strings_parse(errs, v, path, false, true, &r->accounts,
-				 &r->naccounts);
+	rc = cfg_strings_parse(errs, v, path, false, true, &r->accounts,
+			       &r->naccounts);
+	if (cfg_domains_check(errs, v, path, true) < 0)
+		rc = -1;
+	return rc;
 }
 
 /* tz comes before out_of_office: times without an offset are rep-local. */

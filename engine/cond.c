@@ -79,9 +79,13 @@ bool cond_contains_nocase(struct strv hay, struct strv needle)
 bool cond_email_domain(struct strv email, char *buf, size_t cap,
 		       struct strv *out)
 {
-	const char *at = email.len ? memrchr(email.p, '@', email.len) : NULL;
+	const char *at;
 	size_t n;
 
+	/* "bob@gmail.com " is at gmail.com: the blank a form or CRM left
+	 * around the address is not part of it (event.c keys it the same) */
+	email = strv_trim_space(email);
+	at = email.len ? memrchr(email.p, '@', email.len) : NULL;
 	if (!at)
 		return false;
 	n = email.len - (size_t)(at + 1 - email.p);

@@ -36,7 +36,8 @@ bool cond_eval_all(const struct cond *cs, size_t n, cond_lookup_cb fn,
 bool cond_event_lookup_cb(void *arg, enum field_src src, const char *name,
 			  struct jval *out, char *scratch, size_t cap);
 
-/* Lower-cased domain of an e-mail address into buf; false when none. */
+/* Lower-cased domain of an e-mail address into buf; false when none.
+ * ASCII white space around the address is not part of it. */
 bool cond_email_domain(struct strv email, char *buf, size_t cap,
 		       struct strv *out);
 /* Step *dom to its parent domain ("eu.acme.com" -> "acme.com"), the one

@@ -34,8 +34,8 @@
  * event_reject runs jsmn again to see what it would have said first.
  *
  * Strings are handed out as slices of the caller's buffer; only strings
- * that carry escapes, flattened "parent.child" names and the lower-cased
- * e-mail lead key are written to ev->scratch; escapes are decoded by
+ * that carry escapes, flattened "parent.child" names and the lower-cased,
+ * trimmed e-mail lead key are written to ev->scratch; escapes are decoded by
  * unescape.h, which the feedback parser shares.
  */
 #include "event.h"
@@ -1703,25 +1703,33 @@ static int event_page_get(struct event_ctx *c, const struct event_slots *s,
 
 /* ---- identity and time ---- */
 
+/*
+ * The e-mail key is the address without the white space a form or CRM left
+ * around it, so that "Bob@x.com " and "bob@x.com" are one lead; one that
+ * is only white space is no e-mail, as an empty one. ev->email itself stays
+ * as sent (it is stored as the trait); cond_email_domain trims the same way.
+ */
 static int event_identity_set(struct event_ctx *c)
 {
 	struct event *ev = c->ev;
+	struct strv email;
 	char *o;
 
 	if (!strv_empty(ev->user_id)) {
 		ev->lead_key = ev->user_id;
 		return 0;
 	}
-	if (!strv_empty(ev->email)) {
-		o = event_scratch_alloc(ev, ev->email.len);
+	email = strv_trim_space(ev->email);
+	if (!strv_empty(email)) {
+		o = event_scratch_alloc(ev, email.len);
 		if (o == NULL)
 			return event_fail(c, EVENT_ERR_TOO_LARGE,
 					  "no room for the lead key");
-		for (size_t i = 0; i < ev->email.len; i++) {
-			char ch = ev->email.p[i];
+		for (size_t i = 0; i < email.len; i++) {
+			char ch = email.p[i];
 			o[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
 		}
-		ev->lead_key = (struct strv){o, ev->email.len};
+		ev->lead_key = (struct strv){o, email.len};
 		return 0;
 	}
 	if (!strv_empty(ev->anonymous_id)) {

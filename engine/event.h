@@ -71,11 +71,12 @@ struct event {
 	struct strv user_id;
 	struct strv anonymous_id;
 	struct strv email; /* traits.email (or context.traits.email), as sent */
-	struct strv
-		lead_key; /* userId, else lower-cased email, else anonymousId */
-	struct strv name; /* track: event; page/screen: name */
-	struct strv path; /* page: properties.path or context.page.path */
-	struct strv url;  /* page: properties.url or context.page.url */
+	/* userId, else email lower-cased and without the ASCII white space
+	 * around it, else anonymousId */
+	struct strv lead_key;
+	struct strv name;     /* track: event; page/screen: name */
+	struct strv path;     /* page: properties.path or context.page.path */
+	struct strv url;      /* page: properties.url or context.page.url */
 	struct strv group_id; /* group: groupId; otherwise context.groupId */
 	int64_t ts_ms; /* event time: timestamp, else originalTimestamp */
 	size_t nprops;

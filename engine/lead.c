@@ -478,9 +478,10 @@ static bool lead_dedupe_check(struct lead *l, uint64_t h)
 	return false;
 }
 
+/* An e-mail of only white space is none, as for the lead key (event.c). */
 static void lead_identity_note(struct lead *l, const struct event *ev)
 {
-	if (!ev->user_id.len && !ev->email.len)
+	if (!ev->user_id.len && strv_empty(strv_trim_space(ev->email)))
 		return;
 	l->flags |= LEAD_F_IDENTIFIED;
 	if (l->lifecycle == LEAD_ANONYMOUS)

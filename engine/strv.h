@@ -29,6 +29,29 @@ static inline bool strv_empty(struct strv s)
 	return s.len == 0;
 }
 
+/* ASCII white space as C's isspace has it in the "C" locale: space, \t,
+ * \n, \v, \f and \r. */
+static inline bool strv_space_byte(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * s without the ASCII white space around it. Form and CRM fields often
+ * carry a stray blank that is not part of the value; s without any costs
+ * a compare of its first and last bytes.
+ */
+static inline struct strv strv_trim_space(struct strv s)
+{
+	while (s.len && strv_space_byte(s.p[0])) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len && strv_space_byte(s.p[s.len - 1]))
+		s.len--;
+	return s;
+}
+
 static inline bool strv_eq(struct strv a, const char *b)
 {
 	size_t n = strlen(b);

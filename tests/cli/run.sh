@@ -395,6 +395,28 @@ t_example_title_word() {
 	fi
 }
 
+# White space around an e-mail is not part of the address: "Jo@GMAIL.com "
+# and "ann@gmail.com<TAB>" are freemail, and without a userId the trimmed,
+# lower-cased address is the lead key, so ann's two spellings are one lead.
+t_simulate_email_blank() {
+	ts='"timestamp":"2026-03-02T09:00:00Z"'
+	{
+		printf '{"type":"identify","messageId":"b1","userId":"b1",%s,"traits":{"email":"Jo@GMAIL.com "}}\n' "$ts"
+		printf '{"type":"identify","messageId":"b2",%s,"traits":{"email":"ann@gmail.com\\t"}}\n' "$ts"
+		printf '{"type":"track","messageId":"b3","event":"x",%s,"context":{"traits":{"email":" ANN@gmail.com"}}}\n' "$ts"
+	} >"$tmp/blank.jsonl"
+	run "$tmp/blank.jsonl" -- simulate -c "$cfg" --summary-json
+	expect_rc simulate-email-blank 0 || return
+	json=$(tail -n 1 "$tmp/err")
+	if echo "$json" | grep -qF '"accepted":3,' &&
+		echo "$json" | grep -qF '"leads":2,' &&
+		echo "$json" | grep -qF '"disqualified":2,"disqualified_by_reason":{"freemail":2}'; then
+		ok "simulate-email-blank: a freemail address with white space around it is freemail, one lead"
+	else
+		nok simulate-email-blank "got: $json"
+	fi
+}
+
 # Lines over EVENT_MAX_BYTES (32768) are too_large, whether they fit the read
 # buffer or not, and the line after each one is read normally. A line of
 # exactly 32768 bytes is accepted.
@@ -929,6 +951,7 @@ t_simulate_disqualified
 t_simulate_late_daily_cap
 t_simulate_identity_split
 t_simulate_sla_no_reroute
+t_simulate_email_blank
 t_simulate_too_long
 t_simulate_crlf
 t_simulate_file_pipe

@@ -219,6 +219,30 @@ static void test_email_domain_lowercased(void **state)
 	assert_false(cond_email_domain(strv_from("x@"), buf, 64, &d));
 }
 
+/* The white space a form left around the address is not in the domain, so
+ * email_domain conditions (and disqualifiers, accounts) see "gmail.com". */
+static void test_email_domain_trimmed(void **state)
+{
+	char *s[] = {"gmail.com"};
+	struct cond c = fx_cond(FIELD_EMAIL_DOMAIN, NULL, COND_EQ, s, 1);
+	struct event *ev = fx_event(EVENT_IDENTIFY, "k", T0);
+	char buf[64];
+	struct strv d;
+	(void)state;
+
+	ev->email = strv_from("\t Bob@GMAIL.com \r\n\v\f");
+	assert_true(eval_ev(c, ev));
+	assert_true(cond_email_domain(ev->email, buf, sizeof(buf), &d));
+	assert_int_equal(d.len, 9);
+	assert_memory_equal(d.p, "gmail.com", 9);
+	assert_false(cond_email_domain(strv_from("x@ \t"), buf, 64, &d));
+	assert_false(cond_email_domain(strv_from(" \t "), buf, 64, &d));
+	/* white space inside is left alone: no address has it */
+	assert_true(cond_email_domain(strv_from("x@a b.com "), buf, 64, &d));
+	assert_int_equal(d.len, 7);
+	assert_memory_equal(d.p, "a b.com", 7);
+}
+
 static void test_property_url_and_all(void **state)
 {
 	char *u[] = {"utm_source=ads"}, *plan[] = {"pro"};
@@ -486,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_exists),
 		cmocka_unit_test(test_negate),
 		cmocka_unit_test(test_email_domain_lowercased),
+		cmocka_unit_test(test_email_domain_trimmed),
 		cmocka_unit_test(test_property_url_and_all),
 		cmocka_unit_test(test_number_as_string_ops),
 		cmocka_unit_test(test_str_agrees_with_value),

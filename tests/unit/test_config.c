@@ -512,6 +512,124 @@ static void test_unknown_team(void **state)
 	",'teams':[{'name':'t','overflow_queue':'q','reps':[{'id':'r'," x      \
 	"}]}]}"
 
+#define DISQ_WITH(x)                                                           \
+	"{" BASE "," TEAMS "," ROUTING ",'fit':{'disqualify':{" x "}}}"
+#define FREEMAIL_PATH "$.fit.disqualify.freemail_domains"
+#define BARE_DOMAIN   "expected a bare domain such as \"gmail.com\", got "
+
+static void test_domains_refuse_address(void **state)
+{
+	(void)state;
+	expect_error(DISQ_WITH("'freemail_domains':['@gmail.com']"),
+		     FREEMAIL_PATH "[0]",
+		     BARE_DOMAIN "\"@gmail.com\": no '@': list the domain");
+	expect_error(DISQ_WITH("'excluded_domains':['ok.com','bob@acme.com']"),
+		     "$.fit.disqualify.excluded_domains[1]", "no '@'");
+}
+
+static void test_domains_refuse_white_space(void **state)
+{
+	(void)state;
+	expect_error(DISQ_WITH("'freemail_domains':['yahoo.com ']"),
+		     FREEMAIL_PATH "[0]",
+		     BARE_DOMAIN "\"yahoo.com \": no white space");
+	expect_error(DISQ_WITH("'freemail_domains':['\\tyahoo.com']"),
+		     FREEMAIL_PATH "[0]", "no white space");
+	expect_error(DISQ_WITH("'freemail_domains':['ya hoo.com']"),
+		     FREEMAIL_PATH "[0]", "no white space");
+	expect_error(DISQ_WITH("'freemail_domains':['']"), FREEMAIL_PATH "[0]",
+		     "expected a non-empty string");
+}
+
+static void test_domains_refuse_wildcard(void **state)
+{
+	(void)state;
+	expect_error(DISQ_WITH("'competitor_domains':['*.rival.com']"),
+		     "$.fit.disqualify.competitor_domains[0]",
+		     BARE_DOMAIN "\"*.rival.com\": no '*': subdomains are "
+				 "covered automatically");
+}
+
+static void test_domains_refuse_url(void **state)
+{
+	(void)state;
+	expect_error(DISQ_WITH("'excluded_domains':['https://acme.com']"),
+		     "$.fit.disqualify.excluded_domains[0]",
+		     "no '/' or ':': list the domain, not a URL");
+	expect_error(DISQ_WITH("'excluded_domains':['acme.com/']"),
+		     "$.fit.disqualify.excluded_domains[0]", "no '/' or ':'");
+	expect_error(DISQ_WITH("'excluded_domains':['acme.com:443']"),
+		     "$.fit.disqualify.excluded_domains[0]", "no '/' or ':'");
+}
+
+static void test_domains_refuse_edge_dot(void **state)
+{
+	(void)state;
+	expect_error(DISQ_WITH("'freemail_domains':['.gmail.com']"),
+		     FREEMAIL_PATH "[0]", "no leading or trailing '.'");
+	expect_error(DISQ_WITH("'freemail_domains':['gmail.com.']"),
+		     FREEMAIL_PATH "[0]", "no leading or trailing '.'");
+}
+
+/* Every bad entry of every list is reported in one pass; good ones load
+ * lower-cased as before. */
+static void test_domains_all_errors_and_good_ones(void **state)
+{
+	struct config_errors e = {0};
+	struct config *cfg;
+	(void)state;
+
+	cfg = load(DISQ_WITH("'freemail_domains':['@a.com','b.com ','c.com'],"
+			     "'competitor_domains':['*.rival.com'],"
+			     "'excluded_domains':['https://x.com']"),
+		   &e);
+	assert_null(cfg);
+	assert_int_equal(e.n, 4);
+	assert_true(has_error(&e, FREEMAIL_PATH "[0]", "no '@'"));
+	assert_true(has_error(&e, FREEMAIL_PATH "[1]", "no white space"));
+	assert_true(has_error(&e, "$.fit.disqualify.competitor_domains[0]",
+			      "no '*'"));
+	assert_true(has_error(&e, "$.fit.disqualify.excluded_domains[0]",
+			      "not a URL"));
+	config_errors_free(&e);
+
+	cfg = load_ok(DISQ_WITH("'freemail_domains':['GMail.com','localhost',"
+				"'xn--mnchen-3ya.de','m\u00fcnchen.de']"));
+	assert_int_equal(cfg->engine.fit.nfreemail, 4);
+	assert_string_equal(cfg->engine.fit.freemail_domains[0], "gmail.com");
+	config_free(cfg);
+}
+
+/* Named accounts are domains or groupIds: what is plainly neither is
+ * refused, any other groupId spelling is kept. */
+static void test_accounts_refuse_never_matching(void **state)
+{
+	const struct rep *r;
+	struct config *cfg;
+	(void)state;
+
+	expect_error(REP_WITH("'accounts':['acme.com','@acme.com']"),
+		     "$.teams[0].reps[0].accounts[1]",
+		     "expected a domain such as \"acme.com\" or a groupId, "
+		     "got \"@acme.com\": no '@'");
+	expect_error(REP_WITH("'accounts':['bob@globex.com']"),
+		     "$.teams[0].reps[0].accounts[0]", "no '@'");
+	expect_error(REP_WITH("'accounts':['https://www.initech.com/']"),
+		     "$.teams[0].reps[0].accounts[0]", "not a URL");
+	expect_error(REP_WITH("'accounts':['*.acme.com']"),
+		     "$.teams[0].reps[0].accounts[0]", "no '*'");
+	expect_error(REP_WITH("'accounts':['acme.com ']"),
+		     "$.teams[0].reps[0].accounts[0]",
+		     "no white space around it");
+	cfg = load_ok(REP_WITH("'accounts':['Acme.com','sfdc:001XX',"
+			       "'Acme Corp']"));
+	r = rep_find(cfg, "r");
+	assert_int_equal(r->naccounts, 3);
+	assert_string_equal(r->accounts[1], "sfdc:001xx");
+	assert_string_equal(r->accounts[2], "acme corp");
+	config_free(cfg);
+}
+
 static void test_bad_tz(void **state)
 {
 	(void)state;
@@ -1090,6 +1208,13 @@ int main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_unknown_team),
+		cmocka_unit_test(test_domains_refuse_address),
+		cmocka_unit_test(test_domains_refuse_white_space),
+		cmocka_unit_test(test_domains_refuse_wildcard),
+		cmocka_unit_test(test_domains_refuse_url),
+		cmocka_unit_test(test_domains_refuse_edge_dot),
+		cmocka_unit_test(test_domains_all_errors_and_good_ones),
+		cmocka_unit_test(test_accounts_refuse_never_matching),
 		cmocka_unit_test(test_bad_tz),
 		cmocka_unit_test(test_tz_posix_refused),
 		cmocka_unit_test(test_bad_hours),

@@ -1033,6 +1033,43 @@ static void test_email_lowercased_in_scratch(void **state)
 	assert_true(ev.email.p >= s && ev.email.p < s + strlen(s));
 }
 
+/* White space around the address is not part of the key; the e-mail
+ * itself stays as sent, and one of white space only is no e-mail. */
+static void test_email_key_trimmed(void **state)
+{
+	const char *tail = "\"timestamp\":\"2026-01-01T00:00:00Z\"}";
+	char buf[256];
+	(void)state;
+
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"identify\",\"traits\":{\"email\":"
+		 "\" Bob@GMAIL.com \\t\\r\\n\"},%s",
+		 tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "bob@gmail.com");
+	assert_strv(ev.email, " Bob@GMAIL.com \t\r\n");
+
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"track\",\"event\":\"x\",\"context\":{"
+		 "\"traits\":{\"email\":\"bob@gmail.com\\t\"}},%s",
+		 tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "bob@gmail.com");
+
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"identify\",\"anonymousId\":\"A1\","
+		 "\"traits\":{\"email\":\" \\t \"},%s",
+		 tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "A1");
+	assert_strv(ev.email, " \t ");
+
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"identify\",\"traits\":{\"email\":\"  \"},%s",
+		 tail);
+	assert_rejected(buf, EVENT_ERR_NO_IDENTITY);
+}
+
 static void test_bad_then_good(void **state)
 {
 	(void)state;
@@ -1365,6 +1402,7 @@ int main(void)
 		cmocka_unit_test(test_timestamp_fast_path),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_email_lowercased_in_scratch),
+		cmocka_unit_test(test_email_key_trimmed),
 		cmocka_unit_test(test_bad_then_good),
 		cmocka_unit_test(test_field_limit),
 		cmocka_unit_test(test_pretty_printed),

@@ -113,6 +113,21 @@ static void test_lifecycle_anonymous_to_known(void **state)
 	assert_string_equal(lead_lifecycle_name(LEAD_HANDED_OFF), "handed_off");
 }
 
+/* An e-mail of only white space identifies nobody, as an empty one. */
+static void test_lifecycle_blank_email_stays_anonymous(void **state)
+{
+	struct lfx *s = *state;
+	struct event *ev = fx_event(EVENT_IDENTIFY, "anon-2", T0);
+
+	ev->email = strv_from(" \t\r\n");
+	apply(s, ev);
+	assert_int_equal(lead_lifecycle_get(get(s, "anon-2")), LEAD_ANONYMOUS);
+	ev = fx_event(EVENT_IDENTIFY, "anon-2", T0);
+	ev->email = strv_from(" jo@acme.com ");
+	apply(s, ev);
+	assert_int_equal(lead_lifecycle_get(get(s, "anon-2")), LEAD_KNOWN);
+}
+
 static void test_qualifies_once_per_cycle(void **state)
 {
 	struct lfx *s = *state;
@@ -956,6 +971,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_lifecycle_anonymous_to_known),
+		T(test_lifecycle_blank_email_stays_anonymous),
 		T(test_qualifies_once_per_cycle),
 		T(test_assign_json),
 		T(test_assign_wide_integer_trait),
