@@ -1,6 +1,6 @@
 /*
- * config.c - config_load and friends: parse the JSON file with jansson,
- * walk the top-level sections (Kafka
+ * config.c - config_load and friends: parse the JSON file with jansson
+ * (past a leading byte order mark), walk the top-level sections (Kafka
  * properties, topics, process settings, then the engine sections in
  * config_rules.c and config_teams.c), and hand back either a complete config
  * or every error found, never a half-built one. Kafka properties also go to
@@ -618,6 +618,37 @@ static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
 	return cfg;
 }
 
+/* The UTF-8 byte order mark Windows editors and PowerShell write. */
+#define CFG_BOM     "\xef\xbb\xbf"
+#define CFG_BOM_LEN 3
+
+/*
+ * FILE parsed by jansson past a leading byte order mark: RFC 8259 lets a
+ * parser ignore one, jansson does not, and its error for one points at an
+ * invisible character. Line and column numbers stay what an editor shows.
+ */
+static json_t *cfg_file_parse(const char *file, json_error_t *jerr)
+{
+	char head[CFG_BOM_LEN];
+	json_t *root;
+	FILE *f = fopen(file, "rb");
+
+	if (f == NULL) {
+		/* jansson's own wording, as json_load_file had it */
+		memset(jerr, 0, sizeof(*jerr));
+		jerr->line = -1;
+		snprintf(jerr->text, sizeof(jerr->text),
+			 "unable to open %s: %s", file, strerror(errno));
+		return NULL;
+	}
+	if (fread(head, 1, CFG_BOM_LEN, f) != CFG_BOM_LEN ||
+	    memcmp(head, CFG_BOM, CFG_BOM_LEN) != 0)
+		rewind(f);
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, jerr);
+	fclose(f);
+	return root;
+}
+
 struct config *config_load_checked(const char *file,
 				   config_kafka_check_fn check,
 				   struct config_errors *errs)
@@ -629,7 +660,7 @@ struct config *config_load_checked(const char *file,
 
 	if (!errs)
 		errs = &local;
-	root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+	root = cfg_file_parse(file, &jerr);
 	cfg = cfg_from_json(root, &jerr, check, errs);
 	if (cfg)
 		cfg->path = cfg_strdup(file);
@@ -652,6 +683,10 @@ struct config *config_load_string(const char *json, size_t len,
 
 	if (!errs)
 		errs = &local;
+	if (len >= CFG_BOM_LEN && memcmp(json, CFG_BOM, CFG_BOM_LEN) == 0) {
+		json += CFG_BOM_LEN;
+		len -= CFG_BOM_LEN;
+	}
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	cfg = cfg_from_json(root, &jerr, NULL, errs);
 	config_errors_free(&local);

@@ -70,7 +70,8 @@ struct config_errors {
 /*
  * Load and validate FILE. Returns a new config, or NULL with every error in
  * errs (which the caller frees with config_errors_free). Kafka values of the
- * form "@file:/path" are replaced by that file's contents (for secrets).
+ * form "@file:/path" are replaced by that file's contents (for secrets). A
+ * UTF-8 byte order mark at the start of the file is skipped.
  */
 struct config *config_load(const char *file, struct config_errors *errs);
 

@@ -172,6 +172,14 @@ t_check_kafka_secret() {
 	fi
 }
 
+# A UTF-8 byte order mark at the start of the config (Notepad, PowerShell)
+# is skipped.
+t_check_bom() {
+	printf '\357\273\277' >"$tmp/bom.json"
+	cat "$cfg" >>"$tmp/bom.json"
+	t_check_good check-bom --check-config -c "$tmp/bom.json"
+}
+
 t_check_missing() {
 	f=$tmp/does-not-exist.json
 	run /dev/null -- -t -c "$f"
@@ -394,6 +402,34 @@ t_simulate_crlf() {
 		ok "simulate-no-final-newline: last line still read"
 	else
 		nok simulate-no-final-newline "last line lost"
+	fi
+}
+
+# A byte order mark before the first event is skipped: the first event is
+# accepted, and the output is what the same lines without it give. One
+# before a later line is part of that line, which is rejected naming it.
+t_simulate_bom() {
+	{
+		printf '\357\273\277'
+		cat "$events"
+	} >"$tmp/bom.jsonl"
+	run "$tmp/bom.jsonl" -- simulate -c "$cfg"
+	if ! expect_rc simulate-bom 0 || ! cmp -s "$tmp/out" "$here/expected/handoffs.jsonl" ||
+		! summary | cmp -s - "$here/expected/summary.txt"; then
+		nok simulate-bom "handoffs or summary differ"
+		return
+	fi
+	{
+		head -n 1 "$events"
+		printf '\357\273\277'
+		head -n 1 "$events"
+	} >"$tmp/bom2.jsonl"
+	run "$tmp/bom2.jsonl" -- simulate -c "$cfg"
+	if expect_rc simulate-bom-later 0 && [ "$(rejects)" = '{"line":2,"reason":"not_json","message":"event starts with a UTF-8 byte order mark"}' ] &&
+		summary | grep -qx 'accepted: 1'; then
+		ok "simulate-bom: skipped before line 1 (accepted: 13, as without it), named on a later line"
+	else
+		nok simulate-bom-later "got: $(rejects)"
 	fi
 }
 
@@ -868,6 +904,7 @@ t_check_bad bad-syntax
 t_check_bad bad-kafka
 t_check_kafka_good
 t_check_kafka_secret
+t_check_bom
 t_check_missing
 t_run_bad
 t_run_bad_kafka
@@ -880,6 +917,7 @@ t_simulate_nul_key
 t_simulate_disqualified
 t_simulate_too_long
 t_simulate_crlf
+t_simulate_bom
 t_simulate_file_pipe
 t_simulate_file_pipe_blanks
 t_simulate_empty

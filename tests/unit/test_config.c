@@ -823,6 +823,36 @@ static void test_kafka_check(void **state)
 	unlink(secret);
 }
 
+/* A UTF-8 byte order mark at the start (Notepad, PowerShell) is skipped,
+ * from a file and from memory; line and column numbers do not count it. */
+static void test_bom(void **state)
+{
+	char file[] = "/tmp/lr_cfgXXXXXX", bad[] = "/tmp/lr_cfgXXXXXX";
+	char *json = q(MINI);
+	char bom_json[512];
+	struct config_errors e = {0};
+	struct config *cfg;
+
+	(void)state;
+	file_write(file, "\xef\xbb\xbf", MINI);
+	cfg = config_load(file, &e);
+	assert_non_null(cfg);
+	assert_int_equal(e.n, 0);
+	assert_string_equal(kafka_get(cfg, "bootstrap.servers"), "k:9092");
+	config_free(cfg);
+	unlink(file);
+	snprintf(bom_json, sizeof(bom_json), "\xef\xbb\xbf%s", json);
+	cfg = config_load_string(bom_json, strlen(bom_json), &e);
+	assert_non_null(cfg);
+	config_free(cfg);
+	free(json);
+	file_write(bad, "\xef\xbb\xbf", "{\n 'kafka': 1,\n}");
+	assert_null(config_load(bad, &e));
+	assert_true(has_error(&e, "$", "invalid JSON at line 3, column 1:"));
+	config_errors_free(&e);
+	unlink(bad);
+}
+
 static void test_topics(void **state)
 {
 	(void)state;
@@ -951,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_kafka_owned_keys),
 		cmocka_unit_test(test_kafka_secret_file),
 		cmocka_unit_test(test_kafka_check),
+		cmocka_unit_test(test_bom),
 		cmocka_unit_test(test_topics),
 		cmocka_unit_test(test_many_errors_one_pass),
 		cmocka_unit_test(test_syntax_error),
