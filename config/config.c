@@ -1,9 +1,12 @@
 /*
- * config.c - config_load and friends: parse the JSON file with jansson,
- * walk the top-level sections (Kafka properties, topics, process settings,
- * then the engine sections in config_rules.c and config_teams.c), and hand
- * back either a complete config or every error found, never a half-built
- * one. Cold path: clarity of errors beats speed everywhere here.
+ * config.c - config_load and friends: parse the JSON file with jansson
+ * (past a leading byte order mark), walk the top-level sections (Kafka
+ * properties, topics, process settings, then the engine sections in
+ * config_rules.c and config_teams.c), and hand back either a complete config
+ * or every error found, never a half-built one. Kafka properties also go to
+ * the caller's check (the daemon's asks librdkafka), so that their errors
+ * come in the same pass while config/ does not depend on librdkafka. Cold
+ * path: clarity of errors beats speed everywhere here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,18 +91,22 @@ static int cfg_secret_read(struct config_errors *errs, const char *file,
 	return 0;
 }
 
+/* *secret is set when the value came from an "@file:" secret. */
 static int cfg_kafka_value(struct config_errors *errs, const json_t *v,
-			   const char *path, char **out)
+			   const char *path, char **out, bool *secret)
 {
 	char num[64];
 
+	*secret = false;
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		if (strncmp(json_string_value(v), CFG_SECRET_PFX,
-			    CFG_SECRET_PLEN) == 0)
+			    CFG_SECRET_PLEN) == 0) {
+			*secret = true;
 			return cfg_secret_read(
 				errs, json_string_value(v) + CFG_SECRET_PLEN,
 				path, out);
+		}
 		*out = cfg_strdup(json_string_value(v));
 		return 0;
 	case JSON_INTEGER:
@@ -138,8 +145,21 @@ static bool cfg_kafka_key_owned(struct config_errors *errs, const char *key,
 	return false;
 }
 
+/* The caller's check of one property (librdkafka's, in the daemon). */
+static void cfg_kafka_check(struct config_errors *errs,
+			    config_kafka_check_fn check,
+			    const struct config_kv *kv, bool secret,
+			    const char *path)
+{
+	char msg[sizeof(errs->v[0].msg)];
+
+	if (check && check(kv->key, kv->value, secret, msg, sizeof(msg)) < 0)
+		cfg_error(errs, path, "%s", msg);
+}
+
 static int cfg_kafka_parse(struct config_errors *errs, const json_t *v,
-			   const char *path, struct config *cfg)
+			   const char *path, config_kafka_check_fn check,
+			   struct config *cfg)
 {
 	size_t before = errs->n;
 	const json_t *val;
@@ -155,16 +175,18 @@ static int cfg_kafka_parse(struct config_errors *errs, const json_t *v,
 	{
 		char sub[CFG_PATH_MAX];
 		struct config_kv *kv = &cfg->kafka[cfg->nkafka];
+		bool secret;
 
 		if (cfg_key_is_comment(key))
 			continue;
 		cfg_path_key(sub, sizeof(sub), path, key);
 		if (cfg_kafka_key_owned(errs, key, sub))
 			continue;
-		if (cfg_kafka_value(errs, val, sub, &kv->value) < 0)
+		if (cfg_kafka_value(errs, val, sub, &kv->value, &secret) < 0)
 			continue;
 		kv->key = cfg_strdup(key);
 		cfg->nkafka++;
+		cfg_kafka_check(errs, check, kv, secret, sub);
 		if (strcmp(key, "bootstrap.servers") == 0) {
 			bootstrap = true;
 			if (!*kv->value)
@@ -634,7 +656,7 @@ static void cfg_sections_required(struct config_errors *errs,
 }
 
 static void cfg_root_apply(struct config_errors *errs, const json_t *root,
-			   struct config *cfg)
+			   config_kafka_check_fn check, struct config *cfg)
 {
 	struct engine_config *ec = &cfg->engine;
 	const json_t *v;
@@ -645,7 +667,7 @@ static void cfg_root_apply(struct config_errors *errs, const json_t *root,
 		       sizeof(cfg_sections) / sizeof(cfg_sections[0]));
 	cfg_sections_required(errs, root);
 	if ((v = json_object_get(root, "kafka")))
-		cfg_kafka_parse(errs, v, "$.kafka", cfg);
+		cfg_kafka_parse(errs, v, "$.kafka", check, cfg);
 	cfg_object_apply(errs, json_object_get(root, "topics"), "$.topics",
 			 cfg_topics_fields,
 			 sizeof(cfg_topics_fields) /
@@ -672,6 +694,7 @@ static void cfg_root_apply(struct config_errors *errs, const json_t *root,
 }
 
 static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
+				    config_kafka_check_fn check,
 				    struct config_errors *errs)
 {
 	size_t before = errs->n;
@@ -692,7 +715,7 @@ static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
 		json_decref(root);
 		return NULL;
 	}
-	cfg_root_apply(errs, root, cfg);
+	cfg_root_apply(errs, root, check, cfg);
 	json_decref(root);
 	if (errs->n != before) {
 		config_free(cfg);
@@ -701,7 +724,40 @@ static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
 	return cfg;
 }
 
-struct config *config_load(const char *file, struct config_errors *errs)
+/* The UTF-8 byte order mark Windows editors and PowerShell write. */
+#define CFG_BOM     "\xef\xbb\xbf"
+#define CFG_BOM_LEN 3
+
+/*
+ * FILE parsed by jansson past a leading byte order mark: RFC 8259 lets a
+ * parser ignore one, jansson does not, and its error for one points at an
+ * invisible character. Line and column numbers stay what an editor shows.
+ */
+static json_t *cfg_file_parse(const char *file, json_error_t *jerr)
+{
+	char head[CFG_BOM_LEN];
+	json_t *root;
+	FILE *f = fopen(file, "rb");
+
+	if (f == NULL) {
+		/* jansson's own wording, as json_load_file had it */
+		memset(jerr, 0, sizeof(*jerr));
+		jerr->line = -1;
+		snprintf(jerr->text, sizeof(jerr->text),
+			 "unable to open %s: %s", file, strerror(errno));
+		return NULL;
+	}
+	if (fread(head, 1, CFG_BOM_LEN, f) != CFG_BOM_LEN ||
+	    memcmp(head, CFG_BOM, CFG_BOM_LEN) != 0)
+		rewind(f);
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, jerr);
+	fclose(f);
+	return root;
+}
+
+struct config *config_load_checked(const char *file,
+				   config_kafka_check_fn check,
+				   struct config_errors *errs)
 {
 	struct config_errors local = {0};
 	struct config *cfg;
@@ -710,12 +766,17 @@ struct config *config_load(const char *file, struct config_errors *errs)
 
 	if (!errs)
 		errs = &local;
-	root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
-	cfg = cfg_from_json(root, &jerr, errs);
+	root = cfg_file_parse(file, &jerr);
+	cfg = cfg_from_json(root, &jerr, check, errs);
 	if (cfg)
 		cfg->path = cfg_strdup(file);
 	config_errors_free(&local);
 	return cfg;
+}
+
+struct config *config_load(const char *file, struct config_errors *errs)
+{
+	return config_load_checked(file, NULL, errs);
 }
 
 struct config *config_load_string(const char *json, size_t len,
@@ -728,8 +789,12 @@ struct config *config_load_string(const char *json, size_t len,
 
 	if (!errs)
 		errs = &local;
+	if (len >= CFG_BOM_LEN && memcmp(json, CFG_BOM, CFG_BOM_LEN) == 0) {
+		json += CFG_BOM_LEN;
+		len -= CFG_BOM_LEN;
+	}
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	cfg = cfg_from_json(root, &jerr, errs);
+	cfg = cfg_from_json(root, &jerr, NULL, errs);
 	config_errors_free(&local);
 	return cfg;
 }

@@ -73,9 +73,25 @@ struct config_errors {
 /*
  * Load and validate FILE. Returns a new config, or NULL with every error in
  * errs (which the caller frees with config_errors_free). Kafka values of the
- * form "@file:/path" are replaced by that file's contents (for secrets).
+ * form "@file:/path" are replaced by that file's contents (for secrets). A
+ * UTF-8 byte order mark at the start of the file is skipped.
  */
 struct config *config_load(const char *file, struct config_errors *errs);
+
+/*
+ * A check of one kafka property that config/ cannot make itself: the
+ * daemon passes one that asks librdkafka (kafka_conf_check), so that
+ * config/ does not depend on it. Returns 0, or -1 with why in msg. secret
+ * says the value was read from an "@file:" secret: msg must not show it.
+ */
+typedef int (*config_kafka_check_fn)(const char *key, const char *value,
+				     bool secret, char *msg, size_t size);
+
+/* config_load, with every kafka property also put to check; its failures
+ * are reported at the property's path among the other errors. */
+struct config *config_load_checked(const char *file,
+				   config_kafka_check_fn check,
+				   struct config_errors *errs);
 /* The same from an in-memory JSON text (tests, fuzzing). */
 struct config *config_load_string(const char *json, size_t len,
 				  struct config_errors *errs);

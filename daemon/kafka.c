@@ -1,5 +1,11 @@
 /*
- * kafka.c - shared Kafka configuration and the start-up topic check.
+ * kafka.c - shared Kafka configuration, the check of the config's kafka
+ * section, and the start-up topic check.
+ *
+ * The kafka section is put to librdkafka when the config is loaded (by
+ * --check-config, at start and on reload), property by property on a
+ * scratch conf, so a misspelt name or a bad value is reported with its
+ * JSON path there, not as a bare librdkafka error when a client is made.
  *
  * The check runs once, before the consumer joins the group, so a wrong
  * topic layout stops the daemon with one clear line instead of corrupting
@@ -139,6 +145,30 @@ rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
 err:
 	rd_kafka_conf_destroy(conf);
 	return NULL;
+}
+
+int kafka_conf_check(const char *key, const char *value, bool secret, char *msg,
+		     size_t size)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_res_t res =
+		rd_kafka_conf_set(conf, key, value, msg, size);
+	size_t len;
+
+	rd_kafka_conf_destroy(conf);
+	if (res == RD_KAFKA_CONF_OK)
+		return 0;
+	/* librdkafka quotes an invalid value, and a range error shows the
+	 * number parsed from it: neither may print a secret. An unknown
+	 * property's message names the key only. */
+	if (secret && res != RD_KAFKA_CONF_UNKNOWN)
+		snprintf(msg, size,
+			 "librdkafka rejects the value read from the secret "
+			 "file (not shown)");
+	len = strlen(msg);
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		msg[--len] = '\0'; /* range errors end in a newline */
+	return -1;
 }
 
 int kafka_handoff_topic(const char *tmpl, const char *team, const char *rep,

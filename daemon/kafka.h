@@ -1,6 +1,7 @@
 /*
  * kafka.h - what the daemon's Kafka handles share: the configuration every
- * handle starts from, and the topic layout checked (and completed) at start.
+ * handle starts from, the check of the config's kafka properties, and the
+ * topic layout checked (and completed) at start.
  */
 #ifndef LR_KAFKA_H
 #define LR_KAFKA_H
@@ -41,6 +42,14 @@ rd_kafka_conf_t *kafka_conf_make(const rd_kafka_conf_t *base,
 				 const char *const *defaults,
 				 const char *const *forced, const char *who,
 				 char *errstr, size_t errsize);
+
+/*
+ * A config_kafka_check_fn: sets key to value on a scratch conf, as
+ * kafka_conf_make will (no client, no network), and returns 0, or -1 with
+ * librdkafka's reason in msg. A rejected secret value is not shown.
+ */
+int kafka_conf_check(const char *key, const char *value, bool secret, char *msg,
+		     size_t size);
 
 /*
  * Check that the input topics exist and are co-partitioned, create the

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../config/config.h"
+#include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
 #include "simulate.h"
@@ -59,10 +60,12 @@ static void main_errors_print(const char *file,
 		fprintf(stderr, "%s: $: cannot load configuration\n", file);
 }
 
+/* Every mode checks the kafka section with librdkafka, so a config that
+ * simulate or --check-config accepts is one the daemon can start with. */
 static struct config *main_config_load(const char *file)
 {
 	struct config_errors errs = {0};
-	struct config *cfg = config_load(file, &errs);
+	struct config *cfg = config_load_checked(file, kafka_conf_check, &errs);
 
 	if (cfg == NULL)
 		main_errors_print(file, &errs);

@@ -24,6 +24,7 @@
 
 #include "../config/config.h"
 #include "http.h"
+#include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
 #include "pipeline_internal.h"
@@ -325,7 +326,10 @@ static void pipeline_reload_warn(const struct config *old,
 static void pipeline_reload(struct pipeline *pl)
 {
 	struct config_errors errs = {0};
-	struct config *neu = config_load(pl->config_path, &errs);
+	/* The kafka section only applies at the next restart, so a typo in
+	 * it must fail the reload now, not that restart. */
+	struct config *neu =
+		config_load_checked(pl->config_path, kafka_conf_check, &errs);
 
 	if (neu == NULL) {
 		for (size_t i = 0; i < errs.n; i++)

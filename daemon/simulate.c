@@ -349,6 +349,26 @@ static enum sim_long sim_long_part(struct sim *s, enum sim_long st,
 	return SIM_LONG_SKIP;
 }
 
+/* The UTF-8 byte order mark Windows tools (PowerShell's Out-File, Notepad)
+ * put at the start of a text file. */
+#define SIM_BOM     "\xef\xbb\xbf"
+#define SIM_BOM_LEN 3
+
+/*
+ * The first bytes of the input into buf, past a byte order mark: returns
+ * how many are kept. Only the very start is looked at, once, so the first
+ * event is not rejected as not JSON and the per-line path does not change;
+ * a mark anywhere else is part of its line, as in any JSON text.
+ */
+static size_t sim_bom_skip(char *buf, FILE *in)
+{
+	size_t n = fread(buf, 1, SIM_BOM_LEN, in);
+
+	if (n == SIM_BOM_LEN && memcmp(buf, SIM_BOM, SIM_BOM_LEN) == 0)
+		return 0;
+	return n;
+}
+
 /*
  * Split the input into lines over one buffer. A line that outgrows
  * SIM_LINE_MAX is reported once and then skipped up to its newline, so the
@@ -364,6 +384,7 @@ static int sim_read(struct sim *s, FILE *in)
 
 	if (buf == NULL)
 		return -1;
+	end = sim_bom_skip(buf, in);
 	for (;;) {
 		char *nl = memchr(buf + beg, '\n', end - beg);
 

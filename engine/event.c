@@ -1123,6 +1123,12 @@ static int event_reject(struct event_ctx *c, const struct event_lexer *x)
 	    !event_utf8_valid(c->buf, c->len, 0))
 		return event_fail(c, EVENT_ERR_BAD_UTF8,
 				  "event is not valid UTF-8");
+	/* Said here, on the reject path, rather than skipped on every event:
+	 * RFC 8259 forbids senders a byte order mark, and a record that has
+	 * one goes to the DLQ with a reason that names the invisible byte. */
+	if (c->len >= 3 && memcmp(c->buf, "\xef\xbb\xbf", 3) == 0)
+		return event_fail(c, EVENT_ERR_NOT_JSON,
+				  "event starts with a UTF-8 byte order mark");
 	jsmn_init(&p);
 	r = jsmn_parse(&p, c->buf, c->len, tok, EVENT_MAX_TOKENS);
 	if (r == JSMN_ERROR_NOMEM)

@@ -138,6 +138,48 @@ t_check_bad() {
 	fi
 }
 
+# kafka_cfg FILE PROPS: good.json with PROPS (JSON members) added to its
+# kafka section.
+kafka_cfg() {
+	sed "s|\"bootstrap.servers\": \"127.0.0.1:9092\"|&, $2|" "$cfg" >"$1"
+}
+
+# librdkafka accepts every property of a valid kafka section, numbers,
+# booleans and a secret from a file included, and nothing is printed.
+t_check_kafka_good() {
+	printf 'pass word\n' >"$tmp/password"
+	kafka_cfg "$tmp/kafka-good.json" '"security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": "lr", "sasl.password": "@file:'"$tmp"'/password", "compression.type": "lz4", "linger.ms": 10, "enable.idempotence": true, "transaction.timeout.ms": 60000, "client.id": "leadrouter"'
+	t_check_good check-kafka-good --check-config -c "$tmp/kafka-good.json"
+}
+
+# A value librdkafka refuses that came from an @file: secret is reported
+# at its path without being shown; an unknown name still gets librdkafka's
+# message, which names only the key.
+t_check_kafka_secret() {
+	printf 'hunter2\n' >"$tmp/secret"
+	kafka_cfg "$tmp/kafka-secret.json" '"security.protocol": "@file:'"$tmp"'/secret", "sasl.pasword": "@file:'"$tmp"'/secret"'
+	f=$tmp/kafka-secret.json
+	run /dev/null -- --check-config -c "$f"
+	expect_rc check-kafka-secret 1 || return
+	if grep -q hunter2 "$tmp/err" "$tmp/out"; then
+		nok check-kafka-secret "the secret was printed"
+	elif grep -qxF "$f: \$.kafka['security.protocol']: librdkafka rejects the value read from the secret file (not shown)" "$tmp/err" &&
+		grep -qxF "$f: \$.kafka['sasl.pasword']: No such configuration property: \"sasl.pasword\"" "$tmp/err" &&
+		[ "$(wc -l <"$tmp/err")" -eq 2 ]; then
+		ok "check-kafka-secret: exit 1, both paths, the secret not shown"
+	else
+		nok check-kafka-secret "unexpected errors"
+	fi
+}
+
+# A UTF-8 byte order mark at the start of the config (Notepad, PowerShell)
+# is skipped.
+t_check_bom() {
+	printf '\357\273\277' >"$tmp/bom.json"
+	cat "$cfg" >>"$tmp/bom.json"
+	t_check_good check-bom --check-config -c "$tmp/bom.json"
+}
+
 t_check_missing() {
 	f=$tmp/does-not-exist.json
 	run /dev/null -- -t -c "$f"
@@ -158,6 +200,19 @@ t_run_bad() {
 		ok "run-bad-config: exit 1 with the errors"
 	else
 		nok run-bad-config "errors not printed"
+	fi
+}
+
+# The daemon puts its kafka section to librdkafka before any Kafka work,
+# and says where the error is.
+t_run_bad_kafka() {
+	f=$here/configs/bad-kafka.json
+	run /dev/null -- -c "$f"
+	expect_rc run-bad-kafka 1 || return
+	if grep -qF "$f: \$.kafka['securty.protocol']: No such configuration property" "$tmp/err"; then
+		ok "run-bad-kafka: exit 1 with the \$.kafka paths"
+	else
+		nok run-bad-kafka "errors not printed"
 	fi
 }
 
@@ -468,6 +523,34 @@ t_simulate_crlf() {
 		ok "simulate-no-final-newline: last line still read"
 	else
 		nok simulate-no-final-newline "last line lost"
+	fi
+}
+
+# A byte order mark before the first event is skipped: the first event is
+# accepted, and the output is what the same lines without it give. One
+# before a later line is part of that line, which is rejected naming it.
+t_simulate_bom() {
+	{
+		printf '\357\273\277'
+		cat "$events"
+	} >"$tmp/bom.jsonl"
+	run "$tmp/bom.jsonl" -- simulate -c "$cfg"
+	if ! expect_rc simulate-bom 0 || ! cmp -s "$tmp/out" "$here/expected/handoffs.jsonl" ||
+		! summary | cmp -s - "$here/expected/summary.txt"; then
+		nok simulate-bom "handoffs or summary differ"
+		return
+	fi
+	{
+		head -n 1 "$events"
+		printf '\357\273\277'
+		head -n 1 "$events"
+	} >"$tmp/bom2.jsonl"
+	run "$tmp/bom2.jsonl" -- simulate -c "$cfg"
+	if expect_rc simulate-bom-later 0 && [ "$(rejects)" = '{"line":2,"reason":"not_json","message":"event starts with a UTF-8 byte order mark"}' ] &&
+		summary | grep -qx 'accepted: 1'; then
+		ok "simulate-bom: skipped before line 1 (accepted: 13, as without it), named on a later line"
+	else
+		nok simulate-bom-later "got: $(rejects)"
 	fi
 }
 
@@ -939,8 +1022,13 @@ t_check_example
 t_check_bad bad-many
 t_check_bad bad-missing
 t_check_bad bad-syntax
+t_check_bad bad-kafka
+t_check_kafka_good
+t_check_kafka_secret
+t_check_bom
 t_check_missing
 t_run_bad
+t_run_bad_kafka
 t_simulate_bad_config
 t_simulate_golden
 t_simulate_reject_lines
@@ -954,6 +1042,7 @@ t_simulate_sla_no_reroute
 t_simulate_email_blank
 t_simulate_too_long
 t_simulate_crlf
+t_simulate_bom
 t_simulate_file_pipe
 t_simulate_file_pipe_blanks
 t_simulate_empty

@@ -1037,6 +1037,115 @@ static void test_kafka_secret_file(void **state)
 		     "$.kafka['ssl.key.password']", "not a regular file");
 }
 
+/* What the fake librdkafka check below was asked, and its answer. */
+static struct {
+	unsigned calls;
+	bool secret_seen;  /* sasl.password came with secret set */
+	bool literal_seen; /* client.id came with secret clear */
+} kcheck;
+
+static int kafka_check_fake(const char *key, const char *value, bool secret,
+			    char *msg, size_t size)
+{
+	kcheck.calls++;
+	if (strcmp(key, "sasl.password") == 0)
+		kcheck.secret_seen = secret && strcmp(value, "s3cr3t") == 0;
+	if (strcmp(key, "client.id") == 0)
+		kcheck.literal_seen = !secret && strcmp(value, "lr") == 0;
+	if (strcmp(key, "securty.protocol") != 0)
+		return 0;
+	snprintf(msg, size, "No such configuration property: \"%s\"", key);
+	return -1;
+}
+
+/* Writes single-quoted JSON (after prefix bytes) to a new file at tmpl. */
+static void file_write(char *tmpl, const char *prefix, const char *sq)
+{
+	char *json = q(sq);
+	FILE *f;
+	int fd = mkstemp(tmpl);
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(prefix, f);
+	fputs(json, f);
+	fclose(f);
+	free(json);
+}
+
+/* The daemon's check of each kafka property: every property but comments
+ * and the daemon's own is put to it, a secret says so, and a failure is
+ * one more error at the property's path, in the same pass as the rest. */
+static void test_kafka_check(void **state)
+{
+	char secret[] = "/tmp/lr_secretXXXXXX", file[] = "/tmp/lr_cfgXXXXXX";
+	char json[512];
+	struct config_errors e = {0};
+	struct config *cfg;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(secret);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3cr3t\n", 7), 7);
+	close(fd);
+	snprintf(json, sizeof(json),
+		 "{" SCORING "," QUAL "," TEAMS "," ROUTING
+		 ",'kafka':{'bootstrap.servers':'k','_note':'x',"
+		 "'sasl.password':'@file:%s','client.id':'lr',"
+		 "'securty.protocol':'SSL','group.id':'g'}}",
+		 secret);
+	file_write(file, "", json);
+	cfg = config_load_checked(file, kafka_check_fake, &e);
+	assert_null(cfg);
+	assert_int_equal(kcheck.calls, 4);
+	assert_true(kcheck.secret_seen);
+	assert_true(kcheck.literal_seen);
+	assert_int_equal(e.n, 2);
+	assert_true(has_error(&e, "$.kafka['securty.protocol']",
+			      "No such configuration property"));
+	assert_true(has_error(&e, "$.kafka['group.id']", "set by the daemon"));
+	config_errors_free(&e);
+	/* without a check, as simulate's tests and the fuzzer load */
+	cfg = config_load(file, &e);
+	assert_null(cfg);
+	assert_int_equal(e.n, 1);
+	config_errors_free(&e);
+	unlink(file);
+	unlink(secret);
+}
+
+/* A UTF-8 byte order mark at the start (Notepad, PowerShell) is skipped,
+ * from a file and from memory; line and column numbers do not count it. */
+static void test_bom(void **state)
+{
+	char file[] = "/tmp/lr_cfgXXXXXX", bad[] = "/tmp/lr_cfgXXXXXX";
+	char *json = q(MINI);
+	char bom_json[512];
+	struct config_errors e = {0};
+	struct config *cfg;
+
+	(void)state;
+	file_write(file, "\xef\xbb\xbf", MINI);
+	cfg = config_load(file, &e);
+	assert_non_null(cfg);
+	assert_int_equal(e.n, 0);
+	assert_string_equal(kafka_get(cfg, "bootstrap.servers"), "k:9092");
+	config_free(cfg);
+	unlink(file);
+	snprintf(bom_json, sizeof(bom_json), "\xef\xbb\xbf%s", json);
+	cfg = config_load_string(bom_json, strlen(bom_json), &e);
+	assert_non_null(cfg);
+	config_free(cfg);
+	free(json);
+	file_write(bad, "\xef\xbb\xbf", "{\n 'kafka': 1,\n}");
+	assert_null(config_load(bad, &e));
+	assert_true(has_error(&e, "$", "invalid JSON at line 3, column 1:"));
+	config_errors_free(&e);
+	unlink(bad);
+}
+
 static void test_topics(void **state)
 {
 	(void)state;
@@ -1229,6 +1338,8 @@ int main(void)
 		cmocka_unit_test(test_empty_lists),
 		cmocka_unit_test(test_kafka_owned_keys),
 		cmocka_unit_test(test_kafka_secret_file),
+		cmocka_unit_test(test_kafka_check),
+		cmocka_unit_test(test_bom),
 		cmocka_unit_test(test_topics),
 		cmocka_unit_test(test_handoff_topic_length),
 		cmocka_unit_test(test_many_errors_one_pass),

@@ -339,6 +339,25 @@ static void test_reject_not_json(void **state)
 	assert_int_equal(err.reason, EVENT_ERR_NOT_JSON);
 }
 
+/* A byte order mark is not skipped (the daemon's records, simulate past
+ * its input's first bytes), but the reason names it. */
+static void test_reject_bom(void **state)
+{
+	(void)state;
+	assert_rejected("\xef\xbb\xbf{\"type\":\"track\",\"event\":\"x\","
+			"\"userId\":\"u\",\"timestamp\":"
+			"\"2026-03-10T10:00:00Z\"}",
+			EVENT_ERR_NOT_JSON);
+	assert_string_equal(err.msg,
+			    "event starts with a UTF-8 byte order mark");
+	assert_rejected("\xef\xbb\xbf", EVENT_ERR_NOT_JSON);
+	assert_string_equal(err.msg,
+			    "event starts with a UTF-8 byte order mark");
+	/* after white space it is garbage like any other */
+	assert_rejected(" \xef\xbb\xbf{}", EVENT_ERR_NOT_JSON);
+	assert_null(strstr(err.msg, "byte order mark"));
+}
+
 static void test_reject_bad_numbers(void **state)
 {
 	static const char *const bad[] = {
@@ -1382,6 +1401,7 @@ int main(void)
 		cmocka_unit_test(test_identify_email_fallback),
 		cmocka_unit_test(test_reject_no_identity),
 		cmocka_unit_test(test_reject_not_json),
+		cmocka_unit_test(test_reject_bom),
 		cmocka_unit_test(test_reject_bad_numbers),
 		cmocka_unit_test(test_numbers_valid),
 		cmocka_unit_test(test_reject_not_object),
