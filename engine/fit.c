@@ -278,9 +278,10 @@ static long trait_buf_find(const struct trait_buf *tb, uint8_t hidden,
 {
 	for (size_t i = 0; i < tb->nent; i++) {
 		const struct trait_ent *e = &tb->ent[i];
+		/* hidden-ness last: told apart only where names match */
 		if (e->nlen == name.len &&
-		    ((uint8_t)tb->b[e->off] & TRAIT_HIDDEN) == hidden &&
-		    trait_mem_eq(tb->b + e->off + 1, name.p, name.len))
+		    trait_mem_eq(tb->b + e->off + 1, name.p, name.len) &&
+		    ((uint8_t)tb->b[e->off] & TRAIT_HIDDEN) == hidden)
 			return (long)i;
 	}
 	return -1;
@@ -469,7 +470,8 @@ struct fit_named {
 	bool has_email, has_title;
 };
 
-/* Note name's entry in fn if it is the first "email" or "title". */
+/* Note name's entry in fn if it is the first "email" or "title". The one
+ * hidden entry, the account, has neither name (TRAIT_GROUP_ID). */
 static inline void fit_named_note(struct fit_named *fn, const char *name,
 				  size_t nl, uint8_t type, struct strv v)
 {
@@ -618,8 +620,6 @@ static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
 	       trait_iter_next(&it, &type, &name, &nl, &v)) {
 		uint64_t cand = want & ~found;
 
-		if (type & TRAIT_HIDDEN)
-			continue; /* bookkeeping, not a trait rules read */
 		if (fn)
 			fit_named_note(fn, name, nl, type, v);
 		cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl]
@@ -631,6 +631,8 @@ static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
 			if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
 			    !trait_mem_eq(name, rn, nl))
 				continue;
+			if (type & TRAIT_HIDDEN)
+				break; /* the account: not a trait rules read */
 			trait_to_jval(type, v, &vals[i]);
 			same = fc->name_same_mask[i] & want & ~found;
 			found |= same;
@@ -680,8 +682,6 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 	       trait_iter_next(&it, &type, &name, &nl, &v)) {
 		const struct jval *first = NULL; /* several rules, one value */
 
-		if (type & TRAIT_HIDDEN)
-			continue;
 		if (fn)
 			fit_named_note(fn, name, nl, type, v);
 		for (uint64_t m = want & ~found; m; m &= m - 1) {
@@ -690,6 +690,8 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 			    !trait_mem_eq(name, fc->rules[base + i].cond.name,
 					  nl))
 				continue;
+			if (type & TRAIT_HIDDEN)
+				break; /* the account, as above */
 			if (first)
 				vals[i] = *first;
 			else
