@@ -717,6 +717,9 @@ static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
 	}
 	cfg_root_apply(errs, root, check, cfg);
 	json_decref(root);
+	/* once every section is in: the trait names they read */
+	if (errs->n == before && fit_wanted_build(&cfg->engine) < 0)
+		cfg_error(errs, "$", "out of memory");
 	if (errs->n != before) {
 		config_free(cfg);
 		return NULL;

@@ -639,6 +639,7 @@ void cfg_fit_free(struct fit_config *fc)
 	cfg_strings_free(fc->competitor_domains, fc->ncompetitor);
 	cfg_strings_free(fc->excluded_domains, fc->nexcluded);
 	cfg_strings_free(fc->disqualify_titles, fc->ndisqualify_titles);
+	fit_wanted_free(fc);
 	memset(fc, 0, sizeof(*fc));
 }
 

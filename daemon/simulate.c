@@ -516,6 +516,11 @@ static void sim_summary_text(const struct sim *s, const uint64_t *disq,
 	}
 	fprintf(f, "duplicates: %" PRIu64 "\n", s->duplicates);
 	fprintf(f, "leads: %zu\n", lead_table_count(s->leads));
+	/* only when some lead hit its trait cap, so the usual summary and
+	 * the reviewed ones stay as they were */
+	if (lead_table_traits_dropped(s->leads) > 0)
+		fprintf(f, "traits dropped: %" PRIu64 "\n",
+			lead_table_traits_dropped(s->leads));
 	fprintf(f, "disqualified: %" PRIu64 "\n", disq[LEAD_DISQ_NONE]);
 	for (int d = 1; d < LEAD_DISQ_COUNT; d++) {
 		if (disq[d] > 0)
@@ -593,6 +598,11 @@ static void sim_summary_json(const struct sim *s, const uint64_t *disq,
 		sim_summary_teams(s, teams, reps));
 	if (o == NULL)
 		return;
+	if (lead_table_traits_dropped(s->leads) > 0)
+		json_object_set_new(
+			o, "traits_dropped",
+			json_integer((json_int_t)lead_table_traits_dropped(
+				s->leads)));
 	json_dumpf(o, s->err, JSON_COMPACT);
 	fputc('\n', s->err);
 	json_decref(o);

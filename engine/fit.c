@@ -8,6 +8,14 @@
  * event did not carry. A merge is built in a stack buffer and written back
  * only when the bytes differ, so an identify that repeats known traits
  * neither allocates nor re-grades.
+ *
+ * A lead keeps at most LEAD_TRAITS_MAX packed bytes. At the cap, the
+ * traits the engine decides with (the e-mail, the hidden account, and the
+ * names the config reads: fit_config.wanted, from fit_wanted_build) win:
+ * one of them evicts the oldest traits the config does not read, while
+ * any other new trait is dropped; nothing is evicted for a put that could
+ * not fit anyway. Both are counted in the lead table. The account
+ * (groupId) is a hidden entry, apart from an ordinary trait of its name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,10 +72,11 @@ static void trait_to_jval(uint8_t type, struct strv val, struct jval *out)
 		out->num = strv_eq(val, "true");
 }
 
-/* Offset of the entry named name, or -1. Names are told apart by their
- * lengths, which the walk has anyway, before any byte is compared. */
+/* Offset of the entry named name whose TRAIT_HIDDEN bit is hidden, or
+ * -1. Names are told apart by their lengths, which the walk has anyway,
+ * before any byte is compared. */
 static long trait_find(const char *p, size_t len, struct strv name,
-		       size_t *entry_len)
+		       uint8_t hidden, size_t *entry_len)
 {
 	size_t off = 0, next;
 	uint8_t type;
@@ -76,6 +85,7 @@ static long trait_find(const char *p, size_t len, struct strv name,
 
 	while ((next = lead_trait_next(p, len, off, &type, &n, &v)) != 0) {
 		if ((size_t)(v.p - n) - 1 == name.len &&
+		    (type & TRAIT_HIDDEN) == hidden &&
 		    memcmp(n, name.p, name.len) == 0) {
 			*entry_len = next - off;
 			return (long)off;
@@ -85,7 +95,8 @@ static long trait_find(const char *p, size_t len, struct strv name,
 	return -1;
 }
 
-bool lead_trait_get(const struct lead *l, const char *name, struct jval *out)
+static bool trait_get(const struct lead *l, const char *name, uint8_t hidden,
+		      struct jval *out)
 {
 	const char *p = lead_traits(l);
 	size_t elen;
@@ -94,11 +105,27 @@ bool lead_trait_get(const struct lead *l, const char *name, struct jval *out)
 	const char *n;
 	struct strv v = STRV_NULL;
 
-	if (!name ||
-	    (off = trait_find(p, l->traits_len, strv_from(name), &elen)) < 0)
+	if (!name || (off = trait_find(p, l->traits_len, strv_from(name),
+				       hidden, &elen)) < 0)
 		return false;
 	lead_trait_next(p, l->traits_len, (size_t)off, &type, &n, &v);
 	trait_to_jval(type, v, out);
+	return true;
+}
+
+bool lead_trait_get(const struct lead *l, const char *name, struct jval *out)
+{
+	return trait_get(l, name, 0, out);
+}
+
+bool lead_group_id_get(const struct lead *l, struct strv *out)
+{
+	struct jval v;
+
+	if (!trait_get(l, TRAIT_GROUP_ID, TRAIT_HIDDEN, &v) ||
+	    v.kind != JVAL_STRING)
+		return false;
+	*out = v.str;
 	return true;
 }
 
@@ -145,7 +172,9 @@ struct trait_buf {
 	size_t len;
 	struct trait_ent ent[LEAD_TRAITS_MAX / 3 + 1];
 	size_t nent;
-	uint64_t names; /* trait_name_bit of every entry's name */
+	uint64_t names;              /* trait_name_bit of every entry's name */
+	const struct fit_config *fc; /* its wanted names win at the cap */
+	size_t dropped;              /* traits dropped or evicted at the cap */
 };
 
 /* One of 64 bits for a name, from its length and last byte: a put whose
@@ -242,14 +271,17 @@ static inline bool trait_mem_eq(const char *a, const char *b, size_t n)
 	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
-/* Index of the first entry named name, or -1, as trait_find would find
- * it in the bytes. */
-static long trait_buf_find(const struct trait_buf *tb, struct strv name)
+/* Index of the first entry named name with hidden's TRAIT_HIDDEN bit,
+ * or -1, as trait_find would find it in the bytes. */
+static long trait_buf_find(const struct trait_buf *tb, uint8_t hidden,
+			   struct strv name)
 {
 	for (size_t i = 0; i < tb->nent; i++) {
 		const struct trait_ent *e = &tb->ent[i];
+		/* hidden-ness last: told apart only where names match */
 		if (e->nlen == name.len &&
-		    trait_mem_eq(tb->b + e->off + 1, name.p, name.len))
+		    trait_mem_eq(tb->b + e->off + 1, name.p, name.len) &&
+		    ((uint8_t)tb->b[e->off] & TRAIT_HIDDEN) == hidden)
 			return (long)i;
 	}
 	return -1;
@@ -298,13 +330,82 @@ static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 	return !memchr(out->p, '\0', out->len);
 }
 
+/* Whether the engine decides with the trait: the account, the e-mail,
+ * or a name the config reads. Asked only at the cap. */
+static bool trait_wanted(const struct fit_config *fc, uint8_t type,
+			 const char *name, size_t nl)
+{
+	if ((type & TRAIT_HIDDEN) || (nl == 5 && !memcmp(name, "email", 5)))
+		return true;
+	if (!fc || !(fc->wanted_bits & trait_name_bit(name, nl)))
+		return false;
+	for (size_t i = 0; i < fc->nwanted; i++)
+		if (strlen(fc->wanted[i]) == nl &&
+		    !memcmp(fc->wanted[i], name, nl))
+			return true;
+	return false;
+}
+
+static bool trait_buf_ent_wanted(const struct trait_buf *tb,
+				 const struct trait_ent *e)
+{
+	return trait_wanted(tb->fc, (uint8_t)tb->b[e->off], tb->b + e->off + 1,
+			    e->nlen);
+}
+
+/* Evict the oldest (first in the bytes: a put appends) entries the
+ * config does not read until over bytes are free, in one pass over the
+ * bytes; false, with nothing evicted, when all of them would not free
+ * enough. Entries a put replaced moved to the end, so "oldest" is the
+ * least recently written. */
+static bool trait_buf_evict(struct trait_buf *tb, size_t over)
+{
+	size_t spare = 0, freed = 0, n = 0, to = 0;
+
+	for (size_t i = 0; i < tb->nent && spare < over; i++)
+		if (!trait_buf_ent_wanted(tb, &tb->ent[i]))
+			spare += tb->ent[i].elen;
+	if (spare < over)
+		return false;
+	for (size_t i = 0; i < tb->nent; i++) {
+		struct trait_ent e = tb->ent[i];
+		if (freed < over && !trait_buf_ent_wanted(tb, &e)) {
+			freed += e.elen;
+			tb->dropped++;
+			continue;
+		}
+		memmove(tb->b + to, tb->b + e.off, e.elen);
+		e.off = (uint16_t)to;
+		tb->ent[n++] = e;
+		to += e.elen;
+	}
+	tb->nent = n;
+	tb->len = to;
+	return true;
+}
+
 /* Longer trait names are dropped. */
 #define TRAIT_NAME_MAX 256
+
+/* Make room for a put that would pass the cap by over bytes: only a
+ * trait the engine decides with may evict others, and only ones it does
+ * not decide with. False: the put is dropped. */
+static bool trait_buf_make_room(struct trait_buf *tb, uint8_t type,
+				struct strv name, size_t over)
+{
+	if (!trait_wanted(tb->fc, type, name.p, name.len) ||
+	    !trait_buf_evict(tb, over)) {
+		tb->dropped++;
+		return false;
+	}
+	return true;
+}
 
 static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 				 struct strv name, struct strv val)
 {
 	size_t elen = 0, off = 0, need = 1 + name.len + 1 + val.len + 1;
+	uint8_t hidden = type & TRAIT_HIDDEN;
 	uint64_t bit;
 	long i;
 
@@ -312,7 +413,7 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 	    memchr(name.p, '\0', name.len))
 		return;
 	bit = trait_name_bit(name.p, name.len);
-	i = tb->names & bit ? trait_buf_find(tb, name) : -1;
+	i = tb->names & bit ? trait_buf_find(tb, hidden, name) : -1;
 	if (i >= 0) {
 		off = tb->ent[i].off;
 		elen = tb->ent[i].elen;
@@ -320,8 +421,13 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 	if (i >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
 	    trait_mem_eq(tb->b + off + 2 + name.len, val.p, val.len))
 		return;
-	if (tb->len - elen + need > sizeof(tb->b))
-		return; /* over the per-lead cap: the trait is dropped */
+	if (tb->len - elen + need > sizeof(tb->b)) {
+		if (!trait_buf_make_room(tb, type, name,
+					 tb->len - elen + need - sizeof(tb->b)))
+			return;
+		/* the entry it replaces may have moved down */
+		i = i >= 0 ? trait_buf_find(tb, hidden, name) : -1;
+	}
 	if (i >= 0)
 		trait_buf_drop(tb, (size_t)i);
 	tb->ent[tb->nent++] = (struct trait_ent){
@@ -364,7 +470,8 @@ struct fit_named {
 	bool has_email, has_title;
 };
 
-/* Note name's entry in fn if it is the first "email" or "title". */
+/* Note name's entry in fn if it is the first "email" or "title". The one
+ * hidden entry, the account, has neither name (TRAIT_GROUP_ID). */
 static inline void fit_named_note(struct fit_named *fn, const char *name,
 				  size_t nl, uint8_t type, struct strv v)
 {
@@ -425,6 +532,73 @@ void fit_config_prepare(struct fit_config *fc)
 	fc->prepared = true;
 }
 
+/* Add name to ec->fit's wanted names unless it is there; -1 when out of
+ * memory. "email" is always wanted and "email_domain" is read from it. */
+static int fit_wanted_add(struct fit_config *fc, const char *name, size_t *cap)
+{
+	const char **w;
+
+	if (!name || !strcmp(name, "email") || !strcmp(name, "email_domain"))
+		return 0;
+	for (size_t i = 0; i < fc->nwanted; i++)
+		if (!strcmp(fc->wanted[i], name))
+			return 0;
+	if (fc->nwanted == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		w = realloc(fc->wanted, *cap * sizeof(*w));
+		if (!w)
+			return -1;
+		fc->wanted = w;
+	}
+	fc->wanted[fc->nwanted++] = name;
+	fc->wanted_bits |= trait_name_bit(name, strlen(name));
+	return 0;
+}
+
+static int fit_wanted_conds(struct fit_config *fc, const struct cond *c,
+			    size_t n, size_t *cap)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].src == FIELD_TRAIT &&
+		    fit_wanted_add(fc, c[i].name, cap))
+			return -1;
+	return 0;
+}
+
+int fit_wanted_build(struct engine_config *ec)
+{
+	struct fit_config *fc = &ec->fit;
+	const struct scoring_config *sc = &ec->scoring;
+	const struct routing_config *rt = &ec->routing;
+	size_t cap = 0;
+	int err = 0;
+
+	fit_wanted_free(fc);
+	for (size_t i = 0; i < fc->nrules && !err; i++)
+		err = fit_wanted_conds(fc, &fc->rules[i].cond, 1, &cap);
+	if (fc->ndisqualify_titles > 0 && !err)
+		err = fit_wanted_add(fc, "title", &cap);
+	for (size_t i = 0; i < sc->nrules && !err; i++)
+		err = fit_wanted_conds(fc, sc->rules[i].conds,
+				       sc->rules[i].nconds, &cap);
+	for (size_t i = 0; i < rt->nterritories && !err; i++)
+		err = fit_wanted_conds(fc, rt->territories[i].conds,
+				       rt->territories[i].nconds, &cap);
+	for (size_t i = 0; i < ec->qualify.nrequired && !err; i++)
+		err = fit_wanted_add(fc, ec->qualify.required_traits[i], &cap);
+	if (err)
+		fit_wanted_free(fc);
+	return err;
+}
+
+void fit_wanted_free(struct fit_config *fc)
+{
+	free(fc->wanted);
+	fc->wanted = NULL;
+	fc->nwanted = 0;
+	fc->wanted_bits = 0;
+}
+
 /* fit_traits_collect for the first batch of a prepared config: a trait
  * is compared only with the rules whose names are as long, and once one
  * of them has its name, every rule of that name (name_same_mask) takes
@@ -457,6 +631,8 @@ static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
 			if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
 			    !trait_mem_eq(name, rn, nl))
 				continue;
+			if (type & TRAIT_HIDDEN)
+				break; /* the account: not a trait rules read */
 			trait_to_jval(type, v, &vals[i]);
 			same = fc->name_same_mask[i] & want & ~found;
 			found |= same;
@@ -514,6 +690,8 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 			    !trait_mem_eq(name, fc->rules[base + i].cond.name,
 					  nl))
 				continue;
+			if (type & TRAIT_HIDDEN)
+				break; /* the account, as above */
 			if (first)
 				vals[i] = *first;
 			else
@@ -651,6 +829,8 @@ bool lead_traits_merge_some(struct lead_table *t, struct lead *l,
 	struct jval v;
 
 	trait_buf_load(&tb, lead_traits(l), l->traits_len);
+	tb.fc = fc;
+	tb.dropped = 0;
 	for (size_t i = 0; i < ev->ntraits && i < EVENT_MAX_FIELDS; i++)
 		trait_buf_put_jval(&tb, ev->traits[i].name, &ev->traits[i].val,
 				   0);
@@ -660,9 +840,11 @@ bool lead_traits_merge_some(struct lead_table *t, struct lead *l,
 	}
 	if (ev->group_id.len) {
 		v = (struct jval){.kind = JVAL_STRING, .str = ev->group_id};
-		trait_buf_put_jval(&tb, strv_from("group_id"), &v,
+		trait_buf_put_jval(&tb, strv_from(TRAIT_GROUP_ID), &v,
 				   TRAIT_HIDDEN);
 	}
+	if (tb.dropped)
+		lead_table_note_dropped(t, tb.dropped);
 	if (tb.len == l->traits_len &&
 	    (tb.len == 0 || memcmp(tb.b, lead_traits(l), tb.len) == 0))
 		return false;

@@ -67,7 +67,8 @@ struct lead_table {
 	size_t cap;      /* power of two */
 	size_t count;
 	bool untagged;
-	struct lead_slab slab; /* the leads and their ext blocks */
+	struct lead_slab slab;   /* the leads and their ext blocks */
+	uint64_t traits_dropped; /* lead_table_traits_dropped */
 };
 
 static uint64_t table_hash(struct strv key)
@@ -136,6 +137,16 @@ void lead_table_free(struct lead_table *t)
 size_t lead_table_count(const struct lead_table *t)
 {
 	return t->count;
+}
+
+uint64_t lead_table_traits_dropped(const struct lead_table *t)
+{
+	return t->traits_dropped;
+}
+
+void lead_table_note_dropped(struct lead_table *t, size_t n)
+{
+	t->traits_dropped += n;
 }
 
 /* What the table took from malloc: the slots, the slab's chunks (free

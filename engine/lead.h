@@ -68,6 +68,9 @@ void lead_table_free(struct lead_table *t);
 size_t lead_table_count(const struct lead_table *t);
 /* Approximate bytes held by the table and its leads (for benchmarks). */
 size_t lead_table_bytes(const struct lead_table *t);
+/* Traits dropped or evicted at a lead's trait cap (LEAD_TRAITS_MAX) since
+ * the table was made: a what-if run shows whether its leads hit it. */
+uint64_t lead_table_traits_dropped(const struct lead_table *t);
 struct lead *lead_table_find(const struct lead_table *t, struct strv key);
 /*
  * Hints, no effect on state. At a million leads a lookup waits on two

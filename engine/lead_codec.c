@@ -652,15 +652,13 @@ int lead_assign_build(const struct engine_config *cfg, const struct lead *l,
 	const struct territory *tr = lead_territory_find(&cfg->routing, l);
 	const char *team = tr ? tr->team : cfg->routing.fallback_team;
 	char when[80], dbuf[256], grade = lead_fit_grade(&cfg->fit, l);
-	struct strv dom = STRV_NULL;
-	struct jval gid;
+	struct strv dom = STRV_NULL, gid = STRV_NULL;
 	json_t *o;
 
 	if (!team || !iso_time_format(l->last_ms, when, sizeof(when)))
 		return -1;
 	lead_email_domain(l, dbuf, sizeof(dbuf), &dom);
-	if (!lead_trait_get(l, "group_id", &gid) || gid.kind != JVAL_STRING)
-		gid.str = STRV_NULL;
+	lead_group_id_get(l, &gid);
 	o = json_pack("{s:s,s:s#,s:I,s:s,s:o,s:s,s:I,s:o,s:s#,s:o,s:o,s:o,"
 		      "s:{s:o,s:o}}",
 		      "kind", "assign", "lead", l->key, (int)l->key_len,
@@ -669,7 +667,7 @@ int lead_assign_build(const struct engine_config *cfg, const struct lead *l,
 		      "qualified_at_ms", (json_int_t)l->last_ms, "score",
 		      codec_real2(lead_score_sum(l)), "grade", &grade, 1,
 		      "email_domain", codec_opt_string(dom), "group_id",
-		      codec_opt_string(gid.str), "traits", codec_traits_json(l),
+		      codec_opt_string(gid), "traits", codec_traits_json(l),
 		      "reasons", "score", codec_score_reasons(&cfg->scoring, l),
 		      "grade", codec_grade_reasons(&cfg->fit, l));
 	if (!o)

@@ -35,9 +35,12 @@
 /* Hashes keep 48 bits: a false duplicate then needs some 7e13 events per
  * lead, years at a million events a second, and the ring costs 24 bytes
  * instead of 32. */
-#define LEAD_RING_MASK  0xffffffffffffULL
-#define LEAD_RECS_MAX   UINT8_MAX /* distinct rules fired per lead per cycle */
-#define LEAD_TRAITS_MAX 2048 /* packed trait bytes per lead; extras dropped */
+#define LEAD_RING_MASK 0xffffffffffffULL
+#define LEAD_RECS_MAX  UINT8_MAX /* distinct rules fired per lead per cycle */
+/* Packed trait bytes per lead. Past it, a new trait the config does not
+ * read is dropped, and one it reads (fit_config.wanted, "email", the
+ * account) evicts the oldest traits it does not read (fit.c). */
+#define LEAD_TRAITS_MAX 2048
 #define LEAD_DAY_MS     86400000LL
 /* Event times the parser can produce (years 0000..9999, any UTC offset),
  * a day wider each side. A changelog record outside this is refused: its
@@ -57,9 +60,15 @@ struct lead_rec {
 
 /* Packed trait entry: one type byte, name, NUL, value text, NUL. Numbers
  * keep their literal so that encode/decode and the handoff show what the
- * producer sent. TRAIT_HIDDEN marks bookkeeping (group_id) kept out of the
- * handoff's traits. */
-#define TRAIT_HIDDEN 0x80
+ * producer sent. TRAIT_HIDDEN marks bookkeeping (the account, under
+ * TRAIT_GROUP_ID) kept out of the handoff's traits. A hidden entry and an
+ * ordinary one of the same name are two traits: lookups by name
+ * (lead_trait_get, the fit walk) see only ordinary ones, and a put
+ * replaces only the entry of its own name and hidden-ness, so an
+ * identify trait "group_id" (a CRM export's) is neither the account nor
+ * overwrites it. */
+#define TRAIT_HIDDEN   0x80
+#define TRAIT_GROUP_ID "group_id"
 
 #define LEAD_F_IDENTIFIED 0x01 /* a userId or e-mail has been seen */
 
@@ -165,6 +174,8 @@ static inline const char *lead_traits(const struct lead *l)
 int lead_ext_resize(struct lead_table *t, struct lead *l, size_t nrecs,
 		    size_t traits_len);
 struct lead *lead_table_insert(struct lead_table *t, struct strv key);
+/* Count n traits a merge dropped or evicted at the cap. */
+void lead_table_note_dropped(struct lead_table *t, size_t n);
 void lead_state_reset_cycle(struct lead_table *t, struct lead *l);
 
 /* score.c */
@@ -179,7 +190,10 @@ int32_t lead_day_of(int64_t ts_ms);
 /* fit.c */
 /* A stored number trait's value: strtod's, without strtod for integers. */
 double lead_trait_number(struct strv val);
+/* An ordinary (not hidden) trait by name. */
 bool lead_trait_get(const struct lead *l, const char *name, struct jval *out);
+/* The lead's account: its hidden TRAIT_GROUP_ID entry, from groupId. */
+bool lead_group_id_get(const struct lead *l, struct strv *out);
 /* lead_traits_merge for an event that carries traits, an e-mail or a
  * group. */
 bool lead_traits_merge_some(struct lead_table *t, struct lead *l,

@@ -134,6 +134,19 @@ struct fit_config {
 	 * out on each of its events. */
 	char grade_zero;
 	bool prepared;
+	/* The trait names the config reads besides "email": fit rules,
+	 * "title" when disqualify.titles is set, score rules, territories
+	 * and qualification.required_traits. A lead's traits are capped
+	 * (LEAD_TRAITS_MAX); when they are full, these and "email" (and the
+	 * hidden account) win over the rest, so that a lead never loses
+	 * what it is graded, disqualified, routed or qualified on to
+	 * enrichment noise. The strings are borrowed from those sections;
+	 * fit_wanted_build fills this once the whole config is there,
+	 * fit_wanted_free frees the array. Never built (NULL): only "email"
+	 * and the account win. wanted_bits has each name's filter bit. */
+	const char **wanted;
+	size_t nwanted;
+	uint64_t wanted_bits;
 };
 
 /* Fill fc's derived masks, grade_zero and prepared (engine/fit.c). */
@@ -207,5 +220,10 @@ struct engine_config {
 	struct qualify_config qualify;
 	struct routing_config routing;
 };
+
+/* Fill ec->fit's wanted trait names from every section (engine/fit.c);
+ * -1 when out of memory. Build again after editing any of them. */
+int fit_wanted_build(struct engine_config *ec);
+void fit_wanted_free(struct fit_config *fc);
 
 #endif

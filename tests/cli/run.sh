@@ -472,6 +472,40 @@ t_simulate_email_blank() {
 	fi
 }
 
+# A lead's traits are capped (2048 packed bytes): at the cap the traits the
+# config reads (email, title, company.size, country) evict enrichment
+# traits, oldest first. c1's e-mail and title come after 2.5 KB of others
+# and still disqualify it; c2, full, gains its e-mail on a later identify
+# (f10 makes room) and is handed off graded and routed on what it kept;
+# c3's identify trait group_id is a trait, not its account (group_id
+# null). Dropped: f33-f39 and f10 of c1, f32-f39 and f10 of c2.
+t_simulate_trait_cap() {
+	x=$(printf '%083d' 0 | tr 0 x)
+	fill=$(for i in $(seq 10 39); do printf '"f%s":"%s",' "$i" "$x"; done)
+	{
+		printf '{"type":"identify","messageId":"c1a","userId":"c1","timestamp":"2026-03-02T09:00:00Z","traits":{%s"email":"mallory@gmail.com","title":"VP Sales","country":"DE"}}\n' "$fill"
+		printf '{"type":"track","messageId":"c1b","userId":"c1","event":"Demo Requested","timestamp":"2026-03-02T09:01:00Z"}\n'
+		printf '{"type":"identify","messageId":"c2a","userId":"c2","timestamp":"2026-03-02T09:00:00Z","traits":{"title":"VP Sales","company":{"size":500},"country":"DE",%s"plan":"enterprise-monthly"}}\n' "$fill"
+		printf '{"type":"track","messageId":"c2b","userId":"c2","event":"Demo Requested","timestamp":"2026-03-02T09:01:00Z"}\n'
+		printf '{"type":"identify","messageId":"c2c","userId":"c2","timestamp":"2026-03-02T09:02:00Z","traits":{"email":"dana@acme.io"}}\n'
+		printf '{"type":"identify","messageId":"c3a","userId":"c3","timestamp":"2026-03-02T09:00:00Z","traits":{"email":"x@corp.io","title":"VP Sales","group_id":"crm-1"}}\n'
+		printf '{"type":"track","messageId":"c3b","userId":"c3","event":"Demo Requested","timestamp":"2026-03-02T09:01:00Z"}\n'
+	} >"$tmp/cap.jsonl"
+	run "$tmp/cap.jsonl" -- simulate -c "$cfg"
+	expect_rc simulate-trait-cap 0 || return
+	got=$(sed 's/.*"lead":"\([^"]*\)".*"team":"\([^"]*\)".*"grade":"\([A-D]\)","email_domain":\([^,]*\),"group_id":\([^,]*\),.*/\1 \2 \3 \4 \5/' "$tmp/out" | tr '\n' '|')
+	text=$(sed -n '/^leads:/,/^mqls:/p' "$tmp/err" | tr '\n' '|')
+	want='c2 emea A "acme.io" null|c3 na B "corp.io" null|'
+	if [ "$got" = "$want" ] &&
+		grep -qF '"group_id":"crm-1"' "$tmp/out" &&
+		! grep -qF '"f10":' "$tmp/out" && grep -qF '"f11":' "$tmp/out" &&
+		[ "$text" = "leads: 3|traits dropped: 17|disqualified: 1|  freemail: 1|mqls: 2|" ]; then
+		ok "simulate-trait-cap: wanted traits win at the cap; group_id trait is not the account"
+	else
+		nok simulate-trait-cap "handoffs: $got; summary: $text"
+	fi
+}
+
 # Lines over EVENT_MAX_BYTES (32768) are too_large, whether they fit the read
 # buffer or not, and the line after each one is read normally. A line of
 # exactly 32768 bytes is accepted.
@@ -1040,6 +1074,7 @@ t_simulate_late_daily_cap
 t_simulate_identity_split
 t_simulate_sla_no_reroute
 t_simulate_email_blank
+t_simulate_trait_cap
 t_simulate_too_long
 t_simulate_crlf
 t_simulate_bom

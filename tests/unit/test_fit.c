@@ -104,7 +104,8 @@ static void test_trait_merge_overwrite_and_types(void **state)
 	assert_float_equal(v.num, 120, 0);
 	assert_true(lead_trait_get(l, "beta", &v));
 	assert_int_equal(v.kind, JVAL_NULL);
-	assert_true(lead_trait_get(l, "group_id", &v));
+	assert_false(lead_trait_get(l, "group_id", &v)); /* hidden */
+	assert_true(lead_group_id_get(l, &v.str));
 	assert_true(strv_eq(v.str, "g-7"));
 	assert_true(lead_trait_get(l, "email", &v));
 	assert_true(strv_eq(v.str, "Jo@Acme.com"));
@@ -137,6 +138,235 @@ static void test_trait_cap(void **state)
 	}
 	assert_true(lead_trait_get(l, "t00", &v));
 	assert_true(strv_eq(v.str, "short"));
+}
+
+/* Adds n traits "fNN" of 83 bytes of value to ev: 89 packed bytes each,
+ * so 23 of them leave one byte of LEAD_TRAITS_MAX free. */
+static void fill_traits(struct event *ev, char (*names)[8], size_t n,
+			const char *val)
+{
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%02zu", i);
+		fx_trait_str(ev, names[i], val);
+	}
+}
+
+static const char *val83(void)
+{
+	static char v[84];
+
+	memset(v, 'x', 83);
+	return v;
+}
+
+/* The audit's case: one 2.5 KB identify whose e-mail and title come last.
+ * They evict the oldest enrichment traits, so the freemail disqualifier
+ * applies; the drops are counted. */
+static void test_trait_cap_keeps_email_and_title(void **state)
+{
+	struct ffx *s = *state;
+	struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+	char names[30][8];
+	struct lead *l;
+	struct jval v;
+
+	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
+	ev->user_id = strv_from("u1");
+	fill_traits(ev, names, 30, val83());
+	fx_trait_str(ev, "email", "mallory@gmail.com");
+	fx_trait_str(ev, "title", "Working Student");
+	ev->email = strv_from("mallory@gmail.com");
+	l = apply(s, ev);
+	assert_true(l->traits_len <= LEAD_TRAITS_MAX);
+	assert_true(lead_trait_get(l, "email", &v));
+	assert_true(strv_eq(v.str, "mallory@gmail.com"));
+	assert_true(lead_trait_get(l, "title", &v));
+	assert_true(strv_eq(v.str, "Working Student"));
+	assert_int_equal(l->disq, LEAD_DISQ_FREEMAIL);
+	assert_false(lead_trait_get(l, "f00", &v)); /* oldest: evicted */
+	assert_true(lead_trait_get(l, "f01", &v));  /* newer: kept */
+	assert_true(lead_trait_get(l, "f22", &v));
+	assert_false(lead_trait_get(l, "f23", &v)); /* never fitted */
+	/* f23..f29 did not fit, and f00 made room */
+	assert_int_equal(lead_table_traits_dropped(s->t), 8);
+	fit_wanted_free(&s->f.cfg.fit);
+}
+
+/* A lead whose traits are full gains the e-mail a later identify brings,
+ * so required_traits ["email"] can be met; it can without a built wanted
+ * set too (the e-mail always wins). */
+static void test_trait_cap_later_email(void **state)
+{
+	struct ffx *s = *state;
+	struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+	char names[30][8];
+	struct lead *l;
+	struct jval v;
+
+	fill_traits(ev, names, 30, val83());
+	l = apply(s, ev);
+	assert_false(lead_trait_get(l, "email", &v));
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 1);
+	fx_identify(ev, "u1", "jo@acme.com");
+	l = apply(s, ev);
+	assert_true(lead_trait_get(l, "email", &v));
+	assert_true(strv_eq(v.str, "jo@acme.com"));
+	assert_false(lead_trait_get(l, "f00", &v));
+	assert_true(lead_trait_get(l, "f01", &v));
+	assert_true(l->traits_len <= LEAD_TRAITS_MAX);
+}
+
+/* At the cap, a trait the config reads evicts the oldest one it does not
+ * read, never an older one it reads; a trait it does not read evicts
+ * nothing and is dropped. */
+static void test_trait_cap_evicts_unwanted_only(void **state)
+{
+	struct ffx *s = *state;
+	struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+	char names[30][8];
+	struct lead *l;
+	struct jval v;
+	size_t len;
+
+	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
+	fx_trait_str(ev, "title", "VP Sales"); /* the oldest trait */
+	fx_trait_num(ev, "employees", "250");
+	fill_traits(ev, names, 30, val83());
+	l = apply(s, ev);
+	len = l->traits_len;
+	assert_int_equal(lead_grade(l), 'A');
+	assert_true(lead_trait_get(l, "f21", &v)); /* 31 + 22 * 89 bytes */
+	assert_false(lead_trait_get(l, "f22", &v));
+	/* not read by the config: dropped, nothing evicted */
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 1);
+	fx_trait_str(ev, "nickname", val83());
+	l = apply(s, ev);
+	assert_false(lead_trait_get(l, "nickname", &v));
+	assert_true(lead_trait_get(l, "f00", &v));
+	assert_int_equal(l->traits_len, len);
+	/* read by a territory, 70 bytes where 59 are free: f00 goes, the
+	 * older title and employees stay */
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 2);
+	fx_trait_str(
+		ev, "country",
+		"DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD");
+	l = apply(s, ev);
+	assert_true(lead_trait_get(l, "country", &v));
+	assert_false(lead_trait_get(l, "f00", &v));
+	assert_true(lead_trait_get(l, "f01", &v));
+	assert_true(lead_trait_get(l, "title", &v));
+	assert_true(strv_eq(v.str, "VP Sales"));
+	assert_true(lead_trait_get(l, "employees", &v));
+	assert_int_equal(lead_grade(l), 'A');
+	/* a wanted trait larger than all the unwanted bytes: dropped, and
+	 * nothing is evicted for it */
+	{
+		static char big[LEAD_TRAITS_MAX];
+		memset(big, 'i', sizeof(big) - 1);
+		ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 3);
+		fx_trait_str(ev, "industry", big);
+		len = l->traits_len;
+		l = apply(s, ev);
+		assert_false(lead_trait_get(l, "industry", &v));
+		assert_true(lead_trait_get(l, "f01", &v));
+		assert_int_equal(l->traits_len, len);
+	}
+	fit_wanted_free(&s->f.cfg.fit);
+}
+
+/* The names every section reads, once each; "email" and "email_domain"
+ * are not listed (the e-mail always wins). */
+static void test_wanted_names(void **state)
+{
+	struct ffx *s = *state;
+	struct cond c = fx_cond(FIELD_TRAIT, "plan", COND_EXISTS, NULL, 0);
+	const char *want[] = {"title", "employees", "industry", "plan",
+			      "country"};
+	struct fit_config *fc = &s->f.cfg.fit;
+
+	s->f.rules[3].conds = &c; /* a score rule on a trait */
+	s->f.rules[3].nconds = 1;
+	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
+	assert_int_equal(fc->nwanted, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(fc->wanted[i], want[i]);
+	fc->ndisqualify_titles = 0; /* title is still a fit rule's */
+	s->f.cfg.qualify.required_traits[0] = "email_domain";
+	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
+	assert_int_equal(fc->nwanted, 5);
+	fit_wanted_free(fc);
+	assert_null(fc->wanted);
+}
+
+/* The account (groupId) is a hidden entry: an identify trait "group_id"
+ * is another trait of the same name, and neither replaces the other. */
+static void test_group_id_trait_apart(void **state)
+{
+	struct ffx *s = *state;
+	struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+	struct lead *l;
+	struct strv gid;
+	struct jval v;
+
+	fx_trait_str(ev, "group_id", "crm-1");
+	l = apply(s, ev);
+	assert_false(lead_group_id_get(l, &gid));
+	assert_true(lead_trait_get(l, "group_id", &v));
+	assert_true(strv_eq(v.str, "crm-1"));
+	ev = fx_event(EVENT_GROUP, "u1", T0 + 1);
+	ev->group_id = strv_from("g-real");
+	l = apply(s, ev);
+	assert_true(lead_group_id_get(l, &gid));
+	assert_true(strv_eq(gid, "g-real"));
+	assert_true(lead_trait_get(l, "group_id", &v));
+	assert_true(strv_eq(v.str, "crm-1"));
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 2);
+	fx_trait_str(ev, "group_id", "crm-2");
+	l = apply(s, ev);
+	assert_true(lead_group_id_get(l, &gid));
+	assert_true(strv_eq(gid, "g-real"));
+	assert_true(lead_trait_get(l, "group_id", &v));
+	assert_true(strv_eq(v.str, "crm-2"));
+	ev = fx_event(EVENT_GROUP, "u1", T0 + 3);
+	ev->group_id = strv_from("g-new");
+	l = apply(s, ev);
+	assert_true(lead_group_id_get(l, &gid));
+	assert_true(strv_eq(gid, "g-new"));
+	assert_true(lead_trait_get(l, "group_id", &v));
+	assert_true(strv_eq(v.str, "crm-2"));
+	{
+		/* one entry each, no stale copy */
+		size_t off = 0, n = 0;
+		uint8_t type;
+		const char *name;
+		struct strv val;
+		while ((off = lead_trait_next(lead_traits(l), l->traits_len,
+					      off, &type, &name, &val)) != 0)
+			n += !strcmp(name, "group_id");
+		assert_int_equal(n, 2);
+	}
+}
+
+/* A fit rule on traits.group_id reads the ordinary trait, never the
+ * account. */
+static void test_fit_rule_skips_hidden(void **state)
+{
+	struct ffx *s = *state;
+	struct cond c = fx_cond(FIELD_TRAIT, "group_id", COND_EXISTS, NULL, 0);
+	struct event *ev = fx_event(EVENT_GROUP, "u1", T0);
+	struct lead *l;
+
+	s->f.fit[2] = (struct fit_rule){"has-group", c, 50};
+	fit_config_prepare(&s->f.cfg.fit);
+	ev->group_id = strv_from("g-real");
+	fx_trait_str(ev, "company.name", "Acme");
+	l = apply(s, ev);
+	assert_int_equal(lead_grade(l), 'D');
+	assert_float_equal(lead_fit_points(&s->f.cfg.fit, l), 0, 0);
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 1);
+	fx_trait_str(ev, "group_id", "crm-1");
+	l = apply(s, ev);
+	assert_int_equal(lead_grade(l), 'A');
 }
 
 static void disq_case(struct ffx *s, const char *key, const char *email,
@@ -368,12 +598,59 @@ static void test_trait_number_is_strtod(void **state)
 }
 
 /* The merge's model: entries in order; a put drops an older entry of the
- * same name and appends, unless it is the same type and value, or the
- * bytes would pass LEAD_TRAITS_MAX. */
+ * same name and appends, unless it is the same type and value. Past
+ * LEAD_TRAITS_MAX, a put of a name the fixture's config reads (or
+ * "email") evicts the oldest entries of other names until it fits, if
+ * they can free enough; any other put is dropped. */
 struct model {
 	char ent[64][600]; /* type byte, name, NUL, value, NUL */
 	size_t len[64], n, total;
+	size_t evicted, refused; /* over every lead, as the table counts */
 };
+
+/* The fixture's wanted names: fit rules, disqualify.titles, territories,
+ * required_traits. */
+static bool model_wanted(const char *name)
+{
+	static const char *const w[] = {"title", "employees", "industry",
+					"country", "email"};
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (!strcmp(w[i], name))
+			return true;
+	return false;
+}
+
+static void model_remove(struct model *m, size_t i)
+{
+	m->total -= m->len[i];
+	memmove(m->ent[i], m->ent[i + 1], (m->n - i - 1) * 600);
+	memmove(&m->len[i], &m->len[i + 1], (m->n - i - 1) * sizeof(m->len[0]));
+	m->n--;
+}
+
+/* Room for over more bytes from the oldest unwanted entries, or false
+ * with nothing evicted. */
+static bool model_evict(struct model *m, size_t over)
+{
+	size_t spare = 0, freed = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (!model_wanted(m->ent[i] + 1))
+			spare += m->len[i];
+	if (spare < over)
+		return false;
+	for (size_t i = 0; i < m->n && freed < over;) {
+		if (model_wanted(m->ent[i] + 1)) {
+			i++;
+			continue;
+		}
+		freed += m->len[i];
+		model_remove(m, i);
+		m->evicted++;
+	}
+	return true;
+}
 
 static void model_put(struct model *m, uint8_t type, const char *name,
 		      const char *val)
@@ -390,15 +667,17 @@ static void model_put(struct model *m, uint8_t type, const char *name,
 		    !strcmp(m->ent[i] + nl + 2, val))
 			return;
 	}
-	if (m->total - elen + need > LEAD_TRAITS_MAX)
+	if (m->total - elen + need > LEAD_TRAITS_MAX &&
+	    (!model_wanted(name) ||
+	     !model_evict(m, m->total - elen + need - LEAD_TRAITS_MAX))) {
+		m->refused++;
 		return;
-	if (i < m->n) {
-		memmove(m->ent[i], m->ent[i + 1], (m->n - i - 1) * 600);
-		memmove(&m->len[i], &m->len[i + 1],
-			(m->n - i - 1) * sizeof(m->len[0]));
-		m->n--;
-		m->total -= elen;
 	}
+	for (i = 0; i < m->n; i++)
+		if (!strcmp(m->ent[i] + 1, name))
+			break;
+	if (i < m->n)
+		model_remove(m, i);
 	m->ent[m->n][0] = (char)type;
 	memcpy(m->ent[m->n] + 1, name, nl + 1);
 	memcpy(m->ent[m->n] + nl + 2, val, vl + 1);
@@ -414,20 +693,26 @@ static void test_trait_merge_matches_model(void **state)
 	/* "phone" has the length and last byte of "title": the same
 	 * trait_name_bit, a scan that finds no entry */
 	static const char *names[] = {
-		"title", "company.name",     "plan", "employees",
-		"a",     "company.industry", "phone"};
+		"title",   "company.name",     "plan",  "employees",
+		"a",       "company.industry", "phone", "country",
+		"utm.src", "address.city"};
 	static char vals[8][560];
 	static struct model m;
 	char buf[LEAD_TRAITS_MAX];
 	unsigned seed = 7;
 	struct lead *l = NULL;
 
+	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
 	for (int round = 0; round < 3000; round++) {
 		char key[16];
 		/* a new lead every 30 rounds: puts into an empty merge, and
 		 * names put twice before any load has seen them */
-		if (round % 30 == 0)
+		if (round % 30 == 0) {
+			size_t e = m.evicted, r = m.refused;
 			memset(&m, 0, sizeof(m));
+			m.evicted = e;
+			m.refused = r;
+		}
 		snprintf(key, sizeof(key), "u%d", round / 30);
 		struct event *ev = fx_event(EVENT_IDENTIFY, key, T0 + round);
 		int k = 1 +
@@ -436,8 +721,8 @@ static void test_trait_merge_matches_model(void **state)
 		ev->message_id = STRV_NULL; /* no dedupe */
 		for (int j = 0; j < k; j++) {
 			unsigned r = (seed = seed * 1103515245u + 12345u) >> 8;
-			const char *name = names[r % 7];
-			size_t vl = (r >> 3) % 7 == 0 ? 100 + (r >> 6) % 450
+			const char *name = names[r % 10];
+			size_t vl = (r >> 3) % 4 == 0 ? 100 + (r >> 6) % 450
 						      : (r >> 6) % 6;
 			bool num = (r >> 4) % 5 == 0;
 			char *v = vals[j];
@@ -471,6 +756,11 @@ static void test_trait_merge_matches_model(void **state)
 		assert_int_equal(lead_grade(l), grade);
 		assert_int_equal(l->disq, disq);
 	}
+	/* the cap was hit both ways, and every drop counted */
+	assert_true(m.evicted > 0 && m.refused > 0);
+	assert_int_equal(lead_table_traits_dropped(s->t),
+			 m.evicted + m.refused);
+	fit_wanted_free(&s->f.cfg.fit);
 }
 
 /* fit_config_prepare's masks of rules by name length against the walk
@@ -626,6 +916,18 @@ int main(void)
 			test_trait_merge_overwrite_and_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trait_cap, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_trait_cap_keeps_email_and_title, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trait_cap_later_email,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_trait_cap_evicts_unwanted_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wanted_names, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_group_id_trait_apart,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fit_rule_skips_hidden,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disqualifiers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(

@@ -8,6 +8,7 @@
 
 #include "testutil.h"
 
+#include "../../engine/lead_internal.h"
 #include "../../engine/route.h"
 #include "lead_fixture.h"
 
@@ -249,6 +250,83 @@ static void test_fallback_territory_and_group(void **state)
 			    "acct-42");
 	assert_null(json_object_get(json_object_get(o, "traits"), "group_id"));
 	json_decref(o);
+}
+
+/* The handoff's account is the groupId alone; an identify trait named
+ * group_id shows among the traits, and neither hides the other. */
+static void test_assign_group_id_trait_apart(void **state)
+{
+	struct lfx *s = *state;
+	struct event *ev;
+	json_t *o;
+
+	/* no groupId ever: group_id null, though a trait says otherwise */
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+	fx_trait_str(ev, "group_id", "crm-9");
+	apply(s, ev);
+	qualify_u1(s, T0);
+	o = json_loads(s->cmd.json, 0, NULL);
+	assert_true(json_is_null(json_object_get(o, "group_id")));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(o, "traits"), "group_id")),
+			    "crm-9");
+	json_decref(o);
+	/* a groupId, then an identify trait group_id: both kept apart */
+	ev = fx_event(EVENT_GROUP, "u2", T0);
+	ev->group_id = strv_from("acct-42");
+	apply(s, ev);
+	ev = fx_event(EVENT_IDENTIFY, "u2", T0);
+	fx_trait_str(ev, "group_id", "crm-legacy-77");
+	apply(s, ev);
+	assert_int_equal(identify_good(s, "u2", "jo@acme.com", T0),
+			 LEAD_UPDATED);
+	demo(s, "u2", T0);
+	assert_int_equal(pricing(s, "u2", T0, NULL), LEAD_QUALIFIED);
+	o = json_loads(s->cmd.json, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(o, "group_id")),
+			    "acct-42");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(o, "traits"), "group_id")),
+			    "crm-legacy-77");
+	json_decref(o);
+}
+
+/* A lead whose traits are full qualifies once an identify brings the
+ * required e-mail, keeping the title and size it is graded on. */
+static void test_full_traits_gain_required_email(void **state)
+{
+	struct lfx *s = *state;
+	struct event *ev = fx_event(EVENT_IDENTIFY, "u1", T0);
+	char names[30][8], val[86];
+	json_t *o;
+
+	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
+	/* 35 bytes, then 22 of 91: 11 bytes free, too few for the e-mail */
+	memset(val, 'x', 85);
+	val[85] = '\0';
+	ev->user_id = strv_from("u1");
+	fx_trait_str(ev, "title", "VP Marketing");
+	fx_trait_num(ev, "employees", "250");
+	for (int i = 0; i < 30; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%02d", i);
+		fx_trait_str(ev, names[i], val);
+	}
+	apply(s, ev);
+	demo(s, "u1", T0);
+	assert_int_equal(pricing(s, "u1", T0, NULL), LEAD_UPDATED); /* email */
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 1);
+	fx_identify(ev, "u1", "jo@acme.com");
+	assert_int_equal(apply(s, ev), LEAD_QUALIFIED);
+	o = json_loads(s->cmd.json, 0, NULL);
+	assert_string_equal(
+		json_string_value(json_object_get(o, "email_domain")),
+		"acme.com");
+	assert_string_equal(json_string_value(json_object_get(o, "grade")),
+			    "A");
+	assert_null(json_object_get(json_object_get(o, "traits"), "f00"));
+	json_decref(o);
+	assert_true(lead_table_traits_dropped(s->t) > 0);
+	fit_wanted_free(&s->f.cfg.fit);
 }
 
 static void test_not_qualified(void **state)
@@ -513,6 +591,58 @@ static void test_encode_decode_round_trip(void **state)
 			 -1);
 	assert_null(lead_table_find(t2, strv_from("x")));
 	assert_int_equal(lead_table_count(t2), 1);
+	lead_table_free(t2);
+}
+
+/* A lead with both the account and an ordinary trait named group_id
+ * goes through the changelog with both, told apart by the type code's
+ * case ("S" hidden, "s" not), and a record of old with the account alone
+ * restores it as the account. */
+static void test_encode_decode_group_id_both(void **state)
+{
+	struct lfx *s = *state;
+	struct lead_table *t2 = lead_table_new();
+	struct event *ev = fx_event(EVENT_GROUP, "u1", T0);
+	const struct lead *l2;
+	struct strv gid;
+	struct jval v;
+	char *a, *b;
+	size_t alen, blen;
+	static const char old[] =
+		"{\"v\":2,\"last_ms\":1772445600000,\"cycle\":1,"
+		"\"life\":\"anonymous\",\"grade\":\"D\",\"disq\":\"none\","
+		"\"flags\":0,\"ring_pos\":0,\"ring\":[\"000000000000\","
+		"\"000000000000\",\"000000000000\",\"000000000000\"],"
+		"\"score\":0.0,\"rules\":[],"
+		"\"traits\":[[\"S\",\"group_id\",\"g-old\"]]}";
+
+	ev->group_id = strv_from("g1");
+	apply(s, ev);
+	ev = fx_event(EVENT_IDENTIFY, "u1", T0 + 1);
+	fx_trait_str(ev, "group_id", "crm-1");
+	apply(s, ev);
+	a = encode(&s->f.cfg, get(s, "u1"), &alen);
+	assert_non_null(strstr(a, "[\"S\",\"group_id\",\"g1\"]"));
+	assert_non_null(strstr(a, "[\"s\",\"group_id\",\"crm-1\"]"));
+	assert_int_equal(lead_decode(&s->f.cfg, t2, strv_from("u1"), a, alen),
+			 0);
+	l2 = lead_table_find(t2, strv_from("u1"));
+	assert_true(lead_group_id_get(l2, &gid));
+	assert_true(strv_eq(gid, "g1"));
+	assert_true(lead_trait_get(l2, "group_id", &v));
+	assert_true(strv_eq(v.str, "crm-1"));
+	b = encode(&s->f.cfg, l2, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(a);
+	free(b);
+	assert_int_equal(lead_decode(&s->f.cfg, t2, strv_from("u9"), old,
+				     sizeof(old) - 1),
+			 0);
+	l2 = lead_table_find(t2, strv_from("u9"));
+	assert_true(lead_group_id_get(l2, &gid));
+	assert_true(strv_eq(gid, "g-old"));
+	assert_false(lead_trait_get(l2, "group_id", &v));
 	lead_table_free(t2);
 }
 
@@ -976,6 +1106,9 @@ int main(void)
 		T(test_assign_json),
 		T(test_assign_wide_integer_trait),
 		T(test_fallback_territory_and_group),
+		T(test_assign_group_id_trait_apart),
+		T(test_full_traits_gain_required_email),
+		T(test_encode_decode_group_id_both),
 		T(test_not_qualified),
 		T(test_traitless_lead_graded_as_zero_points),
 		T(test_rejected_requalifies_in_new_cycle),
