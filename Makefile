@@ -105,6 +105,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libleadrouter.a $(wildcard tests/unit/
 $(BUILD)/tests/test_feedback: daemon/feedback.c daemon/feedback.h daemon/metrics.c \
 	daemon/metrics.h engine/unescape.h
 $(BUILD)/tests/test_metrics: daemon/metrics.c daemon/metrics.h
+$(BUILD)/tests/test_state: daemon/state.c daemon/state.h
 
 # The README's test command: unit and command-line tests, then the
 # real-broker tests (a Kafka broker on loopback, started and stopped here).

@@ -68,6 +68,11 @@ struct pipeline {
 	uint64_t watchdog_usec;
 	int64_t last_watchdog_ms, last_expire_ms, last_stats_ms;
 	int64_t restore_logged_ms; /* last progress line of a restore */
+	/* Wall clock + process.event_time_max_ahead_days at the restore's
+	 * start (0: no bound): no restored lead moves a part's clock past
+	 * it. restore_capped counts the leads dated beyond it. */
+	int64_t restore_clock_cap_ms;
+	long restore_capped;
 
 	/* Operations endpoint; metrics is the only store of counters. */
 	struct metrics metrics;

@@ -83,8 +83,9 @@ static int stage_time_check(const struct stage *sg, int64_t ts_ms,
 	return event_time_check(ts_ms, now_ms, max, err);
 }
 
-static void stage_event(struct stage *sg, const rd_kafka_message_t *m,
-			struct lead_table *t)
+/* The part is open (stage_record checked): state_lead_event_apply finds
+ * its table. */
+static void stage_event(struct stage *sg, const rd_kafka_message_t *m)
 {
 	struct event_error err;
 	struct assign_cmd cmd = {0};
@@ -97,15 +98,13 @@ static void stage_event(struct stage *sg, const rd_kafka_message_t *m,
 		stage_dlq(sg, m, event_reason_code(err.reason), err.msg);
 		return;
 	}
-	out = lead_event_apply(&sg->cfg->engine, t, &sg->ev, &lead, &cmd);
-	state_leads_advance(sg->st, m->partition, sg->ev.ts_ms);
+	out = state_lead_event_apply(sg->st, m->partition, &sg->cfg->engine,
+				     &sg->ev, &lead, &cmd);
 	if (out == LEAD_DUPLICATE) {
 		sg->metrics->events[METRICS_EVENT_DUPLICATE]++;
 		return;
 	}
 	sg->metrics->events[METRICS_EVENT_ACCEPTED]++;
-	state_lead_dirty(sg->st, m->partition,
-			 lead ? lead_key(lead) : sg->ev.lead_key);
 	if (out == LEAD_QUALIFIED && cmd.json)
 		stage_assign_send(sg, &cmd);
 }
@@ -326,6 +325,6 @@ int stage_record(struct stage *sg, const rd_kafka_message_t *m)
 	if (strcmp(topic, sg->topics.feedback) == 0)
 		stage_feedback(sg, m, t);
 	else
-		stage_event(sg, m, t);
+		stage_event(sg, m);
 	return 0;
 }

@@ -198,6 +198,33 @@ void state_leads_advance(struct state *st, int p, int64_t ts_ms)
 		st->leads[p].now_ms = ts_ms;
 }
 
+/* Left uncapped, one such lead would make every other lead of the part
+ * look idle to state_leads_expire, for good (it is never idle itself). */
+void state_leads_advance_capped(struct state *st, int p, int64_t ts_ms,
+				int64_t cap_ms)
+{
+	state_leads_advance(st, p,
+			    cap_ms > 0 && ts_ms > cap_ms ? cap_ms : ts_ms);
+}
+
+/* A duplicate (a redelivery, or a messageId reused with another time)
+ * changed nothing: it must not move the expiry clock either. */
+enum lead_outcome state_lead_event_apply(struct state *st, int p,
+					 const struct engine_config *cfg,
+					 const struct event *ev,
+					 struct lead **lead,
+					 struct assign_cmd *cmd)
+{
+	enum lead_outcome out =
+		lead_event_apply(cfg, st->leads[p].table, ev, lead, cmd);
+
+	if (out == LEAD_DUPLICATE)
+		return out;
+	state_leads_advance(st, p, ev->ts_ms);
+	state_lead_dirty(st, p, *lead ? lead_key(*lead) : ev->lead_key);
+	return out;
+}
+
 int state_leads_flush(struct state *st, int p, state_lead_flush_fn *fn,
 		      void *arg)
 {

@@ -15,10 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../engine/lead.h"
 #include "../engine/strv.h"
 
-struct lead;
-struct lead_table;
 struct team_state;
 struct engine_config;
 
@@ -48,6 +47,22 @@ void state_lead_dirty(struct state *st, int p, struct strv key);
 /* Latest event time seen in the part: the expiry clock. */
 int64_t state_leads_now(const struct state *st, int p);
 void state_leads_advance(struct state *st, int p, int64_t ts_ms);
+/* The same, but not past cap_ms (0: no cap): a lead read back from the
+ * changelog may be dated far ahead (written before event times were
+ * bounded); it keeps its time, the part's clock does not follow it. */
+void state_leads_advance_capped(struct state *st, int p, int64_t ts_ms,
+				int64_t cap_ms);
+
+/*
+ * Apply an event to part p's table (lead_event_apply): the lead, the dirty
+ * set and the part's clock change together, or, for a duplicate, none of
+ * them. *lead and cmd as lead_event_apply leaves them.
+ */
+enum lead_outcome state_lead_event_apply(struct state *st, int p,
+					 const struct engine_config *cfg,
+					 const struct event *ev,
+					 struct lead **lead,
+					 struct assign_cmd *cmd);
 
 /*
  * Call fn for each dirty lead of part p (l is NULL when the lead is gone:

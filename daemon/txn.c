@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../config/config.h"
@@ -186,8 +187,30 @@ static void txn_restore_lead_fn(int32_t p, const rd_kafka_message_t *m,
 			  (long long)m->offset);
 		return;
 	}
-	if ((l = lead_table_find(t, key)) != NULL)
-		state_leads_advance(pl->st, p, lead_last_seen(l));
+	if ((l = lead_table_find(t, key)) == NULL)
+		return;
+	if (pl->restore_clock_cap_ms > 0 &&
+	    lead_last_seen(l) > pl->restore_clock_cap_ms)
+		pl->restore_capped++;
+	state_leads_advance_capped(pl->st, p, lead_last_seen(l),
+				   pl->restore_clock_cap_ms);
+}
+
+/* A lead written before event times were bounded may be dated years
+ * ahead: the clock of its part stops at what stage_event would accept
+ * now, so the other leads do not all look idle to txn_expire. */
+static void txn_restore_clock_cap(struct pipeline *pl)
+{
+	int64_t max = pl->cfg->process.event_max_ahead_ms;
+	struct timespec now;
+
+	pl->restore_capped = 0;
+	pl->restore_clock_cap_ms = 0;
+	if (max <= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	pl->restore_clock_cap_ms =
+		(int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + max;
 }
 
 static void txn_restore_team_fn(int32_t q, const rd_kafka_message_t *m,
@@ -251,6 +274,8 @@ static int txn_restore(struct pipeline *pl, bool leads, const int32_t *parts,
 	if (n == 0)
 		return 0;
 	pl->restore_logged_ms = 0;
+	if (leads)
+		txn_restore_clock_cap(pl);
 	records = consumer_restore(
 		pl->cons, topic, parts, n,
 		leads ? txn_restore_lead_fn : txn_restore_team_fn,
@@ -262,6 +287,11 @@ static int txn_restore(struct pipeline *pl, bool leads, const int32_t *parts,
 		 "%lld ms; now %zu lead(s), %zu team(s)",
 		 n, topic, records, (long long)(pipeline_now_ms() - t0),
 		 state_leads_total(pl->st), state_teams_total(pl->st));
+	if (leads && pl->restore_capped > 0)
+		log_warnx("txn: %ld restored lead record(s) dated more than "
+			  "process.event_time_max_ahead_days ahead: kept, but "
+			  "their partition's expiry clock stops at that bound",
+			  pl->restore_capped);
 	return 0;
 }
 

@@ -89,6 +89,10 @@ bool cond_email_domain(struct strv email, char *buf, size_t cap,
 	if (!at)
 		return false;
 	n = email.len - (size_t)(at + 1 - email.p);
+	/* "dan@gmail.com." names gmail.com too (the absolute form, with the
+	 * root's dot): one trailing dot is dropped, or the disqualifiers and
+	 * named accounts would not see the domain */
+	n -= n > 0 && at[n] == '.';
 	if (n == 0 || n >= cap)
 		return false;
 	cond_fold(buf, at + 1, n); /* eight bytes at a time */

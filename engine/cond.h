@@ -37,7 +37,8 @@ bool cond_event_lookup_cb(void *arg, enum field_src src, const char *name,
 			  struct jval *out, char *scratch, size_t cap);
 
 /* Lower-cased domain of an e-mail address into buf; false when none.
- * ASCII white space around the address is not part of it. */
+ * ASCII white space around the address is not part of it, nor is one
+ * trailing dot of the domain ("gmail.com." is gmail.com). */
 bool cond_email_domain(struct strv email, char *buf, size_t cap,
 		       struct strv *out);
 /* Step *dom to its parent domain ("eu.acme.com" -> "acme.com"), the one

@@ -195,11 +195,15 @@ static json_t *route_time_json(int64_t ms)
 						     : json_null();
 }
 
-/* The deadline, or null without an SLA (or one past the end of time). */
+/* The deadline, or null without an SLA. One past the last time RFC 3339
+ * can write (an event near the end of 9999) is written as that time:
+ * still a valid time, and no earlier than the real deadline. */
 static json_t *route_sla_json(int64_t at_ms, int64_t sla_ms)
 {
-	if (sla_ms <= 0 || at_ms > INT64_MAX - sla_ms)
+	if (sla_ms <= 0)
 		return json_null();
+	if (at_ms > ISO_TIME_MAX_MS - sla_ms)
+		return route_time_json(ISO_TIME_MAX_MS);
 	return route_time_json(at_ms + sla_ms);
 }
 

@@ -243,6 +243,34 @@ static void test_email_domain_trimmed(void **state)
 	assert_memory_equal(d.p, "a b.com", 7);
 }
 
+/* "dan@GMAIL.COM." is the absolute form of gmail.com: one trailing dot is
+ * dropped, so email_domain conditions (and disqualifiers, accounts) see
+ * "gmail.com"; a second dot is kept, and a domain of a dot alone is
+ * none. */
+static void test_email_domain_trailing_dot(void **state)
+{
+	char *s[] = {"gmail.com"};
+	struct cond c = fx_cond(FIELD_EMAIL_DOMAIN, NULL, COND_EQ, s, 1);
+	struct event *ev = fx_event(EVENT_IDENTIFY, "k", T0);
+	char buf[64];
+	struct strv d;
+	(void)state;
+
+	ev->email = strv_from("dan@GMAIL.COM.");
+	assert_true(eval_ev(c, ev));
+	assert_true(cond_email_domain(ev->email, buf, sizeof(buf), &d));
+	assert_int_equal(d.len, 9);
+	assert_memory_equal(d.p, "gmail.com", 9);
+	assert_true(cond_email_domain(strv_from(" dan@gmail.com. \n"), buf, 64,
+				      &d));
+	assert_int_equal(d.len, 9);
+	assert_true(
+		cond_email_domain(strv_from("dan@gmail.com.."), buf, 64, &d));
+	assert_int_equal(d.len, 10);
+	assert_memory_equal(d.p, "gmail.com.", 10);
+	assert_false(cond_email_domain(strv_from("dan@."), buf, 64, &d));
+}
+
 static void test_property_url_and_all(void **state)
 {
 	char *u[] = {"utm_source=ads"}, *plan[] = {"pro"};
@@ -511,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_negate),
 		cmocka_unit_test(test_email_domain_lowercased),
 		cmocka_unit_test(test_email_domain_trimmed),
+		cmocka_unit_test(test_email_domain_trailing_dot),
 		cmocka_unit_test(test_property_url_and_all),
 		cmocka_unit_test(test_number_as_string_ops),
 		cmocka_unit_test(test_str_agrees_with_value),

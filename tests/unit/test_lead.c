@@ -204,6 +204,26 @@ static void test_assign_json(void **state)
 
 /* A trait integer wider than int64 is shown as the number it is, not
  * clamped to INT64_MAX by strtoll. */
+/* An e-mail whose domain ends in the root's dot names the same domain:
+ * the assign command's email_domain (what named accounts match) is
+ * "acme.com", not "acme.com.". */
+static void test_assign_email_domain_trailing_dot(void **state)
+{
+	struct lfx *s = *state;
+	json_t *o;
+
+	assert_int_equal(identify_good(s, "u1", "jo@Acme.com.", T0),
+			 LEAD_UPDATED);
+	assert_int_equal(demo(s, "u1", T0), LEAD_UPDATED);
+	assert_int_equal(pricing(s, "u1", T0, NULL), LEAD_QUALIFIED);
+	o = json_loadb(s->cmd.json, s->cmd.len, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(
+		json_string_value(json_object_get(o, "email_domain")),
+		"acme.com");
+	json_decref(o);
+}
+
 static void test_assign_wide_integer_trait(void **state)
 {
 	struct lfx *s = *state;
@@ -1104,6 +1124,7 @@ int main(void)
 		T(test_lifecycle_blank_email_stays_anonymous),
 		T(test_qualifies_once_per_cycle),
 		T(test_assign_json),
+		T(test_assign_email_domain_trailing_dot),
 		T(test_assign_wide_integer_trait),
 		T(test_fallback_territory_and_group),
 		T(test_assign_group_id_trait_apart),

@@ -19,6 +19,7 @@
 
 #include "testutil.h"
 
+#include "../../engine/iso_time.h"
 #include "../../engine/route.h"
 
 /* Milliseconds since the epoch of a UTC calendar time. */
@@ -996,6 +997,67 @@ static void test_assign_apply_fields(void **state)
 	free(f);
 }
 
+/* Every time written is RFC 3339: four year digits, no sign. */
+static void test_iso_time_format_range(void **state)
+{
+	char buf[80];
+
+	(void)state;
+	assert_true(iso_time_format(ISO_TIME_MAX_MS, buf, sizeof(buf)));
+	assert_string_equal(buf, "9999-12-31T23:59:59.999Z");
+	assert_true(iso_time_format(ISO_TIME_MIN_MS, buf, sizeof(buf)));
+	assert_string_equal(buf, "0000-01-01T00:00:00.000Z");
+	assert_true(iso_time_format(-1, buf, sizeof(buf)));
+	assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+	assert_false(iso_time_format(ISO_TIME_MAX_MS + 1, buf, sizeof(buf)));
+	assert_false(iso_time_format(ISO_TIME_MIN_MS - 1, buf, sizeof(buf)));
+}
+
+/* The SLA deadline of a lead qualified near the end of 9999 would need a
+ * fifth year digit, which RFC 3339 cannot write: it is written as the last
+ * time it can (a deadline that fits exactly is written as it is). */
+static char *sla_deadline_at(struct fixture *f, int64_t ms)
+{
+	struct team_state *ts = team_state_new(&f->teams[0]);
+	char *cmd = assign_cmd("lead-9999", 1, "emea", "acme.com", ms);
+	char err[128] = "", *out;
+	struct handoff h;
+	json_t *j, *d;
+
+	assert_int_equal(
+		route_assign_apply(&f->cfg, ts, cmd, strlen(cmd), &h, err, 128),
+		0);
+	j = json_loads(h.json, 0, NULL);
+	assert_non_null(j);
+	d = json_object_get(j, "sla_deadline");
+	assert_true(json_is_string(d));
+	out = strdup(json_string_value(d));
+	json_decref(j);
+	free(h.json);
+	free(cmd);
+	team_state_free(ts);
+	return out;
+}
+
+static void test_assign_apply_sla_deadline_max(void **state)
+{
+	struct fixture *f = fixture_new();
+	char *d;
+
+	(void)state;
+	/* 23:30 + the team's 4 h SLA: 10000-01-01T03:30 */
+	d = sla_deadline_at(f, utc_ms(9999, 12, 31, 23, 30));
+	assert_string_equal(d, "9999-12-31T23:59:59.999Z");
+	free(d);
+	d = sla_deadline_at(f, utc_ms(9999, 12, 31, 20, 0) - 1);
+	assert_string_equal(d, "9999-12-31T23:59:59.999Z");
+	free(d);
+	d = sla_deadline_at(f, utc_ms(9999, 12, 31, 19, 0));
+	assert_string_equal(d, "9999-12-31T23:00:00.000Z");
+	free(d);
+	free(f);
+}
+
 /* A reload that removes a team: an assign command already on the topic,
  * applied to the state the team had under the old config, is refused
  * (the daemon sends it to the DLQ) and leaves the state alone. */
@@ -1156,6 +1218,8 @@ int main(void)
 		cmocka_unit_test(test_state_survives_reload),
 		cmocka_unit_test(test_state_encode_roundtrip),
 		cmocka_unit_test(test_assign_apply_fields),
+		cmocka_unit_test(test_iso_time_format_range),
+		cmocka_unit_test(test_assign_apply_sla_deadline_max),
 		cmocka_unit_test(test_assign_apply_deterministic),
 		cmocka_unit_test(test_assign_apply_team_removed),
 		cmocka_unit_test(test_assign_apply_malformed),
