@@ -485,23 +485,50 @@ static size_t sim_max_reps(const struct sim *s)
 	return m + 1;
 }
 
-/* Leads disqualified at the end of the run, by reason (index 0, none,
- * is the total). Counted once over the table here rather than per event,
- * since a lead's reason can come and go as its traits change. */
-static void sim_disq_count_cb(const struct lead *l, void *arg)
+/* What the end-of-run pass over the lead table counts: leads
+ * disqualified by reason (index 0, none, is the total), and leads never
+ * handed off by the first qualification check they fail (lead_qual_check;
+ * the LEAD_QUAL_HANDED_OFF slot stays 0). */
+struct sim_leads {
+	const struct engine_config *cfg;
+	uint64_t disq[LEAD_DISQ_COUNT];
+	uint64_t held[LEAD_QUAL_COUNT];
+	uint64_t held_total;
+};
+
+/* The order of the not-handed-off reasons in both summaries: the order of
+ * the checks, then a lead that qualifies yet is still in nurture (its
+ * assign command could not be built, which valid input does not cause). */
+static const enum lead_qual sim_held_order[] = {
+	LEAD_QUAL_DISQUALIFIED, LEAD_QUAL_GRADE, LEAD_QUAL_THRESHOLD,
+	LEAD_QUAL_TRAIT, LEAD_QUAL_OK};
+#define SIM_HELD_N (sizeof(sim_held_order) / sizeof(sim_held_order[0]))
+
+/* Counted once over the table at the end rather than per event, since a
+ * lead's reasons come and go as its score and traits change; and the state
+ * at the end is the one its last event was judged on, since nothing but
+ * an event (no clock, no feedback here) changes a lead. A lead handed off
+ * stays so for the run: simulate reads no feedback. */
+static void sim_lead_count_cb(const struct lead *l, void *arg)
 {
-	uint64_t *n = arg;
+	struct sim_leads *n = arg;
 	enum lead_disq d = lead_disq_get(l);
+	enum lead_qual q = lead_qual_check(n->cfg, l);
 
 	if (d != LEAD_DISQ_NONE && d < LEAD_DISQ_COUNT) {
-		n[d]++;
-		n[LEAD_DISQ_NONE]++;
+		n->disq[d]++;
+		n->disq[LEAD_DISQ_NONE]++;
+	}
+	if (q != LEAD_QUAL_HANDED_OFF && q < LEAD_QUAL_COUNT) {
+		n->held[q]++;
+		n->held_total++;
 	}
 }
 
-static void sim_summary_text(const struct sim *s, const uint64_t *disq,
+static void sim_summary_text(const struct sim *s, const struct sim_leads *n,
 			     struct sim_count *teams, struct sim_count *reps)
 {
+	const uint64_t *disq = n->disq;
 	FILE *f = s->err;
 	size_t nt, nr;
 
@@ -539,6 +566,13 @@ static void sim_summary_text(const struct sim *s, const uint64_t *disq,
 			fprintf(f, "    rep %s: %" PRIu64 "\n", reps[j].name,
 				reps[j].n);
 	}
+	fprintf(f, "not handed off: %" PRIu64 "\n", n->held_total);
+	for (size_t i = 0; i < SIM_HELD_N; i++) {
+		enum lead_qual q = sim_held_order[i];
+		if (n->held[q] > 0)
+			fprintf(f, "  %s: %" PRIu64 "\n", lead_qual_name(q),
+				n->held[q]);
+	}
 }
 
 static json_t *sim_summary_teams(const struct sim *s, struct sim_count *teams,
@@ -563,9 +597,25 @@ static json_t *sim_summary_teams(const struct sim *s, struct sim_count *teams,
 	return o;
 }
 
-static void sim_summary_json(const struct sim *s, const uint64_t *disq,
+/* Reasons with no lead left out, as for the disqualified. */
+static json_t *sim_summary_held(const struct sim_leads *n)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < SIM_HELD_N; i++) {
+		enum lead_qual q = sim_held_order[i];
+		if (n->held[q] > 0)
+			json_object_set_new(
+				o, lead_qual_name(q),
+				json_integer((json_int_t)n->held[q]));
+	}
+	return o;
+}
+
+static void sim_summary_json(const struct sim *s, const struct sim_leads *n,
 			     struct sim_count *teams, struct sim_count *reps)
 {
+	const uint64_t *disq = n->disq;
 	json_t *why = json_object(), *dwhy = json_object();
 	json_t *o;
 
@@ -582,9 +632,9 @@ static void sim_summary_json(const struct sim *s, const uint64_t *disq,
 					    json_integer((json_int_t)disq[d]));
 	}
 	/* events, leads and lead_table_bytes stay first and in this order:
-	 * bench/bench_simulate.sh reads them */
+	 * bench/bench_simulate.sh reads them; keys added later go last */
 	o = json_pack(
-		"{s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o}",
+		"{s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:I,s:o}",
 		"events", (json_int_t)s->events, "accepted",
 		(json_int_t)s->accepted, "rejected", (json_int_t)s->rejected,
 		"rejected_by_reason", why, "duplicates",
@@ -595,7 +645,9 @@ static void sim_summary_json(const struct sim *s, const uint64_t *disq,
 		dwhy, "mqls", (json_int_t)s->mqls, "route_errors",
 		(json_int_t)s->route_errors, "handoffs",
 		(json_int_t)s->handoffs, "teams",
-		sim_summary_teams(s, teams, reps));
+		sim_summary_teams(s, teams, reps), "not_handed_off",
+		(json_int_t)n->held_total, "not_handed_off_by_reason",
+		sim_summary_held(n));
 	if (o == NULL)
 		return;
 	if (lead_table_traits_dropped(s->leads) > 0)
@@ -612,18 +664,18 @@ static int sim_summary(const struct sim *s, bool as_json)
 {
 	struct sim_count *teams = calloc(s->nteams + 1, sizeof(*teams));
 	struct sim_count *reps = calloc(sim_max_reps(s), sizeof(*reps));
-	uint64_t disq[LEAD_DISQ_COUNT] = {0};
+	struct sim_leads n = {.cfg = &s->cfg->engine};
 
 	if (teams == NULL || reps == NULL) {
 		free(teams);
 		free(reps);
 		return -1;
 	}
-	lead_table_foreach(s->leads, sim_disq_count_cb, disq);
+	lead_table_foreach(s->leads, sim_lead_count_cb, &n);
 	if (as_json)
-		sim_summary_json(s, disq, teams, reps);
+		sim_summary_json(s, &n, teams, reps);
 	else
-		sim_summary_text(s, disq, teams, reps);
+		sim_summary_text(s, &n, teams, reps);
 	free(teams);
 	free(reps);
 	return 0;

@@ -13,8 +13,9 @@
  * Lifecycle transitions (enum lead_lifecycle):
  *
  *   ANONYMOUS --userId or e-mail seen--> KNOWN
- *   ANONYMOUS | KNOWN --qualifies (score, grade, required traits, not
- *       disqualified)--> HANDED_OFF, and an assign command is built
+ *   ANONYMOUS | KNOWN --qualifies (lead_qual_check: not disqualified,
+ *       grade, score, required traits)--> HANDED_OFF, and an assign
+ *       command is built
  *   HANDED_OFF --accepted--> ACCEPTED
  *   HANDED_OFF | ACCEPTED --converted--> CONVERTED
  *   HANDED_OFF | ACCEPTED --rejected--> REJECTED, then at once back to
@@ -518,19 +519,37 @@ static bool lead_required_present(const struct qualify_config *qc,
 	return true;
 }
 
-static bool lead_qualifies(const struct engine_config *cfg,
-			   const struct lead *l)
+/* The checks, cheapest first: the lifecycle, disqualification and grade
+ * are stored bytes, the score a walk over the lead's records, the
+ * required traits a walk over its traits per name. lead_event_apply asks
+ * on every event and GCC inlines it there: an event pays the compares it
+ * paid before the reasons had names. */
+enum lead_qual lead_qual_check(const struct engine_config *cfg,
+			       const struct lead *l)
 {
 	const struct qualify_config *qc = &cfg->qualify;
 	char min = qc->min_grade ? qc->min_grade : 'D';
 
 	if (l->lifecycle != LEAD_ANONYMOUS && l->lifecycle != LEAD_KNOWN)
-		return false;
-	if (l->disq != LEAD_DISQ_NONE || lead_fit_grade(&cfg->fit, l) > min)
-		return false;
+		return LEAD_QUAL_HANDED_OFF;
+	if (l->disq != LEAD_DISQ_NONE)
+		return LEAD_QUAL_DISQUALIFIED;
+	if (lead_fit_grade(&cfg->fit, l) > min)
+		return LEAD_QUAL_GRADE;
 	if (lead_score_sum(l) < qc->threshold)
-		return false;
-	return lead_required_present(qc, l);
+		return LEAD_QUAL_THRESHOLD;
+	if (!lead_required_present(qc, l))
+		return LEAD_QUAL_TRAIT;
+	return LEAD_QUAL_OK;
+}
+
+const char *lead_qual_name(enum lead_qual q)
+{
+	static const char *const names[LEAD_QUAL_COUNT] = {
+		"qualified",       "handed_off",      "disqualified",
+		"grade_below_min", "below_threshold", "missing_trait"};
+
+	return (unsigned)q < LEAD_QUAL_COUNT ? names[q] : "unknown";
 }
 
 enum lead_outcome lead_event_apply(const struct engine_config *cfg,
@@ -572,7 +591,7 @@ enum lead_outcome lead_event_apply_hashed(const struct engine_config *cfg,
 	lead_identity_note(l, ev);
 	lead_traits_merge(t, l, ev, &cfg->fit);
 	lead_score_event(&cfg->scoring, t, l, ev);
-	if (!cmd || !lead_qualifies(cfg, l))
+	if (!cmd || lead_qual_check(cfg, l) != LEAD_QUAL_OK)
 		return LEAD_UPDATED;
 	if (lead_assign_build(cfg, l, cmd) < 0)
 		return LEAD_UPDATED; /* retried on the lead's next event */

@@ -42,6 +42,22 @@ enum lead_disq {
 	LEAD_DISQ_COUNT
 };
 
+/*
+ * Where a lead stands against qualification now (lead_qual_check): the
+ * first check it fails, in the order qualification applies them, or
+ * LEAD_QUAL_OK. Qualification is this and nothing else: a lead qualifies
+ * on an event exactly when the check says LEAD_QUAL_OK after it.
+ */
+enum lead_qual {
+	LEAD_QUAL_OK,           /* qualifies */
+	LEAD_QUAL_HANDED_OFF,   /* past qualification for this cycle */
+	LEAD_QUAL_DISQUALIFIED, /* lead_disq_get says which disqualifier */
+	LEAD_QUAL_GRADE,        /* fit grade worse than min_grade */
+	LEAD_QUAL_THRESHOLD,    /* score below score_threshold */
+	LEAD_QUAL_TRAIT,        /* one of required_traits missing */
+	LEAD_QUAL_COUNT
+};
+
 struct lead;       /* opaque outside engine/lead*.c */
 struct lead_table; /* open-addressing table of leads */
 
@@ -137,6 +153,20 @@ const char *lead_disq_name(enum lead_disq d); /* "none", "freemail", ... */
 unsigned lead_cycle(const struct lead *l);    /* 1, then +1 per restart */
 const char *lead_lifecycle_name(enum lead_lifecycle s);
 int64_t lead_last_seen(const struct lead *l);
+/*
+ * Why l does not qualify under cfg now (pure: reads l, changes nothing).
+ * A lead in nurture (anonymous, known) gets the first failing check:
+ * disqualified, then grade, then score, then required traits. Any other
+ * state is LEAD_QUAL_HANDED_OFF, whatever its score or traits: mql,
+ * handed_off, accepted and converted leads are with sales, and rejected
+ * and recycled last only inside the feedback call that sends the lead
+ * back to nurture (known or anonymous, a new cycle).
+ */
+enum lead_qual lead_qual_check(const struct engine_config *cfg,
+			       const struct lead *l);
+/* "qualified", "handed_off", "disqualified", "grade_below_min",
+ * "below_threshold", "missing_trait" */
+const char *lead_qual_name(enum lead_qual q);
 /* True when the lead may be deleted: idle since before now - ttl, its
  * decayed score below min_score in absolute value, and never handed off
  * (those keep their cycle, hence distinct handoff ids, for good). */

@@ -351,6 +351,49 @@ t_simulate_disqualified() {
 	fi
 }
 
+# Leads never handed off, by the first qualification check they fail, in
+# both summaries: one lead per reason, and g2, which fails grade, score and
+# required trait alike, under the first of them. h1 is handed off and not
+# counted; the disqualified section stays as it was.
+t_simulate_not_handed_off() {
+	printf '%s\n' '{"kafka": {"bootstrap.servers": "127.0.0.1:9092"},
+ "scoring": {"half_life_days": 0, "rules": [{"name": "demo", "type": "track", "when": {"field": "event", "eq": "Demo Requested"}, "points": 60}]},
+ "fit": {"rules": [{"name": "senior", "when": {"field": "traits.title", "contains": ["VP"]}, "points": 40}],
+  "grades": {"A": 60, "B": 40, "C": 20}, "disqualify": {"freemail_domains": ["gmail.com"]}},
+ "qualification": {"score_threshold": 50, "min_grade": "B", "required_traits": ["company.name"]},
+ "teams": [{"name": "t1", "overflow_queue": "t1-overflow", "reps": [{"id": "r1"}]}],
+ "routing": {"fallback_team": "t1"}}' >"$tmp/held.json"
+	# lead, title, e-mail, company name (- for none), demo (y/n)
+	for u in "h1 VP h1@acme.example Acme y" "d1 VP d1@gmail.com Acme y" \
+		"g1 Analyst g1@acme.example Acme y" "g2 Analyst g2@acme.example - n" \
+		"s1 VP s1@acme.example Acme n" "m1 VP m1@acme.example - y"; do
+		set -- $u
+		co=""
+		[ "$4" = - ] || co=",\"company\":{\"name\":\"$4\"}"
+		printf '{"type":"identify","userId":"%s","timestamp":"2026-03-02T09:00:00Z","traits":{"title":"%s","email":"%s"%s}}\n' \
+			"$1" "$2" "$3" "$co"
+		[ "$5" = n ] ||
+			printf '{"type":"track","userId":"%s","timestamp":"2026-03-02T09:01:00Z","event":"Demo Requested"}\n' "$1"
+	done >"$tmp/held.jsonl"
+	run "$tmp/held.jsonl" -- simulate -c "$tmp/held.json" --summary-json
+	expect_rc simulate-not-handed-off 0 || return
+	json=$(tail -n 1 "$tmp/err")
+	run "$tmp/held.jsonl" -- simulate -c "$tmp/held.json"
+	expect_rc simulate-not-handed-off 0 || return
+	text=$(sed -n '/^not handed off:/,$p' "$tmp/err" | tr '\n' '|')
+	if echo "$json" | grep -qF '"leads":6,' &&
+		echo "$json" | grep -qF '"disqualified":1,"disqualified_by_reason":{"freemail":1},"mqls":1,' &&
+		echo "$json" | grep -qF '"handoffs":1,' &&
+		echo "$json" | grep -qF '"not_handed_off":5,"not_handed_off_by_reason":{"disqualified":1,"grade_below_min":2,"below_threshold":1,"missing_trait":1}}' &&
+		[ "$(grep -c '"lead":"h1"' "$tmp/out")" -eq 1 ] &&
+		[ "$(wc -l <"$tmp/out")" -eq 1 ] &&
+		[ "$text" = "not handed off: 5|  disqualified: 1|  grade_below_min: 2|  below_threshold: 1|  missing_trait: 1|" ]; then
+		ok "simulate-not-handed-off: leads not handed off by reason in both summaries"
+	else
+		nok simulate-not-handed-off "json: $json; text: $text"
+	fi
+}
+
 # A late lead (dated the day before the rep's latest handoff, as offline
 # mobile batches are) counts against the latest day instead of resetting the
 # rep's daily count: with daily_cap 1, r1 gets one lead on 11 March, the
@@ -1070,6 +1113,7 @@ t_simulate_duplicate
 t_simulate_summary_json
 t_simulate_nul_key
 t_simulate_disqualified
+t_simulate_not_handed_off
 t_simulate_late_daily_cap
 t_simulate_identity_split
 t_simulate_sla_no_reroute

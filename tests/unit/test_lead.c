@@ -383,6 +383,107 @@ static void test_not_qualified(void **state)
 	assert_int_equal(demo(s, "k4", T0), LEAD_QUALIFIED);
 }
 
+enum qual_step { QS_TITLE, QS_SCORE, QS_EMAIL };
+
+/* One step towards qualification for lead key, applied without asking for
+ * an assign command: the lead is scored and graded but never handed off,
+ * so the check can be asked about a lead that qualifies. */
+static void qual_step(struct lfx *s, const char *key, enum qual_step step,
+		      const char *val)
+{
+	struct event *ev = fx_event(EVENT_IDENTIFY, key, T0);
+
+	ev->user_id = strv_from(key);
+	if (step == QS_TITLE) {
+		fx_trait_str(ev, "title", val);
+	} else if (step == QS_SCORE) {
+		ev->type = EVENT_TRACK;
+		ev->name = strv_from("Demo Requested");
+		lead_event_apply(&s->f.cfg, s->t, ev, NULL, NULL);
+		ev = fx_event(EVENT_PAGE, key, T0);
+		ev->user_id = strv_from(key);
+		ev->path = strv_from("/pricing");
+	} else {
+		fx_identify(ev, key, val);
+	}
+	assert_int_equal(lead_event_apply(&s->f.cfg, s->t, ev, NULL, NULL),
+			 LEAD_UPDATED);
+}
+
+static enum lead_qual qual_of(struct lfx *s, const char *key)
+{
+	return lead_qual_check(&s->f.cfg, get(s, key));
+}
+
+/* Each reason, the first failing check winning: a "Student" (disqualified
+ * by title) fails every check, yet is reported as disqualified; a lead
+ * that fixes one check at a time walks the reasons in the order
+ * qualification applies them. */
+static void test_qual_check_order(void **state)
+{
+	struct lfx *s = *state;
+
+	/* title disqualifies; grade D, score 1, no e-mail as well */
+	qual_step(s, "q1", QS_TITLE, "Student");
+	assert_int_equal(lead_disq_get(get(s, "q1")), LEAD_DISQ_TITLE);
+	assert_int_equal(qual_of(s, "q1"), LEAD_QUAL_DISQUALIFIED);
+	/* not disqualified: grade D under min B comes first */
+	qual_step(s, "q2", QS_TITLE, "Analyst");
+	assert_int_equal(lead_grade(get(s, "q2")), 'D');
+	assert_int_equal(qual_of(s, "q2"), LEAD_QUAL_GRADE);
+	/* grade B (VP, 20 points): the score of 2, then the e-mail */
+	qual_step(s, "q2", QS_TITLE, "VP Sales");
+	assert_int_equal(lead_grade(get(s, "q2")), 'B');
+	assert_int_equal(qual_of(s, "q2"), LEAD_QUAL_THRESHOLD);
+	/* 2 + 41 + 11 = 54 points: only the required e-mail is missing */
+	qual_step(s, "q2", QS_SCORE, NULL);
+	assert_true(lead_score_at(&s->f.cfg, get(s, "q2"), T0) >= 50);
+	assert_int_equal(qual_of(s, "q2"), LEAD_QUAL_TRAIT);
+	/* all checks pass; with no command asked for it stays in nurture */
+	qual_step(s, "q2", QS_EMAIL, "q2@corp.example");
+	assert_int_equal(qual_of(s, "q2"), LEAD_QUAL_OK);
+	assert_int_equal(lead_lifecycle_get(get(s, "q2")), LEAD_KNOWN);
+
+	assert_string_equal(lead_qual_name(LEAD_QUAL_OK), "qualified");
+	assert_string_equal(lead_qual_name(LEAD_QUAL_DISQUALIFIED),
+			    "disqualified");
+	assert_string_equal(lead_qual_name(LEAD_QUAL_GRADE), "grade_below_min");
+	assert_string_equal(lead_qual_name(LEAD_QUAL_THRESHOLD),
+			    "below_threshold");
+	assert_string_equal(lead_qual_name(LEAD_QUAL_TRAIT), "missing_trait");
+	assert_string_equal(lead_qual_name(LEAD_QUAL_COUNT), "unknown");
+}
+
+/* The check is the qualification itself: the event that finds it OK hands
+ * the lead off, and from then on (accepted, converted) it is handed_off
+ * whatever its score, until a rejection sends it back to nurture, where
+ * its cleared score is the reason again. */
+static void test_qual_check_lifecycle(void **state)
+{
+	struct lfx *s = *state;
+	struct strv k = strv_from("u1");
+
+	assert_int_equal(identify_good(s, "u1", "jo@acme.com", T0),
+			 LEAD_UPDATED);
+	assert_int_equal(qual_of(s, "u1"), LEAD_QUAL_THRESHOLD);
+	assert_int_equal(demo(s, "u1", T0), LEAD_UPDATED);
+	assert_int_equal(qual_of(s, "u1"), LEAD_QUAL_THRESHOLD);
+	assert_int_equal(pricing(s, "u1", T0, NULL), LEAD_QUALIFIED);
+	assert_int_equal(qual_of(s, "u1"), LEAD_QUAL_HANDED_OFF);
+	assert_int_equal(
+		lead_feedback_apply(&s->f.cfg, s->t, k, "accepted", T0), 0);
+	assert_int_equal(qual_of(s, "u1"), LEAD_QUAL_HANDED_OFF);
+	assert_int_equal(
+		lead_feedback_apply(&s->f.cfg, s->t, k, "rejected", T0), 0);
+	assert_int_equal(lead_lifecycle_get(get(s, "u1")), LEAD_KNOWN);
+	assert_int_equal(qual_of(s, "u1"), LEAD_QUAL_THRESHOLD);
+	qualify_u1(s, T0 + 1);
+	assert_int_equal(
+		lead_feedback_apply(&s->f.cfg, s->t, k, "converted", T0 + 1),
+		0);
+	assert_int_equal(qual_of(s, "u1"), LEAD_QUAL_HANDED_OFF);
+}
+
 /* A track event by userId key, "Demo Requested", then a pricing page
  * (52 points), neither with traits; group, if not NULL, is the first
  * event's context.groupId (a hidden trait). The second event's outcome. */
@@ -1131,6 +1232,8 @@ int main(void)
 		T(test_full_traits_gain_required_email),
 		T(test_encode_decode_group_id_both),
 		T(test_not_qualified),
+		T(test_qual_check_order),
+		T(test_qual_check_lifecycle),
 		T(test_traitless_lead_graded_as_zero_points),
 		T(test_rejected_requalifies_in_new_cycle),
 		T(test_recycled_and_converted),
