@@ -1482,19 +1482,27 @@ static int event_outer_name(struct event_ctx *c, int ki, struct strv *out,
 	return 0;
 }
 
+/*
+ * The outer name is written only once a child is kept: README promises
+ * that fields past the limit are ignored, so they must not use up the
+ * scratch space the kept ones need (nor must an object holding only
+ * deeper objects). At the limit, the object is skipped whole; below it,
+ * event_field_add checks the limit for each child.
+ */
 static int event_fields_nested(struct event_ctx *c, struct event_fields *fs,
 			       int ki, int obj)
 {
-	struct strv outer;
+	struct strv outer = STRV_NULL;
 
-	if (c->tok[obj].size == 0)
+	if (*fs->n >= EVENT_MAX_FIELDS)
 		return 0;
-	if (event_outer_name(c, ki, &outer, fs->field) < 0)
-		return -1;
 	for (int i = 0, k = obj + 1; i < c->tok[obj].size;
 	     i++, k = event_tok_skip(c, k + 1)) {
 		if (c->tok[k + 1].type == TOK_OBJECT)
 			continue; /* deeper than one level: not kept */
+		if (outer.p == NULL &&
+		    event_outer_name(c, ki, &outer, fs->field) < 0)
+			return -1;
 		if (event_field_add(c, fs, outer, k, k + 1) < 0)
 			return -1;
 	}

@@ -1129,6 +1129,67 @@ static void test_field_limit(void **state)
 	assert_strv(ev.path, "/late");
 }
 
+/*
+ * Fields past the 48 kept use no scratch space: ~100 properties whose
+ * extras are nested objects with long names and escapes would need more
+ * than the 4096 bytes for their names alone (found by an audit: the
+ * outer names were written before the limit was checked). The same for
+ * the traits of an identify.
+ */
+static void fields_past_limit_fill(char *buf, const char *type, const char *obj)
+{
+	size_t off = (size_t)sprintf(buf,
+				     "{\"type\":\"%s\",\"userId\":\"u\","
+				     "\"timestamp\":\"2026-01-01T00:00:00Z\","
+				     "\"%s\":{\"f1\":\"v\\n1\",",
+				     type, obj);
+
+	/* 48 kept: f1, f2..f46, then cart.total and cart.cur */
+	for (int i = 2; i < EVENT_MAX_FIELDS - 1; i++)
+		off += (size_t)sprintf(buf + off, "\"f%d\":%d,", i, i);
+	off += (size_t)sprintf(buf + off, "\"cart\":{\"total\":1,"
+					  "\"cur\":\"E\\u00fcR\"}");
+	/* 60 more, each an object named by 80 bytes, with escapes */
+	for (int i = 0; i < 60; i++)
+		off += (size_t)sprintf(
+			buf + off,
+			",\"n%079d\":{\"k\\u00e9y\":\"%0100d\\n\","
+			"\"x\":%d}",
+			i, i, i);
+	off += (size_t)sprintf(buf + off, ",\"late\\t\":\"%0200d\\n\"}}", 0);
+	assert_true(off < EVENT_MAX_BYTES);
+}
+
+static void test_fields_past_limit_use_no_scratch(void **state)
+{
+	char *buf = malloc(EVENT_MAX_BYTES);
+	char name[96];
+	(void)state;
+	assert_non_null(buf);
+
+	fields_past_limit_fill(buf, "track", "properties");
+	if (parse(buf) != 0)
+		fail_msg("rejected: %s (%s)", event_reason_code(err.reason),
+			 err.msg);
+	assert_int_equal(ev.nprops, EVENT_MAX_FIELDS);
+	assert_prop_str("f1", "v\n1");
+	assert_true(event_prop_get(&ev, "f46")->num == 46);
+	assert_true(event_prop_get(&ev, "cart.total")->num == 1);
+	assert_prop_str("cart.cur", "E\xc3\xbcR");
+	snprintf(name, sizeof(name), "n%079d.x", 0);
+	assert_null(event_prop_get(&ev, name));
+	assert_true(ev.scratch_used < 64); /* the kept names and values */
+
+	fields_past_limit_fill(buf, "identify", "traits");
+	assert_int_equal(parse(buf), 0);
+	assert_int_equal(ev.ntraits, EVENT_MAX_FIELDS);
+	assert_trait_str("f1", "v\n1");
+	assert_trait_str("cart.cur", "E\xc3\xbcR");
+	assert_null(event_trait_get(&ev, "late\t"));
+	assert_true(ev.scratch_used < 64);
+	free(buf);
+}
+
 static void test_pretty_printed(void **state)
 {
 	(void)state;
@@ -1434,6 +1495,7 @@ int main(void)
 		cmocka_unit_test(test_time_check_bound),
 		cmocka_unit_test(test_joined_names_lengths),
 		cmocka_unit_test(test_fields_plain_path),
+		cmocka_unit_test(test_fields_past_limit_use_no_scratch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
