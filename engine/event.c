@@ -1267,7 +1267,20 @@ static int event_want(struct event_ctx *c, int ti, enum event_tok_type want,
 			  want == TOK_STRING ? "a string" : "an object");
 }
 
-/* A string, or a number kept as its literal (identities may be numeric). */
+/* A string or a number, as event_id_get takes; true and false are not. */
+static inline bool event_tok_id(const struct event_ctx *c, int ti)
+{
+	const struct event_tok *t = &c->tok[ti];
+
+	return t->type == TOK_STRING ||
+	       (t->type == TOK_PRIMITIVE && c->buf[t->start] != 't' &&
+		c->buf[t->start] != 'f');
+}
+
+/*
+ * A string, or a number kept as its literal (identities may be numeric:
+ * userId, anonymousId and groupId alike).
+ */
 static inline int event_id_get(struct event_ctx *c, int ti, struct strv *out,
 			       const char *field)
 {
@@ -1278,14 +1291,38 @@ static inline int event_id_get(struct event_ctx *c, int ti, struct strv *out,
 	t = &c->tok[ti];
 	if (t->type == TOK_STRING)
 		return event_str(c, ti, out, field);
-	if (t->type == TOK_PRIMITIVE && c->buf[t->start] != 't' &&
-	    c->buf[t->start] != 'f') {
+	if (event_tok_id(c, ti)) {
 		*out = (struct strv){c->buf + t->start,
 				     (size_t)(t->end - t->start)};
 		return 0;
 	}
 	return event_fail(c, EVENT_ERR_FIELD_TYPE,
 			  "field %s must be a string or a number", field);
+}
+
+/*
+ * groupId's type, checked with the string fields before the event's type,
+ * where it was checked when it had to be a string: an event wrong in two
+ * ways keeps the reason it had.
+ */
+static int event_id_want(struct event_ctx *c, int ti, const char *field)
+{
+	if (ti < 0 || event_tok_id(c, ti))
+		return 0;
+	return event_fail(c, EVENT_ERR_FIELD_TYPE,
+			  "field %s must be a string or a number", field);
+}
+
+/*
+ * The top-level groupId (checked by event_id_want), else context.groupId
+ * if it is a string or a number: a wrong type inside context is ignored.
+ */
+static inline int event_group_id_get(struct event_ctx *c, int top, int ctx,
+				     struct strv *out)
+{
+	if (top < 0 && (ctx < 0 || !event_tok_id(c, ctx)))
+		return 0;
+	return event_id_get(c, top >= 0 ? top : ctx, out, "groupId");
 }
 
 /* A field event_parse has checked to be a string, if present. */
@@ -1822,8 +1859,7 @@ static int event_fields_read(struct event_ctx *c, const struct event_slots *s)
 	    event_id_get(c, s->anonymous_id, &ev->anonymous_id,
 			 "anonymousId") ||
 	    event_opt_str(c, name, &ev->name, name_field) ||
-	    event_str_pick(c, s->group_id, x.group_id, &ev->group_id,
-			   "groupId") ||
+	    event_group_id_get(c, s->group_id, x.group_id, &ev->group_id) ||
 	    event_fields_fill(c, &props, s->properties) ||
 	    event_traits_fill(c, s, &x) || event_page_get(c, s, &x) ||
 	    event_email_get(c, s, &x))
@@ -1855,7 +1891,7 @@ int event_parse(const char *buf, size_t len, struct event *ev,
 	if (event_want(&c, s.event, TOK_STRING, "event") < 0 ||
 	    event_want(&c, s.name, TOK_STRING, "name") < 0 ||
 	    event_want(&c, s.message_id, TOK_STRING, "messageId") < 0 ||
-	    event_want(&c, s.group_id, TOK_STRING, "groupId") < 0 ||
+	    event_id_want(&c, s.group_id, "groupId") < 0 ||
 	    event_types_check(&c, &s) < 0 || event_type_get(&c, &s) < 0 ||
 	    event_fields_read(&c, &s) < 0 || event_time_set(&c, &s) < 0 ||
 	    event_identity_set(&c) < 0)

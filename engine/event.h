@@ -74,10 +74,11 @@ struct event {
 	/* userId, else email lower-cased and without the ASCII white space
 	 * around it, else anonymousId */
 	struct strv lead_key;
-	struct strv name;     /* track: event; page/screen: name */
-	struct strv path;     /* page: properties.path or context.page.path */
-	struct strv url;      /* page: properties.url or context.page.url */
-	struct strv group_id; /* group: groupId; otherwise context.groupId */
+	struct strv name; /* track: event; page/screen: name */
+	struct strv path; /* page: properties.path or context.page.path */
+	struct strv url;  /* page: properties.url or context.page.url */
+	/* groupId, else context.groupId; a number as written, as userId */
+	struct strv group_id;
 	int64_t ts_ms; /* event time: timestamp, else originalTimestamp */
 	size_t nprops;
 	struct event_field props[EVENT_MAX_FIELDS];

@@ -1190,6 +1190,55 @@ static void test_fields_past_limit_use_no_scratch(void **state)
 	free(buf);
 }
 
+/*
+ * groupId, like userId, may be a number, kept as written, at the top level
+ * and in context; true or false is still a wrong type at the top level
+ * and ignored inside context.
+ */
+static void test_group_id_numeric(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("{\"type\":\"group\",\"userId\":\"u\","
+			       "\"groupId\":12345,\"timestamp\":"
+			       "\"2026-01-01T00:00:00Z\",\"traits\":{"
+			       "\"name\":\"Acme\"}}"),
+			 0);
+	assert_strv(ev.group_id, "12345");
+	assert_trait_str("company.name", "Acme");
+	assert_int_equal(parse("{\"type\":\"group\",\"userId\":\"u\","
+			       "\"groupId\":12345.0,\"timestamp\":"
+			       "\"2026-01-01T00:00:00Z\"}"),
+			 0);
+	assert_strv(ev.group_id, "12345.0");
+	/* context.groupId, and the top level before it */
+	assert_int_equal(parse("{\"type\":\"track\",\"userId\":\"u\","
+			       "\"timestamp\":\"2026-01-01T00:00:00Z\","
+			       "\"context\":{\"groupId\":-7}}"),
+			 0);
+	assert_strv(ev.group_id, "-7");
+	assert_int_equal(parse("{\"type\":\"track\",\"userId\":\"u\","
+			       "\"groupId\":42,\"timestamp\":"
+			       "\"2026-01-01T00:00:00Z\",\"context\":{"
+			       "\"groupId\":\"g\"}}"),
+			 0);
+	assert_strv(ev.group_id, "42");
+	assert_int_equal(parse("{\"type\":\"track\",\"userId\":\"u\","
+			       "\"timestamp\":\"2026-01-01T00:00:00Z\","
+			       "\"context\":{\"groupId\":true}}"),
+			 0);
+	assert_int_equal(ev.group_id.len, 0);
+	assert_rejected("{\"type\":\"group\",\"userId\":\"u\","
+			"\"groupId\":false,\"timestamp\":"
+			"\"2026-01-01T00:00:00Z\"}",
+			EVENT_ERR_FIELD_TYPE);
+	assert_string_equal(err.msg,
+			    "field groupId must be a string or a number");
+	assert_rejected("{\"type\":\"group\",\"userId\":\"u\","
+			"\"groupId\":{},\"timestamp\":"
+			"\"2026-01-01T00:00:00Z\"}",
+			EVENT_ERR_FIELD_TYPE);
+}
+
 static void test_pretty_printed(void **state)
 {
 	(void)state;
@@ -1496,6 +1545,7 @@ int main(void)
 		cmocka_unit_test(test_joined_names_lengths),
 		cmocka_unit_test(test_fields_plain_path),
 		cmocka_unit_test(test_fields_past_limit_use_no_scratch),
+		cmocka_unit_test(test_group_id_numeric),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
