@@ -87,6 +87,8 @@ struct event_slots {
 	int anonymous_id;
 	int timestamp;
 	int original_timestamp;
+	int sent_at;
+	int received_at;
 	int name;
 	int group_id;
 	int traits;
@@ -509,12 +511,12 @@ static inline bool event_tok_null(const struct event_ctx *c, int ti)
  * bytes and checked by one sixteen-byte compare, not by a chain of
  * compares whose branches mispredict as key lengths vary from event to
  * event. Each table has one entry per hash value; EVENT_KEY_MULT spreads
- * the twelve top-level keys over sixteen entries and the three context
+ * the fourteen top-level keys over sixteen entries and the three context
  * keys over four (test_event_lex checks that each key lands on its own
  * entry). An empty entry's length (255) is no key's whose first sixteen
  * bytes are NUL, as a string's bytes never are.
  */
-#define EVENT_KEY_MULT 0x388fb8a17a9f9539ULL
+#define EVENT_KEY_MULT 0x6df83873d936e43fULL
 
 struct event_key {
 	char name[24]; /* NUL-padded: compared sixteen bytes at a time */
@@ -532,29 +534,29 @@ struct event_key {
 	}
 
 static const struct event_key event_top_keys[16] = {
-	[0] = EVENT_KEY("type", type),
-	[1] = EVENT_KEY("name", name),
-	[2] = EVENT_KEY("userId", user_id),
-	[3] = EVENT_KEY("originalTimestamp", original_timestamp),
-	[4] = EVENT_KEY("messageId", message_id),
+	[0] = EVENT_KEY("name", name),
+	[1] = EVENT_KEY("sentAt", sent_at),
+	[2] = EVENT_KEY("messageId", message_id),
+	[3] = EVENT_KEY("groupId", group_id),
+	[4] = EVENT_KEY("traits", traits),
 	[5] = EVENT_KEY_NONE,
-	[6] = EVENT_KEY_NONE,
-	[7] = EVENT_KEY("properties", properties),
-	[8] = EVENT_KEY_NONE,
-	[9] = EVENT_KEY("groupId", group_id),
-	[10] = EVENT_KEY("anonymousId", anonymous_id),
-	[11] = EVENT_KEY("context", context),
-	[12] = EVENT_KEY("event", event),
-	[13] = EVENT_KEY("traits", traits),
-	[14] = EVENT_KEY("timestamp", timestamp),
-	[15] = EVENT_KEY_NONE,
+	[6] = EVENT_KEY("timestamp", timestamp),
+	[7] = EVENT_KEY("receivedAt", received_at),
+	[8] = EVENT_KEY("type", type),
+	[9] = EVENT_KEY("anonymousId", anonymous_id),
+	[10] = EVENT_KEY("userId", user_id),
+	[11] = EVENT_KEY_NONE,
+	[12] = EVENT_KEY("properties", properties),
+	[13] = EVENT_KEY("event", event),
+	[14] = EVENT_KEY("context", context),
+	[15] = EVENT_KEY("originalTimestamp", original_timestamp),
 };
 
 static const struct event_key event_ctx_keys[4] = {
-	[0] = EVENT_KEY("page", ctx_page),
-	[1] = EVENT_KEY_NONE,
-	[2] = EVENT_KEY("groupId", ctx_group_id),
-	[3] = EVENT_KEY("traits", ctx_traits),
+	[0] = EVENT_KEY("groupId", ctx_group_id),
+	[1] = EVENT_KEY("traits", ctx_traits),
+	[2] = EVENT_KEY("page", ctx_page),
+	[3] = EVENT_KEY_NONE,
 };
 
 /* Sixteen bytes from event_key_keep + 16 - n keep the first n of a block. */
@@ -1793,16 +1795,49 @@ static int event_identity_set(struct event_ctx *c)
 
 static inline bool event_ts_usual(const char *s, size_t len, int64_t *ms);
 
+/*
+ * The time of an event without a timestamp: the device's time of the
+ * event, else the server's time of receipt, else the device's time of
+ * sending. Both of the last come after the event; receipt goes first as
+ * it is on the server's clock, which Segment's own correction takes as
+ * the true one, while a device clock may be far off (README, "Times in
+ * the future"). The first present decides, as timestamp does. Returns
+ * the token, or -1 if none is present.
+ */
+static int event_time_other(const struct event_slots *s, const char **field)
+{
+	if (s->original_timestamp >= 0) {
+		*field = "originalTimestamp";
+		return s->original_timestamp;
+	}
+	if (s->received_at >= 0) {
+		*field = "receivedAt";
+		return s->received_at;
+	}
+	*field = "sentAt";
+	return s->sent_at;
+}
+
 static int event_time_set(struct event_ctx *c, const struct event_slots *s)
 {
-	int ti = s->timestamp >= 0 ? s->timestamp : s->original_timestamp;
-	const char *field =
-		s->timestamp >= 0 ? "timestamp" : "originalTimestamp";
+	int ti = s->timestamp;
+	const char *field = "timestamp";
 	struct strv t;
 
-	if (ti < 0)
-		return event_fail(c, EVENT_ERR_BAD_TIMESTAMP,
-				  "field timestamp is missing");
+	if (ti < 0) {
+		ti = event_time_other(s, &field);
+		if (ti < 0)
+			return event_fail(c, EVENT_ERR_BAD_TIMESTAMP,
+					  "no timestamp, originalTimestamp, "
+					  "receivedAt or sentAt");
+		/* sentAt and receivedAt are not type-checked up front:
+		 * where they are not read, they are ignored, whatever they
+		 * hold */
+		if (c->tok[ti].type != TOK_STRING)
+			return event_fail(c, EVENT_ERR_BAD_TIMESTAMP,
+					  "field %s is not an ISO 8601 time",
+					  field);
+	}
 	if (event_str(c, ti, &t, field) < 0)
 		return -1;
 	/* the usual spelling inline: a call and its saved registers cost a

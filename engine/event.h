@@ -79,7 +79,9 @@ struct event {
 	struct strv url;  /* page: properties.url or context.page.url */
 	/* groupId, else context.groupId; a number as written, as userId */
 	struct strv group_id;
-	int64_t ts_ms; /* event time: timestamp, else originalTimestamp */
+	/* event time: the first present of timestamp, originalTimestamp,
+	 * receivedAt and sentAt */
+	int64_t ts_ms;
 	size_t nprops;
 	struct event_field props[EVENT_MAX_FIELDS];
 	size_t ntraits; /* identify/group traits, or context.traits */

@@ -25,6 +25,8 @@ static const struct {
 	{"timestamp", offsetof(struct event_slots, timestamp), SIZE_MAX},
 	{"originalTimestamp", offsetof(struct event_slots, original_timestamp),
 	 SIZE_MAX},
+	{"sentAt", offsetof(struct event_slots, sent_at), SIZE_MAX},
+	{"receivedAt", offsetof(struct event_slots, received_at), SIZE_MAX},
 	{"name", offsetof(struct event_slots, name), SIZE_MAX},
 	{"groupId", offsetof(struct event_slots, group_id),
 	 offsetof(struct event_slots, ctx_group_id)},

@@ -1239,6 +1239,74 @@ static void test_group_id_numeric(void **state)
 			EVENT_ERR_FIELD_TYPE);
 }
 
+/* ts_ms of an identified track with the given time fields. */
+static int64_t time_of(const char *fields)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "{\"type\":\"track\",\"userId\":\"u\",%s}",
+		 fields);
+	if (parse(buf) != 0)
+		fail_msg("rejected: %s (%s) for %s",
+			 event_reason_code(err.reason), err.msg, buf);
+	return ev.ts_ms;
+}
+
+/*
+ * Without timestamp and originalTimestamp, the event time is receivedAt
+ * (the server's clock), else sentAt (the device's); the first present
+ * decides, and a field not read is not checked.
+ */
+static void test_time_fallback_order(void **state)
+{
+	static const struct {
+		const char *fields, *want;
+	} cases[] = {
+		{"\"sentAt\":\"2026-01-01T00:00:03Z\"", "2026-01-01T00:00:03Z"},
+		{"\"receivedAt\":\"2026-01-01T00:00:04Z\"",
+		 "2026-01-01T00:00:04Z"},
+		{"\"sentAt\":\"2026-01-01T00:00:03Z\","
+		 "\"receivedAt\":\"2026-01-01T00:00:04Z\"",
+		 "2026-01-01T00:00:04Z"},
+		{"\"receivedAt\":null,\"sentAt\":\"2026-01-01T00:00:03Z\"",
+		 "2026-01-01T00:00:03Z"},
+		{"\"receivedAt\":\"2026-01-01T00:00:04Z\","
+		 "\"sentAt\":\"2026-01-01T00:00:03Z\","
+		 "\"originalTimestamp\":\"2026-01-01T00:00:02Z\"",
+		 "2026-01-01T00:00:02Z"},
+		{"\"receivedAt\":\"2026-01-01T00:00:04Z\","
+		 "\"sentAt\":\"2026-01-01T00:00:03Z\","
+		 "\"originalTimestamp\":\"2026-01-01T00:00:02Z\","
+		 "\"timestamp\":\"2026-01-01T00:00:01Z\"",
+		 "2026-01-01T00:00:01Z"},
+		/* not read, so not checked */
+		{"\"timestamp\":\"2026-01-01T00:00:01Z\",\"sentAt\":1,"
+		 "\"receivedAt\":\"soon\"",
+		 "2026-01-01T00:00:01Z"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(time_of(cases[i].fields), ts(cases[i].want));
+	/* read and unreadable: the next one does not rescue it */
+	assert_rejected("{\"type\":\"track\",\"userId\":\"u\",\"receivedAt\":"
+			"\"2026-01-01\",\"sentAt\":\"2026-01-01T00:00:03Z\"}",
+			EVENT_ERR_BAD_TIMESTAMP);
+	assert_string_equal(err.msg,
+			    "field receivedAt is not an ISO 8601 time");
+	assert_rejected("{\"type\":\"track\",\"userId\":\"u\",\"sentAt\":"
+			"1767225603000}",
+			EVENT_ERR_BAD_TIMESTAMP);
+	assert_string_equal(err.msg, "field sentAt is not an ISO 8601 time");
+	assert_rejected("{\"type\":\"track\",\"userId\":\"u\",\"sentAt\":null}",
+			EVENT_ERR_BAD_TIMESTAMP);
+	assert_string_equal(err.msg, "no timestamp, originalTimestamp, "
+				     "receivedAt or sentAt");
+	/* a key written with escapes is not the key, here as elsewhere */
+	assert_rejected("{\"type\":\"track\",\"userId\":\"u\",\"sent\\u0041t\":"
+			"\"2026-01-01T00:00:03Z\"}",
+			EVENT_ERR_BAD_TIMESTAMP);
+}
+
 static void test_pretty_printed(void **state)
 {
 	(void)state;
@@ -1546,6 +1614,7 @@ int main(void)
 		cmocka_unit_test(test_fields_plain_path),
 		cmocka_unit_test(test_fields_past_limit_use_no_scratch),
 		cmocka_unit_test(test_group_id_numeric),
+		cmocka_unit_test(test_time_fallback_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

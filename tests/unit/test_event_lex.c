@@ -282,7 +282,7 @@ static void test_key_slots_by_name(void **state)
 /* Random keys over the letters of the names, all lengths up to 20. */
 static void test_key_slots_random(void **state)
 {
-	static const char letters[] = "typenamvgrouIdscxlkiT";
+	static const char letters[] = "typenamvgrouIdscxlkiTA";
 	char k[24];
 
 	(void)state;
