@@ -7,6 +7,11 @@
  * Makefile). Aborts when they differ in acceptance, in the reason code of
  * a rejection, or in any field of an accepted event. Messages may differ:
  * the new one names the offset of the problem where the old one could not.
+ * Since then the parser has changed on purpose where the reference is
+ * wrong, and this harness reports those inputs too: white space around
+ * an e-mail in the lead key, a numeric groupId, receivedAt/sentAt as
+ * event time, fields past the 48 kept. It proved the rewrite; it is not a
+ * check to run on later changes.
  */
 #include <stddef.h>
 #include <stdint.h>
