@@ -701,10 +701,15 @@ static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
 	struct config *cfg;
 
 	if (!root) {
+		/* jansson names its own flag; say what is wrong instead */
+		const char *text = strstr(jerr->text, "JSON_ALLOW_NUL")
+					   ? "a string holds \\u0000, which no "
+					     "config string may"
+					   : jerr->text;
 		if (jerr->line > 0)
 			cfg_error(errs, "$",
 				  "invalid JSON at line %d, column %d: %s",
-				  jerr->line, jerr->column, jerr->text);
+				  jerr->line, jerr->column, text);
 		else
 			cfg_error(errs, "$", "%s", jerr->text);
 		return NULL;
@@ -739,6 +744,7 @@ static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
 static json_t *cfg_file_parse(const char *file, json_error_t *jerr)
 {
 	char head[CFG_BOM_LEN];
+	struct stat st;
 	json_t *root;
 	FILE *f = fopen(file, "rb");
 
@@ -748,6 +754,14 @@ static json_t *cfg_file_parse(const char *file, json_error_t *jerr)
 		jerr->line = -1;
 		snprintf(jerr->text, sizeof(jerr->text),
 			 "unable to open %s: %s", file, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		memset(jerr, 0, sizeof(*jerr));
+		jerr->line = -1;
+		snprintf(jerr->text, sizeof(jerr->text),
+			 "%s is a directory, not a config file", file);
+		fclose(f);
 		return NULL;
 	}
 	if (fread(head, 1, CFG_BOM_LEN, f) != CFG_BOM_LEN ||

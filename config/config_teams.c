@@ -66,7 +66,10 @@ static int cfg_hours_range(struct config_errors *errs, const json_t *v,
 	}
 	if (a >= b) {
 		cfg_error(errs, path,
-			  "expected the start before the end, got \"%s\"", s);
+			  "expected the start before the end, got \"%s\" "
+			  "(an overnight shift is two: one to \"24:00\" and "
+			  "one from \"00:00\" the next day)",
+			  s);
 		return -1;
 	}
 	out->start_min = (uint16_t)a;

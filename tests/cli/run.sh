@@ -191,6 +191,36 @@ t_check_missing() {
 	fi
 }
 
+# Three mistakes whose first wording was jansson's or said too little: a
+# directory named as the config, a \u0000 in a string, an overnight shift.
+t_check_wording() {
+	mkdir -p "$tmp/cfgdir"
+	run /dev/null -- -t -c "$tmp/cfgdir"
+	expect_rc check-directory 1 || return
+	if grep -qF "$tmp/cfgdir: \$: $tmp/cfgdir is a directory, not a config file" "$tmp/err"; then
+		ok "check-directory: says it is a directory"
+	else
+		nok check-directory "$(cat "$tmp/err")"
+	fi
+	printf '{"process": {"x": "a\\u0000"}}' >"$tmp/nul.json"
+	run /dev/null -- -t -c "$tmp/nul.json"
+	expect_rc check-nul 1 || return
+	if grep -qF 'a string holds \u0000, which no config string may' "$tmp/err" &&
+		! grep -q JSON_ALLOW_NUL "$tmp/err"; then
+		ok "check-nul: names the \\u0000, not jansson's flag"
+	else
+		nok check-nul "$(cat "$tmp/err")"
+	fi
+	sed 's/"09:00-17:30"/"22:00-06:00"/' "$root/config/leadrouter.example.json" >"$tmp/night.json"
+	run /dev/null -- -t -c "$tmp/night.json"
+	expect_rc check-overnight 1 || return
+	if grep -qF 'an overnight shift is two: one to "24:00" and one from "00:00" the next day' "$tmp/err"; then
+		ok "check-overnight: says how to split the shift"
+	else
+		nok check-overnight "$(cat "$tmp/err")"
+	fi
+}
+
 # The daemon refuses to start on a broken config, before any Kafka work.
 t_run_bad() {
 	f=$here/configs/bad-many.json
@@ -1104,6 +1134,7 @@ t_check_kafka_good
 t_check_kafka_secret
 t_check_bom
 t_check_missing
+t_check_wording
 t_run_bad
 t_run_bad_kafka
 t_simulate_bad_config
