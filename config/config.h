@@ -97,6 +97,13 @@ struct config *config_load_string(const char *json, size_t len,
 				  struct config_errors *errs);
 void config_free(struct config *cfg);
 void config_errors_free(struct config_errors *errs);
+/*
+ * What a valid config cannot do, in warns (path and message, as errors):
+ * a score_threshold no lead can reach because every rule that adds points
+ * has a cap_total and together they add less; a min_grade above what the
+ * fit rules can add up to. --check-config prints them and still exits 0.
+ */
+void config_warnings(const struct config *cfg, struct config_errors *warns);
 
 /* A deep copy of the topic names, for code that must keep them across a
  * config swap (topics need a restart to change); 0 or -1. */

@@ -706,6 +706,61 @@ static int cfg_required_traits(struct config_errors *errs, const json_t *v,
 	return rc;
 }
 
+/* The most points the scoring rules can add in a cycle, before decay, or
+ * a negative number when some rule adding points has no cap_total. */
+static double cfg_score_most(const struct scoring_config *sc)
+{
+	double most = 0;
+
+	for (size_t i = 0; i < sc->nrules; i++) {
+		const struct score_rule *r = &sc->rules[i];
+		if (r->points <= 0)
+			continue;
+		if (r->cap_total == 0)
+			return -1;
+		most += r->points * r->cap_total;
+	}
+	return most;
+}
+
+/* The fit points min_grade needs; 0 for D, which every lead has. */
+static double cfg_grade_needs(const struct fit_config *fc, char grade)
+{
+	switch (grade) {
+	case 'A':
+		return fc->grade_a;
+	case 'B':
+		return fc->grade_b;
+	case 'C':
+		return fc->grade_c;
+	default:
+		return 0;
+	}
+}
+
+void config_warnings(const struct config *cfg, struct config_errors *warns)
+{
+	const struct engine_config *ec = &cfg->engine;
+	double most = cfg_score_most(&ec->scoring);
+	double fit = 0,
+	       needs = cfg_grade_needs(&ec->fit, ec->qualify.min_grade);
+
+	if (most >= 0 && most < ec->qualify.threshold)
+		cfg_error(warns, "$.qualification.score_threshold",
+			  "no lead can reach %g: every scoring rule that adds "
+			  "points has a cap_total, and together they add at "
+			  "most %g (before decay)",
+			  ec->qualify.threshold, most);
+	for (size_t i = 0; i < ec->fit.nrules; i++)
+		if (ec->fit.rules[i].points > 0)
+			fit += ec->fit.rules[i].points;
+	if (fit < needs)
+		cfg_error(warns, "$.qualification.min_grade",
+			  "no lead can reach grade %c: it needs %g fit points, "
+			  "and the fit rules add at most %g",
+			  ec->qualify.min_grade, needs, fit);
+}
+
 static const struct cfg_field cfg_qualify_fields[] = {
 	{.key = "score_threshold",
 	 .type = CFG_DOUBLE,

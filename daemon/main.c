@@ -76,10 +76,16 @@ static struct config *main_config_load(const char *file)
 static int main_check(const char *file)
 {
 	struct config *cfg = main_config_load(file);
+	struct config_errors warns = {0};
 	char line[512];
 
 	if (cfg == NULL)
 		return 1;
+	config_warnings(cfg, &warns);
+	for (size_t i = 0; i < warns.n; i++)
+		fprintf(stderr, "%s: %s: warning: %s\n", file, warns.v[i].path,
+			warns.v[i].msg);
+	config_errors_free(&warns);
 	config_summary(cfg, line, sizeof(line));
 	printf("%s\n", line);
 	config_free(cfg);

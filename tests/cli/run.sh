@@ -221,6 +221,24 @@ t_check_wording() {
 	fi
 }
 
+# A valid config that can never qualify a lead: ok, exit 0, and a warning
+# for each unreachable bar on stderr.
+t_check_unreachable() {
+	sed -e 's/"score_threshold": *[0-9.]*/"score_threshold": 100000/' \
+		-e 's/"min_grade": *"[A-D]"/"min_grade": "A"/' \
+		-e 's/"A": 60,/"A": 1000,/' \
+		"$root/config/leadrouter.example.json" >"$tmp/unreach.json"
+	run /dev/null -- -t -c "$tmp/unreach.json"
+	expect_rc check-unreachable 0 || return
+	if grep -q '^ok: ' "$tmp/out" &&
+		grep -qF "$tmp/unreach.json: \$.qualification.min_grade: warning: no lead can reach grade A" "$tmp/err" &&
+		! grep -q score_threshold "$tmp/err"; then
+		ok "check-unreachable: ok, exit 0, min_grade warned (the uncapped rules keep the threshold reachable)"
+	else
+		nok check-unreachable "out: $(cat "$tmp/out"); err: $(cat "$tmp/err")"
+	fi
+}
+
 # The daemon refuses to start on a broken config, before any Kafka work.
 t_run_bad() {
 	f=$here/configs/bad-many.json
@@ -1135,6 +1153,7 @@ t_check_kafka_secret
 t_check_bom
 t_check_missing
 t_check_wording
+t_check_unreachable
 t_run_bad
 t_run_bad_kafka
 t_simulate_bad_config

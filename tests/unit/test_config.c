@@ -152,6 +152,59 @@ static void test_example_loads(void **state)
 	config_errors_free(&e);
 }
 
+/* A valid config that can never qualify a lead is warned about: every
+ * rule adding points has a cap_total and together they fall short, or the
+ * fit rules cannot add up to min_grade's points. */
+static void test_unreachable_warnings(void **state)
+{
+	struct config_errors w = {0};
+	struct config *cfg;
+
+	(void)state;
+	cfg = config_load(EXAMPLE, NULL);
+	assert_non_null(cfg);
+	config_warnings(cfg, &w);
+	assert_int_equal(w.n, 0);
+	config_free(cfg);
+
+	cfg = load_ok("{" KAFKA ",'scoring':{'rules':["
+		      "{'name':'a','type':'page','points':20,'cap_total':2},"
+		      "{'name':'b','type':'track','points':5,'cap_total':1},"
+		      "{'name':'c','type':'track','points':-30}]},"
+		      "'fit':{'rules':[{'name':'f','when':{'field':"
+		      "'traits.title','word':['VP']},'points':30}]},"
+		      "'qualification':{'score_threshold':50,'min_grade':"
+		      "'A'}," TEAMS "," ROUTING "}");
+	config_warnings(cfg, &w);
+	assert_int_equal(w.n, 2);
+	assert_true(has_error(&w, "$.qualification.score_threshold",
+			      "no lead can reach 50: every scoring rule that "
+			      "adds points has a cap_total, and together they "
+			      "add at most 45 (before decay)"));
+	assert_true(has_error(&w, "$.qualification.min_grade",
+			      "no lead can reach grade A: it needs 60 fit "
+			      "points, and the fit rules add at most 30"));
+	config_errors_free(&w);
+	config_free(cfg);
+
+	/* one uncapped rule adding points, or a reachable sum: no warning */
+	cfg = load_ok("{" KAFKA ",'scoring':{'rules':["
+		      "{'name':'a','type':'page','points':20,'cap_total':2},"
+		      "{'name':'b','type':'track','points':1}]},"
+		      "'qualification':{'score_threshold':50,'min_grade':"
+		      "'D'}," TEAMS "," ROUTING "}");
+	config_warnings(cfg, &w);
+	assert_int_equal(w.n, 0);
+	config_free(cfg);
+	cfg = load_ok("{" KAFKA ",'scoring':{'rules':["
+		      "{'name':'a','type':'page','points':25,'cap_total':2}]},"
+		      "'qualification':{'score_threshold':50,'min_grade':"
+		      "'D'}," TEAMS "," ROUTING "}");
+	config_warnings(cfg, &w);
+	assert_int_equal(w.n, 0);
+	config_free(cfg);
+}
+
 static void test_example_rules(void **state)
 {
 	struct config *cfg = config_load(EXAMPLE, NULL);
@@ -1304,6 +1357,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_loads),
+		cmocka_unit_test(test_unreachable_warnings),
 		cmocka_unit_test(test_topics_copy),
 		cmocka_unit_test(test_example_rules),
 		cmocka_unit_test(test_example_teams),
