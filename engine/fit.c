@@ -799,16 +799,31 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 	return LEAD_DISQ_NONE;
 }
 
+bool lead_traits_visible(const struct lead *l)
+{
+	const char *p = lead_traits(l), *name;
+	size_t off = 0;
+	uint8_t type;
+	struct strv v;
+
+	while ((off = lead_trait_next(p, l->traits_len, off, &type, &name,
+				      &v)) != 0)
+		if (!(type & TRAIT_HIDDEN))
+			return true;
+	return false;
+}
+
 /* tb, if not NULL, indexes the lead's trait bytes. */
 static void fit_update_from(const struct fit_config *fc, struct lead *l,
 			    const struct trait_buf *tb)
 {
 	struct fit_named fn;
 
-	/* no traits, no walk: the lead stays GRADE_NONE, which qualifies
+	/* no traits (the hidden account is none), no walk: the lead stays
+	 * GRADE_NONE, which qualifies
 	 * as grade_zero (lead_fit_grade) under whatever bands the config
 	 * has then, and the changelog keeps writing null for it */
-	if (l->traits_len == 0) {
+	if (!lead_traits_visible(l)) {
 		l->grade = GRADE_NONE;
 		l->disq = LEAD_DISQ_NONE;
 		return;

@@ -610,7 +610,7 @@ static json_t *codec_grade_reasons(const struct fit_config *fc,
 {
 	json_t *a = json_array();
 
-	if (l->traits_len == 0) {
+	if (!lead_traits_visible(l)) {
 		json_array_append_new(
 			a, json_pack("{s:s,s:o,s:s}", "rule", "(no traits)",
 				     "points", codec_real2(0), "reason",

@@ -192,6 +192,9 @@ int32_t lead_day_of(int64_t ts_ms);
 double lead_trait_number(struct strv val);
 /* An ordinary (not hidden) trait by name. */
 bool lead_trait_get(const struct lead *l, const char *name, struct jval *out);
+/* Whether l has a trait besides the hidden account: a lead whose only
+ * entry is its groupId is graded, and explained, as one without traits. */
+bool lead_traits_visible(const struct lead *l);
 /* The lead's account: its hidden TRAIT_GROUP_ID entry, from groupId. */
 bool lead_group_id_get(const struct lead *l, struct strv *out);
 /* lead_traits_merge for an event that carries traits, an e-mail or a

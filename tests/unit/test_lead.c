@@ -540,6 +540,17 @@ static void test_traitless_lead_graded_as_zero_points(void **state)
 	json_decref(o);
 	assert_int_equal(traitless_to_mql(s, &cfg, "t2", "acct-1"),
 			 LEAD_QUALIFIED);
+	/* its groupId is kept as a hidden entry, which is no trait: graded
+	 * and explained as a lead without traits */
+	assert_int_equal(lead_grade(get(s, "t2")), GRADE_NONE);
+	o = json_loadb(s->cmd.json, s->cmd.len, 0, NULL);
+	assert_non_null(o);
+	g = json_object_get(json_object_get(o, "reasons"), "grade");
+	assert_int_equal(json_array_size(g), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(g, 0), "rule")),
+			    "(no traits)");
+	json_decref(o);
 	/* an old record of a lead without traits (grade null) decodes and
 	 * qualifies the same */
 	assert_int_equal(
