@@ -146,7 +146,8 @@ static void fill_traits(struct event *ev, char (*names)[8], size_t n,
 			const char *val)
 {
 	for (size_t i = 0; i < n; i++) {
-		snprintf(names[i], sizeof(names[i]), "f%02zu", i);
+		snprintf(names[i], sizeof(names[i]), "f%02u",
+			 (unsigned)(i % 100));
 		fx_trait_str(ev, names[i], val);
 	}
 }
