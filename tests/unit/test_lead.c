@@ -328,7 +328,8 @@ static void test_full_traits_gain_required_email(void **state)
 	fx_trait_str(ev, "title", "VP Marketing");
 	fx_trait_num(ev, "employees", "250");
 	for (int i = 0; i < 30; i++) {
-		snprintf(names[i], sizeof(names[i]), "f%02d", i);
+		snprintf(names[i], sizeof(names[i]), "f%02u",
+			 (unsigned)i % 100u);
 		fx_trait_str(ev, names[i], val);
 	}
 	apply(s, ev);
