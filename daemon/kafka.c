@@ -40,8 +40,8 @@ static void kafka_error_fatal(rd_kafka_t *rk)
 		rd_kafka_fatal_error(rk, reason, sizeof(reason));
 
 	if (!kafka_fatal_seen)
-		log_warnx("kafka: fatal error on %s: %s: %s", rd_kafka_name(rk),
-			  rd_kafka_err2name(err), reason);
+		log_errx("kafka: fatal error on %s: %s: %s", rd_kafka_name(rk),
+			 rd_kafka_err2name(err), reason);
 	kafka_fatal_seen = true;
 }
 
@@ -73,11 +73,23 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
 	}
 }
 
+/* librdkafka's own log lines (a broker refusing connections, a
+ * coordinator moving) go through our logger, with its level prefix and
+ * log_level, instead of its default printer's "%3|epoch|FAIL|..." lines
+ * that journald stores at info whatever they say. Its levels are syslog's.
+ * Called from librdkafka's threads: log_at writes each line at once. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+			 const char *buf)
+{
+	log_at(level, "kafka: %s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
 rd_kafka_conf_t *kafka_conf_base(void)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
 	return conf;
 }
 

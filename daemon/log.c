@@ -106,6 +106,30 @@ static void log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 		return;
 }
 
+void log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_ERR, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_at(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (pri < LOG_ERR)
+		pri = LOG_ERR;
+	if (pri > LOG_DEBUG)
+		pri = LOG_DEBUG;
+	if (pri > LOG_ERR && log_level < pri)
+		return;
+	va_start(ap, fmt);
+	log_vwrite(pri, NULL, fmt, ap);
+	va_end(ap);
+}
+
 void log_warn(const char *fmt, ...)
 {
 	const char *errstr = strerror(errno);

@@ -49,12 +49,12 @@ void pipeline_fatal(struct pipeline *pl, const char *why)
 {
 	/* Fencing is an operator's mistake or a zombie: say which. */
 	if (pl->status == 0 && producer_fenced(pl->prod))
-		log_warnx("pipeline: fatal: fenced: another process uses "
-			  "transactional.id %s (process.instance_id must be "
-			  "unique per instance); exiting",
-			  pl->prod->txid);
+		log_errx("pipeline: fatal: fenced: another process uses "
+			 "transactional.id %s (process.instance_id must be "
+			 "unique per instance); exiting",
+			 pl->prod->txid);
 	else if (pl->status == 0)
-		log_warnx("pipeline: fatal: %s; exiting", why);
+		log_errx("pipeline: fatal: %s; exiting", why);
 	pl->status = 1;
 	pl->stopping = true;
 	if (pl->base)
@@ -612,7 +612,7 @@ int pipeline_run(struct config *cfg, const char *config_path)
 	pl->cons_pipe[0] = pl->cons_pipe[1] = -1;
 	pl->prod_pipe[0] = pl->prod_pipe[1] = -1;
 	if (pipeline_start(pl) < 0) {
-		log_warnx("pipeline: cannot start");
+		log_errx("pipeline: cannot start");
 		pl->status = 1;
 	} else {
 		event_base_dispatch(pl->base);

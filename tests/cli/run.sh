@@ -239,6 +239,30 @@ t_check_unreachable() {
 	fi
 }
 
+# librdkafka's own log lines go through the daemon's logger: a refused
+# connection is an "error: kafka: ..." line, not librdkafka's default
+# "%3|epoch|FAIL|..." line that journald would store at info.
+t_run_kafka_log() {
+	sed -e 's/127.0.0.1:9092/127.0.0.1:1/' \
+		-e 's/"kafka": {/"process": {"http_listen": ""}, "kafka": {/' \
+		"$cfg" >"$tmp/nobroker.json"
+	"$bin" -c "$tmp/nobroker.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	i=0
+	while [ $i -lt 50 ] && ! grep -q 'FAIL' "$tmp/err"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if grep -q '^error: kafka: rdkafka#[a-z]*-[0-9]*: FAIL: .*Connection refused' "$tmp/err" &&
+		! grep -q '^%[0-9]|' "$tmp/err"; then
+		ok "run-kafka-log: librdkafka's lines carry the daemon's level prefix"
+	else
+		nok run-kafka-log "$(head -5 "$tmp/err")"
+	fi
+}
+
 # The daemon refuses to start on a broken config, before any Kafka work.
 t_run_bad() {
 	f=$here/configs/bad-many.json
@@ -1154,6 +1178,7 @@ t_check_bom
 t_check_missing
 t_check_wording
 t_check_unreachable
+t_run_kafka_log
 t_run_bad
 t_run_bad_kafka
 t_simulate_bad_config
