@@ -30,6 +30,59 @@ static struct config_error *cfg_error_slot(struct config_errors *errs)
 	return &errs->v[errs->n++];
 }
 
+static bool cfg_mail_local_byte(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') ||
+	       (c && strchr(".!#$%&'*+/=?^_`{|}~-", c));
+}
+
+static bool cfg_mail_domain_byte(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+/*
+ * Every e-mail address in s (a local part, '@', a domain with a dot)
+ * becomes "<e-mail address>". Errors echo what the file says, and they
+ * reach the journal (ExecStartPre runs --check-config, a reload logs
+ * them), where no address may go; "@file:" has no local part and stays.
+ */
+static void cfg_mail_redact(char *s, size_t size)
+{
+	static const char mask[] = "<e-mail address>";
+	char out[sizeof(((struct config_error *)0)->msg)];
+	size_t o = 0, i = 0, n = strlen(s), copied = 0; /* since a mask */
+
+	if (!strchr(s, '@') || size > sizeof(out))
+		return;
+	while (i < n && o + 1 < size) {
+		size_t l = i, d = i + 1;
+		if (s[i] != '@') {
+			out[o++] = s[i++];
+			copied++;
+			continue;
+		}
+		while (i - l < copied && cfg_mail_local_byte(s[l - 1]))
+			l--;
+		while (cfg_mail_domain_byte(s[d]))
+			d++;
+		if (l == i || !memchr(s + i + 1, '.', d - i - 1)) {
+			out[o++] = s[i++];
+			copied++;
+			continue;
+		}
+		o -= i - l; /* the local part was copied already */
+		for (size_t k = 0; mask[k] && o + 1 < size; k++)
+			out[o++] = mask[k];
+		i = d;
+		copied = 0;
+	}
+	out[o] = '\0';
+	memcpy(s, out, o + 1);
+}
+
 void cfg_error(struct config_errors *errs, const char *path, const char *fmt,
 	       ...)
 {
@@ -53,6 +106,8 @@ void cfg_error(struct config_errors *errs, const char *path, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	cfg_mail_redact(e->path, sizeof(e->path));
+	cfg_mail_redact(e->msg, sizeof(e->msg));
 }
 
 const char *cfg_string_or(struct config_errors *errs, const json_t *v,

@@ -205,6 +205,37 @@ static void test_unreachable_warnings(void **state)
 	config_free(cfg);
 }
 
+/* Errors echo what the file says, and they reach the journal: every
+ * e-mail address in one is masked, whatever the field ("@file:" has no
+ * local part and is no address). */
+static void test_errors_mask_addresses(void **state)
+{
+	struct config_errors e = {0};
+
+	(void)state;
+	assert_null(load("{" KAFKA ",'scoring':{'rules':[]},'fit':{"
+			 "'disqualify':{'freemail_domains':["
+			 "'jane.doe+x@secret-corp.com']}},"
+			 "'qualification':{'score_threshold':5},'teams':[{"
+			 "'name':'t','overflow_queue':'t-of','reps':[{'id':'r',"
+			 "'tz':'Jo Doe <jo@a.io>, x@y.de'}]}]," ROUTING "}",
+			 &e));
+	assert_true(has_error(&e, "$.fit.disqualify.freemail_domains[0]",
+			      "got \"<e-mail address>\": no '@'"));
+	assert_true(has_error(&e, "$.teams[0].reps[0].tz",
+			      "\"Jo Doe <<e-mail address>>, <e-mail "
+			      "address>\""));
+	for (size_t i = 0; i < e.n; i++) {
+		assert_null(strstr(e.v[i].msg, "secret-corp"));
+		assert_null(strstr(e.v[i].msg, "jo@"));
+		assert_null(strstr(e.v[i].msg, "y.de"));
+	}
+	config_errors_free(&e);
+	expect_error("{" BASE ",'teams':[{'name':'t','overflow_queue':'t-of',"
+		     "'reps':[{'id':'r','tz':'@file:/etc/a.b'}]}]," ROUTING "}",
+		     "$.teams[0].reps[0].tz", "\"@file:/etc/a.b\"");
+}
+
 static void test_example_rules(void **state)
 {
 	struct config *cfg = config_load(EXAMPLE, NULL);
@@ -1358,6 +1389,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_loads),
 		cmocka_unit_test(test_unreachable_warnings),
+		cmocka_unit_test(test_errors_mask_addresses),
 		cmocka_unit_test(test_topics_copy),
 		cmocka_unit_test(test_example_rules),
 		cmocka_unit_test(test_example_teams),
