@@ -17,6 +17,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "../engine/strv.h"
 #include "config_internal.h"
 
 #define CFG_SECRET_MAX  (64 * 1024)
@@ -732,10 +733,6 @@ static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
 	return cfg;
 }
 
-/* The UTF-8 byte order mark Windows editors and PowerShell write. */
-#define CFG_BOM     "\xef\xbb\xbf"
-#define CFG_BOM_LEN 3
-
 /*
  * FILE parsed by jansson past a leading byte order mark: RFC 8259 lets a
  * parser ignore one, jansson does not, and its error for one points at an
@@ -743,7 +740,7 @@ static struct config *cfg_from_json(json_t *root, const json_error_t *jerr,
  */
 static json_t *cfg_file_parse(const char *file, json_error_t *jerr)
 {
-	char head[CFG_BOM_LEN];
+	char head[STRV_BOM_LEN];
 	struct stat st;
 	json_t *root;
 	FILE *f = fopen(file, "rb");
@@ -764,8 +761,8 @@ static json_t *cfg_file_parse(const char *file, json_error_t *jerr)
 		fclose(f);
 		return NULL;
 	}
-	if (fread(head, 1, CFG_BOM_LEN, f) != CFG_BOM_LEN ||
-	    memcmp(head, CFG_BOM, CFG_BOM_LEN) != 0)
+	if (fread(head, 1, STRV_BOM_LEN, f) != STRV_BOM_LEN ||
+	    memcmp(head, STRV_BOM, STRV_BOM_LEN) != 0)
 		rewind(f);
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, jerr);
 	fclose(f);
@@ -806,9 +803,9 @@ struct config *config_load_string(const char *json, size_t len,
 
 	if (!errs)
 		errs = &local;
-	if (len >= CFG_BOM_LEN && memcmp(json, CFG_BOM, CFG_BOM_LEN) == 0) {
-		json += CFG_BOM_LEN;
-		len -= CFG_BOM_LEN;
+	if (len >= STRV_BOM_LEN && memcmp(json, STRV_BOM, STRV_BOM_LEN) == 0) {
+		json += STRV_BOM_LEN;
+		len -= STRV_BOM_LEN;
 	}
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	cfg = cfg_from_json(root, &jerr, NULL, errs);

@@ -348,6 +348,17 @@ int cfg_strings_parse(struct config_errors *errs, const json_t *v,
 	return rc;
 }
 
+/* What neither a listed domain nor a named account can hold: an address
+ * or a wildcard (cfg_domain_flaw, cfg_account_flaw). */
+static const char *cfg_address_flaw(const char *s)
+{
+	if (strchr(s, '@'))
+		return "no '@': list the domain, not an address";
+	if (strchr(s, '*'))
+		return "no '*': subdomains are covered automatically";
+	return NULL;
+}
+
 /*
  * Why s can never equal the domain of an e-mail address (or one of its
  * parents), or NULL when it can. The engine compares listed domains whole
@@ -356,12 +367,11 @@ int cfg_strings_parse(struct config_errors *errs, const json_t *v,
  */
 static const char *cfg_domain_flaw(const char *s)
 {
+	const char *why = cfg_address_flaw(s);
 	size_t n = strlen(s);
 
-	if (strchr(s, '@'))
-		return "no '@': list the domain, not an address";
-	if (strchr(s, '*'))
-		return "no '*': subdomains are covered automatically";
+	if (why)
+		return why;
 	if (strchr(s, '/') || strchr(s, ':'))
 		return "no '/' or ':': list the domain, not a URL";
 	for (size_t i = 0; i < n; i++)
@@ -379,12 +389,11 @@ static const char *cfg_domain_flaw(const char *s)
  */
 static const char *cfg_account_flaw(const char *s)
 {
+	const char *why = cfg_address_flaw(s);
 	size_t n = strlen(s);
 
-	if (strchr(s, '@'))
-		return "no '@': list the domain, not an address";
-	if (strchr(s, '*'))
-		return "no '*': subdomains are covered automatically";
+	if (why)
+		return why;
 	if (strstr(s, "://"))
 		return "no \"://\": list the domain, not a URL";
 	if (strv_space_byte(s[0]) || strv_space_byte(s[n - 1]))

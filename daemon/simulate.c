@@ -349,11 +349,6 @@ static enum sim_long sim_long_part(struct sim *s, enum sim_long st,
 	return SIM_LONG_SKIP;
 }
 
-/* The UTF-8 byte order mark Windows tools (PowerShell's Out-File, Notepad)
- * put at the start of a text file. */
-#define SIM_BOM     "\xef\xbb\xbf"
-#define SIM_BOM_LEN 3
-
 /*
  * The first bytes of the input into buf, past a byte order mark: returns
  * how many are kept. Only the very start is looked at, once, so the first
@@ -362,9 +357,9 @@ static enum sim_long sim_long_part(struct sim *s, enum sim_long st,
  */
 static size_t sim_bom_skip(char *buf, FILE *in)
 {
-	size_t n = fread(buf, 1, SIM_BOM_LEN, in);
+	size_t n = fread(buf, 1, STRV_BOM_LEN, in);
 
-	if (n == SIM_BOM_LEN && memcmp(buf, SIM_BOM, SIM_BOM_LEN) == 0)
+	if (n == STRV_BOM_LEN && memcmp(buf, STRV_BOM, STRV_BOM_LEN) == 0)
 		return 0;
 	return n;
 }

@@ -1128,7 +1128,8 @@ static int event_reject(struct event_ctx *c, const struct event_lexer *x)
 	/* Said here, on the reject path, rather than skipped on every event:
 	 * RFC 8259 forbids senders a byte order mark, and a record that has
 	 * one goes to the DLQ with a reason that names the invisible byte. */
-	if (c->len >= 3 && memcmp(c->buf, "\xef\xbb\xbf", 3) == 0)
+	if (c->len >= STRV_BOM_LEN &&
+	    memcmp(c->buf, STRV_BOM, STRV_BOM_LEN) == 0)
 		return event_fail(c, EVENT_ERR_NOT_JSON,
 				  "event starts with a UTF-8 byte order mark");
 	jsmn_init(&p);

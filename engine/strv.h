@@ -29,6 +29,12 @@ static inline bool strv_empty(struct strv s)
 	return s.len == 0;
 }
 
+/* The UTF-8 byte order mark Windows tools (PowerShell's Out-File,
+ * Notepad) put at the start of a text file; RFC 8259 lets a JSON reader
+ * skip one there. */
+#define STRV_BOM     "\xef\xbb\xbf"
+#define STRV_BOM_LEN 3
+
 /* ASCII white space as C's isspace has it in the "C" locale: space, \t,
  * \n, \v, \f and \r. */
 static inline bool strv_space_byte(char c)
