@@ -73,6 +73,19 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
 	}
 }
 
+/*
+ * The one `kafka` section goes to the producer and the consumers alike, so
+ * librdkafka's warning that a property is the other kind of client's
+ * ("... is a consumer property and will be ignored by this producer
+ * instance") is the design working, at every start: a warning operators
+ * learn to ignore teaches them to ignore warnings. It stays at debug.
+ */
+static bool kafka_log_by_design(const char *fac, const char *buf)
+{
+	return strcmp(fac, "CONFWARN") == 0 &&
+	       strstr(buf, " property and will be ignored by this ") != NULL;
+}
+
 /* librdkafka's own log lines (a broker refusing connections, a
  * coordinator moving) go through our logger, with its level prefix and
  * log_level, instead of its default printer's "%3|epoch|FAIL|..." lines
@@ -81,6 +94,8 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
 			 const char *buf)
 {
+	if (kafka_log_by_design(fac, buf))
+		level = LOG_DEBUG;
 	log_at(level, "kafka: %s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 

@@ -102,12 +102,15 @@ enum metrics_dlq_reason metrics_dlq_reason(const char *code)
 	return i < 0 ? METRICS_DLQ_OTHER : (enum metrics_dlq_reason)i;
 }
 
-enum metrics_outcome metrics_outcome(const char *outcome)
+/* Feedback reaches here only with an outcome feedback_parse accepted, so
+ * there is no "other" series that would always read 0. */
+void metrics_feedback_inc(struct metrics *m, const char *outcome)
 {
 	int i = metrics_lookup(metrics_outcome_names, METRICS_OUTCOME_COUNT,
 			       outcome);
 
-	return i < 0 ? METRICS_OUTCOME_OTHER : (enum metrics_outcome)i;
+	if (i >= 0)
+		m->feedback[i]++;
 }
 
 /* name is route_strategy_name()'s: the strings are the same on purpose, so
@@ -148,6 +151,13 @@ static struct metrics_team *metrics_team(struct metrics *m, const char *team)
 		return NULL;
 	m->last_team = m->nteams++;
 	return t;
+}
+
+/* A configured team's handoff series exist, at 0, before its first
+ * handoff: an alert on a team that never got one sees 0, not no data. */
+int metrics_team_declare(struct metrics *m, const char *team)
+{
+	return metrics_team(m, team) ? 0 : -1;
 }
 
 void metrics_handoff_inc(struct metrics *m, const char *team,

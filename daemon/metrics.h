@@ -115,8 +115,7 @@ enum metrics_family {
 	X(REJECTED, "rejected")                                                \
 	X(CONVERTED, "converted")                                              \
 	X(RECYCLED, "recycled")                                                \
-	X(STALE, "stale")                                                      \
-	X(OTHER, "other")
+	X(STALE, "stale")
 
 /* The names route_handoff.c writes as routing.strategy. */
 #define METRICS_STRATEGIES(X)                                                  \
@@ -241,9 +240,12 @@ const char *metrics_family_help(enum metrics_family f);
 
 /* Rare paths (DLQ, feedback, handoff): a short string compare each. */
 enum metrics_dlq_reason metrics_dlq_reason(const char *code);
-enum metrics_outcome metrics_outcome(const char *outcome);
+/* Count one feedback record by its outcome (one feedback_parse accepts). */
+void metrics_feedback_inc(struct metrics *m, const char *outcome);
 /* The series of a routing strategy named as in the handoff record. */
 enum metrics_strategy metrics_strategy_of(const char *name);
+/* Give a configured team its handoff series (at 0); -1 out of memory. */
+int metrics_team_declare(struct metrics *m, const char *team);
 /* Count one handoff; a team that cannot be added is not counted. */
 void metrics_handoff_inc(struct metrics *m, const char *team,
 			 enum metrics_strategy s);

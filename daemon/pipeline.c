@@ -364,6 +364,16 @@ static void pipeline_timer_arm(struct pipeline *pl)
 	event_add(pl->ev_timer, &tv);
 }
 
+/* The configured teams' handoff series, before their first handoff. A
+ * team removed by a reload keeps its series: counters never go back. */
+static void pipeline_metrics_teams(struct pipeline *pl)
+{
+	const struct routing_config *r = &pl->cfg->engine.routing;
+
+	for (size_t i = 0; i < r->nteams; i++)
+		(void)metrics_team_declare(&pl->metrics, r->teams[i].name);
+}
+
 bool pipeline_reload_swap(struct pipeline *pl)
 {
 	struct config *old = pl->cfg;
@@ -374,6 +384,7 @@ bool pipeline_reload_swap(struct pipeline *pl)
 	pl->pending_cfg = NULL;
 	pl->stage.cfg = pl->cfg;
 	config_free(old);
+	pipeline_metrics_teams(pl);
 	log_setlevel(pl->cfg->process.log_level);
 	pipeline_timer_arm(pl);
 	log_info("pipeline: configuration reloaded");
@@ -608,6 +619,7 @@ int pipeline_run(struct config *cfg, const char *config_path)
 	pl->stage.cfg = cfg;
 	metrics_init(&pl->metrics, LEADROUTER_VERSION);
 	pl->stage.metrics = &pl->metrics;
+	pipeline_metrics_teams(pl);
 	pl->config_path = config_path;
 	pl->cons_pipe[0] = pl->cons_pipe[1] = -1;
 	pl->prod_pipe[0] = pl->prod_pipe[1] = -1;

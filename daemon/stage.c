@@ -187,7 +187,7 @@ static void stage_feedback(struct stage *sg, const rd_kafka_message_t *m,
 			  (long long)m->offset);
 		return;
 	}
-	sg->metrics->feedback[metrics_outcome(fb.outcome)]++;
+	metrics_feedback_inc(sg->metrics, fb.outcome);
 	before = lead ? lead_lifecycle_get(lead) : LEAD_LIFECYCLE_COUNT;
 	if (lead_feedback_apply(&sg->cfg->engine, t, fb.lead, fb.outcome, ts) ==
 	    0)

@@ -256,10 +256,35 @@ t_run_kafka_log() {
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	if grep -q '^error: kafka: rdkafka#[a-z]*-[0-9]*: FAIL: .*Connection refused' "$tmp/err" &&
-		! grep -q '^%[0-9]|' "$tmp/err"; then
+		! grep -q '^%[0-9]|' "$tmp/err" && ! grep -q CONFWARN "$tmp/err"; then
 		ok "run-kafka-log: librdkafka's lines carry the daemon's level prefix"
 	else
 		nok run-kafka-log "$(head -5 "$tmp/err")"
+	fi
+}
+
+# The one kafka section goes to producer and consumers alike: librdkafka's
+# note that the example config's session.timeout.ms is a consumer property is
+# logged at debug, not as a warning at every start.
+t_run_kafka_confwarn() {
+	sed -e 's/127.0.0.1:9092/127.0.0.1:1/' \
+		-e 's/"log_level": "info"/"log_level": "debug"/' \
+		-e 's/"http_listen": "127.0.0.1:9464"/"http_listen": ""/' \
+		"$root/config/leadrouter.example.json" >"$tmp/confwarn.json"
+	"$bin" -c "$tmp/confwarn.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	i=0
+	while [ $i -lt 50 ] && ! grep -q 'CONFWARN' "$tmp/err"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if grep -q '^debug: kafka: .*: CONFWARN: .*session.timeout.ms is a consumer property and will be ignored by this producer' "$tmp/err" &&
+		! grep -q '^warning: .*CONFWARN' "$tmp/err"; then
+		ok "run-kafka-confwarn: the other client kind's properties are noted at debug"
+	else
+		nok run-kafka-confwarn "$(grep CONFWARN "$tmp/err" | head -3)"
 	fi
 }
 
@@ -1179,6 +1204,7 @@ t_check_missing
 t_check_wording
 t_check_unreachable
 t_run_kafka_log
+t_run_kafka_confwarn
 t_run_bad
 t_run_bad_kafka
 t_simulate_bad_config

@@ -81,7 +81,9 @@ static void known_values(struct metrics *m)
 	m->dlq[metrics_dlq_reason("unknown_team")] = 2;
 	m->dlq[metrics_dlq_reason("something_new")] = 1;
 	m->mql = 6;
-	m->feedback[metrics_outcome("converted")] = 8;
+	for (int i = 0; i < 8; i++)
+		metrics_feedback_inc(m, "converted");
+	metrics_feedback_inc(m, "nope"); /* not an outcome: not counted */
 	m->txns[METRICS_TXN_COMMITTED] = 12;
 	m->txns[METRICS_TXN_ABORTED] = 1;
 	m->expired = 13;
@@ -131,6 +133,8 @@ static void test_exact_lines(void **state)
 		       "\"overflow\"} 0");
 	expect_line(s, "leadrouter_feedback_total{outcome=\"converted\"} 8");
 	expect_line(s, "leadrouter_feedback_total{outcome=\"accepted\"} 0");
+	assert_null(strstr(s, "outcome=\"other\""));
+	assert_null(strstr(s, "outcome=\"nope\""));
 	expect_line(s,
 		    "leadrouter_transactions_total{result=\"committed\"} 12");
 	expect_line(s, "leadrouter_transactions_total{result=\"aborted\"} 1");
@@ -160,6 +164,33 @@ static void test_exact_lines(void **state)
 
 /* Each family: HELP then TYPE exactly once, before any of its samples,
  * and every sample line belongs to the family announced last. */
+/* A declared team has every strategy's series at 0 before its first
+ * handoff; declaring it again, or counting a handoff, adds no second set. */
+static void test_team_declared(void **state)
+{
+	struct metrics m;
+	char *s;
+
+	(void)state;
+	metrics_init(&m, "1");
+	assert_int_equal(metrics_team_declare(&m, "inbound"), 0);
+	assert_int_equal(metrics_team_declare(&m, "inbound"), 0);
+	s = format(&m);
+	expect_line(s, "leadrouter_handoffs_total{team=\"inbound\",strategy="
+		       "\"named_account\"} 0");
+	expect_line(s, "leadrouter_handoffs_total{team=\"inbound\",strategy="
+		       "\"overflow\"} 0");
+	free(s);
+	metrics_handoff_inc(&m, "inbound", METRICS_STRATEGY_OVERFLOW);
+	s = format(&m);
+	expect_line(s, "leadrouter_handoffs_total{team=\"inbound\",strategy="
+		       "\"overflow\"} 1");
+	assert_int_equal(count_prefix(s, "leadrouter_handoffs_total{"),
+			 METRICS_STRATEGY_COUNT);
+	free(s);
+	metrics_free(&m);
+}
+
 static void test_structure(void **state)
 {
 	struct metrics m;
@@ -296,8 +327,6 @@ static void test_mappings(void **state)
 	assert_int_equal(metrics_dlq_reason("bad_command"),
 			 METRICS_DLQ_BAD_COMMAND);
 	assert_int_equal(metrics_dlq_reason(NULL), METRICS_DLQ_OTHER);
-	assert_int_equal(metrics_outcome("recycled"), METRICS_OUTCOME_RECYCLED);
-	assert_int_equal(metrics_outcome("nope"), METRICS_OUTCOME_OTHER);
 	for (int s = ROUTE_NAMED_ACCOUNT; s <= ROUTE_OVERFLOW; s++)
 		assert_int_not_equal(metrics_strategy_of(route_strategy_name(
 					     (enum route_strategy)s)),
@@ -354,6 +383,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact_lines),
+		cmocka_unit_test(test_team_declared),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_label_escaping),
 		cmocka_unit_test(test_consumer_lag),
