@@ -8,7 +8,8 @@
 #   family, leadrouter_up 1, leadrouter_ready 1, build_info with a version;
 #   the events counted (accepted + rejected + duplicate) are the stream's
 #   lines, rejected ones are simulate's rejects and equal the DLQ counter,
-#   handoffs and MQLs are simulate's handoffs, transactions committed;
+#   handoffs and MQLs are simulate's handoffs, transactions committed,
+#   every configured team has its handoffs_total series;
 # - other paths answer 404, POST answers 405;
 # - a second daemon asked to listen on the same port exits 1 at start-up
 #   and says why;
@@ -142,6 +143,11 @@ dup=$(metric 'leadrouter_events_total{result="duplicate"}')
 [ "$(family_sum leadrouter_handoffs_total)" = "$nho" ] ||
 	fail "handoffs_total $(family_sum leadrouter_handoffs_total), simulate $nho"
 [ "$(metric leadrouter_mql_total)" = "$nho" ] || fail "mql_total $(metric leadrouter_mql_total), want $nho"
+# Every configured team has its series, whether or not it got a handoff.
+for team in $(jq -r '.teams[].name' "$WORK/run.json"); do
+	metric "leadrouter_handoffs_total{team=\"$team\",strategy=\"overflow\"}" | grep -q '^[0-9]' ||
+		fail "no handoffs_total series for configured team $team"
+done
 [ "$(metric 'leadrouter_transactions_total{result="committed"}')" -gt 0 ] || fail "no commit counted"
 [ "$(metric leadrouter_commit_seconds_count)" = "$(metric 'leadrouter_transactions_total{result="committed"}')" ] ||
 	fail "commit_seconds_count differs from committed transactions"
