@@ -408,6 +408,9 @@ static void metrics_family(FILE *f, const struct metrics *m,
 	case METRICS_RESTORE_RECORDS:
 		metrics_plain(f, fam, m->restore_records);
 		break;
+	case METRICS_TRAITS_DROPPED:
+		metrics_plain(f, fam, m->g.traits_dropped);
+		break;
 	case METRICS_LEADS:
 		metrics_plain(f, fam, g->leads);
 		break;

@@ -52,6 +52,9 @@
 	  "Idle leads deleted from the state.")                                \
 	X(RESTORE_RECORDS, "leadrouter_restore_records_total", "counter",      \
 	  "Changelog records replayed into memory (assignments, rollbacks).")  \
+	X(TRAITS_DROPPED, "leadrouter_traits_dropped_total", "counter",        \
+	  "Traits not kept because the lead's traits had reached their size "  \
+	  "cap (2048 bytes).")                                                 \
 	X(LEADS, "leadrouter_leads", "gauge",                                  \
 	  "Leads tracked in memory on this instance.")                         \
 	X(TEAMS, "leadrouter_teams", "gauge",                                  \
@@ -206,6 +209,7 @@ struct metrics_gauges {
 	bool up, ready;
 	uint64_t leads, teams, lead_state_bytes, partitions;
 	uint64_t produced, delivery_errors;
+	uint64_t traits_dropped; /* kept by the lead tables: state.c */
 	/* Refilled at each scrape from the current assignment, so a revoked
 	 * partition's series goes with it. */
 	struct metrics_lag *lag;

@@ -120,6 +120,7 @@ static void pipeline_metrics_collect(struct metrics *m, void *arg)
 	m->g.ready = pipeline_metrics_ready(pl);
 	m->g.leads = pl->st ? state_leads_total(pl->st) : 0;
 	m->g.teams = pl->st ? state_teams_total(pl->st) : 0;
+	m->g.traits_dropped = pl->st ? state_traits_dropped(pl->st) : 0;
 	m->g.partitions = metrics_partitions(pl);
 	metrics_lag(pl, m);
 	m->g.produced = pl->prod ? pl->prod->sent : 0;

@@ -35,7 +35,18 @@ struct state {
 	int nleads;
 	struct state_teams *teams;
 	int nteams;
+	/* Traits dropped by tables since freed (revoked, rebuilt), so the
+	 * counter never goes back. */
+	uint64_t traits_dropped_gone;
 };
+
+/* Free a partition's lead table, keeping its count of dropped traits. */
+static void state_table_retire(struct state *st, struct lead_table *t)
+{
+	if (t != NULL)
+		st->traits_dropped_gone += lead_table_traits_dropped(t);
+	lead_table_free(t);
+}
 
 static guint state_strv_hash(gconstpointer k)
 {
@@ -149,7 +160,7 @@ bool state_leads_unref(struct state *st, int p, unsigned ref)
 	sl->refs &= ~ref;
 	if (sl->refs != 0 || sl->table == NULL)
 		return false;
-	lead_table_free(sl->table);
+	state_table_retire(st, sl->table);
 	sl->table = NULL;
 	g_hash_table_remove_all(sl->dirty);
 	return true;
@@ -166,7 +177,7 @@ void state_leads_reset(struct state *st, int p)
 
 	if (sl->table == NULL)
 		return;
-	lead_table_free(sl->table);
+	state_table_retire(st, sl->table);
 	sl->table = lead_table_new();
 	if (sl->table == NULL)
 		abort();
@@ -383,6 +394,16 @@ size_t state_leads_total(const struct state *st)
 	for (int p = 0; p < st->nleads; p++)
 		if (st->leads[p].table)
 			n += lead_table_count(st->leads[p].table);
+	return n;
+}
+
+uint64_t state_traits_dropped(const struct state *st)
+{
+	uint64_t n = st->traits_dropped_gone;
+
+	for (int p = 0; p < st->nleads; p++)
+		if (st->leads[p].table)
+			n += lead_table_traits_dropped(st->leads[p].table);
 	return n;
 }
 

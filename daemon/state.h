@@ -108,5 +108,8 @@ size_t state_teams_dirty_count(const struct state *st, int q);
 /* Totals for logs and metrics. */
 size_t state_leads_total(const struct state *st);
 size_t state_teams_total(const struct state *st);
+/* Traits dropped at the lead tables' size cap since start, the tables
+ * since freed included (lead_table_traits_dropped). */
+uint64_t state_traits_dropped(const struct state *st);
 
 #endif

@@ -88,6 +88,7 @@ static void known_values(struct metrics *m)
 	m->txns[METRICS_TXN_ABORTED] = 1;
 	m->expired = 13;
 	m->restore_records = 77;
+	m->g.traits_dropped = 5;
 	metrics_handoff_inc(m, "emea", METRICS_STRATEGY_OVERFLOW);
 	metrics_handoff_inc(m, "emea", METRICS_STRATEGY_OVERFLOW);
 	metrics_handoff_inc(m, "amer", METRICS_STRATEGY_NAMED_ACCOUNT);
@@ -140,6 +141,8 @@ static void test_exact_lines(void **state)
 	expect_line(s, "leadrouter_transactions_total{result=\"aborted\"} 1");
 	expect_line(s, "leadrouter_leads_expired_total 13");
 	expect_line(s, "leadrouter_restore_records_total 77");
+	expect_line(s, "# TYPE leadrouter_traits_dropped_total counter");
+	expect_line(s, "leadrouter_traits_dropped_total 5");
 	expect_line(s, "leadrouter_leads 42");
 	expect_line(s, "leadrouter_teams 3");
 	expect_line(s, "leadrouter_lead_state_bytes 123456");

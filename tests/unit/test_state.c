@@ -185,9 +185,54 @@ static void test_duplicate_keeps_clock(void **state)
 	assert_int_equal(state_leads_dirty_count(s->st, 0), 1);
 }
 
+/* An identify with 30 traits of 85 bytes: past the 2048-byte cap. */
+static struct event *big_identify(const char *key, int64_t ts,
+				  const char *msg_id)
+{
+	static char names[30][8], val[86];
+	struct event *ev = fx_event(EVENT_IDENTIFY, key, ts);
+
+	memset(val, 'x', 85);
+	val[85] = '\0';
+	ev->user_id = strv_from(key);
+	ev->message_id = strv_from(msg_id);
+	for (int i = 0; i < 30; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%02u",
+			 (unsigned)i % 100u);
+		fx_trait_str(ev, names[i], val);
+	}
+	return ev;
+}
+
+/* The dropped-traits count the daemon exports survives the tables it came
+ * from: a rebuild after an abort and a revoked partition keep it, so the
+ * counter never goes back. */
+static void test_traits_dropped_kept(void **state)
+{
+	struct sfx *s = *state;
+	uint64_t n;
+
+	assert_int_equal(state_traits_dropped(s->st), 0);
+	assert_int_equal(apply(s, big_identify("u1", T0, "i1")), LEAD_UPDATED);
+	n = state_traits_dropped(s->st);
+	assert_true(n > 0);
+	assert_int_equal(
+		n, lead_table_traits_dropped(state_leads_table(s->st, 0)));
+	state_leads_reset(s->st, 0);
+	assert_int_equal(state_traits_dropped(s->st), n);
+	assert_int_equal(apply(s, big_identify("u2", T0, "i2")), LEAD_UPDATED);
+	assert_int_equal(state_traits_dropped(s->st), 2 * n);
+	assert_true(state_leads_unref(s->st, 0, STATE_REF_EVENTS));
+	assert_int_equal(state_traits_dropped(s->st), 2 * n);
+	assert_true(state_leads_ref(s->st, 0, STATE_REF_EVENTS));
+	assert_int_equal(state_traits_dropped(s->st), 2 * n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_traits_dropped_kept, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_restore_future_lead_clock_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_clock_below_cap,
