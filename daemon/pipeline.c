@@ -471,17 +471,26 @@ static void pipeline_signal_cb(evutil_socket_t fd, short what, void *arg)
  * Block the signals the daemon acts on and open a signalfd for them.
  * First thing, before librdkafka starts a thread: a thread created later
  * inherits the mask, so no thread takes a signal that the fd should see.
+ * Each gets its default action back, as a handler of ours would replace
+ * it: a shell starts a background job with SIGINT ignored, and an ignored
+ * signal need not reach the fd. Blocked, the default never runs.
  */
 static int pipeline_signals_open(struct pipeline *pl)
 {
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	sigset_t set;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-	    (pl->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+		log_warn("pipeline: sigprocmask");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	pl->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (pl->sig_fd < 0) {
 		log_warn("pipeline: signalfd");
 		return -1;
 	}
