@@ -1,7 +1,8 @@
 /*
  * kafka.h - what the daemon's Kafka handles share: the configuration every
- * handle starts from, the check of the config's kafka properties, and the
- * topic layout checked (and completed) at start.
+ * handle starts from, the check of the config's kafka properties, the
+ * topic layout checked (and completed) at start, and how the start-up
+ * waits for Kafka learn that the daemon is to stop.
  */
 #ifndef LR_KAFKA_H
 #define LR_KAFKA_H
