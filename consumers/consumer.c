@@ -332,19 +332,24 @@ static long consumer_restore_poll(struct consumer *c, const char *topic,
 	bool *waiting = done ? done + n : NULL;
 	int ndone = 0;
 	long records = 0;
+	bool stopped = false;
 
-	while (done && ndone < n && now < idle_until) {
+	while (done && ndone < n && now < idle_until && !stopped) {
 		rd_kafka_message_t *m =
 			rd_kafka_consumer_poll(c->restore_rk, 100);
 		int i;
 
 		now = consumer_now_ms();
 		if (progress && now >= tick) {
-			progress(records, arg);
+			stopped = !progress(records, arg);
 			tick = now + CONSUMER_PROGRESS_MS;
 		}
 		if (m == NULL)
 			continue;
+		if (stopped) {
+			rd_kafka_message_destroy(m);
+			break;
+		}
 		i = consumer_part_index(parts, n, m->partition);
 		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 			if (i >= 0 && !done[i] &&
@@ -364,6 +369,8 @@ static long consumer_restore_poll(struct consumer *c, const char *topic,
 		rd_kafka_message_destroy(m);
 	}
 	free(done);
+	if (stopped)
+		return CONSUMER_RESTORE_STOPPED;
 	if (progress)
 		progress(records, arg);
 	return ndone == n ? records : -1;
@@ -387,7 +394,7 @@ long consumer_restore(struct consumer *c, const char *topic,
 	records = consumer_restore_poll(c, topic, parts, n, fn, progress, arg,
 					timeout_ms);
 	rd_kafka_assign(c->restore_rk, NULL);
-	if (records < 0)
+	if (records == -1)
 		log_warnx("consumer: restore of %s: no progress for %d ms",
 			  topic, timeout_ms);
 	return records;

@@ -51,17 +51,21 @@ typedef void(consumer_restore_fn)(int32_t partition,
 				  const rd_kafka_message_t *msg, void *arg);
 /* Called about once a second while a restore runs, and once at its end,
  * with the records replayed so far: a restore holds the caller's loop, and
- * a large one outlasts systemd's watchdog and start timeout. */
-typedef void(consumer_progress_fn)(long records, void *arg);
+ * a large one outlasts systemd's watchdog and start timeout. Returning
+ * false gives the restore up (the daemon is stopping). */
+typedef bool(consumer_progress_fn)(long records, void *arg);
+
+/* consumer_restore's result when its progress function gave it up. */
+#define CONSUMER_RESTORE_STOPPED (-2)
 
 /*
  * Replay partitions parts[0..n) of topic from the beginning to the end
  * (read_committed: committed records only; the end is the high watermark,
  * so an open transaction is waited for, not cut), calling fn per record
  * and progress (if not NULL) as above, both with arg. Returns the number
- * of records, or -1 when timeout_ms passed with no progress (no record
- * and no partition reaching its end): a restore may take as long as its
- * state needs, a stuck one does not.
+ * of records, -1 when timeout_ms passed with no progress (no record and no
+ * partition reaching its end): a restore may take as long as its state
+ * needs, a stuck one does not; or CONSUMER_RESTORE_STOPPED.
  */
 long consumer_restore(struct consumer *c, const char *topic,
 		      const int32_t *parts, int n, consumer_restore_fn *fn,

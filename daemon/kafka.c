@@ -13,11 +13,16 @@
  * p, which only works when the counts agree. Metadata is requested for all
  * topics, because asking for a named topic can auto-create it on brokers
  * with auto.create.topics.enable.
+ *
+ * The check runs before the event loop, and a broker that is down makes it
+ * wait up to a minute: every wait is cut into slices that ask the caller's
+ * kafka_stop between them, so SIGTERM still stops the daemon at once.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../config/config.h"
@@ -27,6 +32,11 @@
 #define KAFKA_META_TIMEOUT_MS   10000
 #define KAFKA_CREATE_TIMEOUT_MS 30000
 #define KAFKA_META_TRIES        6
+/* The whole wait for the cluster's metadata at start: the six tries of
+ * ten seconds each that it was before its waits were sliced. */
+#define KAFKA_META_WAIT_MS (KAFKA_META_TRIES * KAFKA_META_TIMEOUT_MS)
+/* A "still waiting" line at most this often. */
+#define KAFKA_RETRY_LOG_MS 10000
 
 /* Process-wide: one daemon, and broker reachability is not per handle. */
 static bool kafka_down;
@@ -238,21 +248,74 @@ static int kafka_topic_parts(const rd_kafka_metadata_t *md, const char *topic)
 	return -1;
 }
 
-static const rd_kafka_metadata_t *kafka_metadata_get(rd_kafka_t *rk)
+static int64_t kafka_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int kafka_min(int64_t a, int64_t b)
+{
+	return (int)(a < b ? a : b);
+}
+
+/*
+ * rd_kafka_metadata in slices until it answers, wait_ms passes or stop
+ * asks (then __INTR). With no broker up librdkafka waits out the slice for
+ * one and returns __TRANSPORT, so the slice stays short and a stop is seen
+ * within it. A request sent but not answered in time (__TIMED_OUT: a slow
+ * broker, a large cluster) is sent again with twice the slice, up to
+ * KAFKA_META_TIMEOUT_MS, lest a slow answer never fit in one; a stop then
+ * waits for the slice in progress. who, when set, logs the retries.
+ */
+static rd_kafka_resp_err_t
+kafka_metadata_wait(rd_kafka_t *rk, bool all, const rd_kafka_metadata_t **md,
+		    int wait_ms, const struct kafka_stop *stop, const char *who)
+{
+	int64_t now = kafka_now_ms(), deadline = now + wait_ms, logged = now;
+	int slice = KAFKA_WAIT_SLICE_MS;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+
+	while (now < deadline) {
+		int64_t t0 = now;
+
+		if (kafka_stop_asked(stop))
+			return RD_KAFKA_RESP_ERR__INTR;
+		err = rd_kafka_metadata(rk, all, NULL, md,
+					kafka_min(slice, deadline - now));
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return err;
+		now = kafka_now_ms();
+		if (err == RD_KAFKA_RESP_ERR__TIMED_OUT)
+			slice = kafka_min(2 * (int64_t)slice,
+					  KAFKA_META_TIMEOUT_MS);
+		else if (now - t0 < KAFKA_WAIT_SLICE_MS) /* no busy loop */
+			usleep((useconds_t)(KAFKA_WAIT_SLICE_MS - (now - t0)) *
+			       1000);
+		if (who && now - logged >= KAFKA_RETRY_LOG_MS) {
+			log_info("%s: metadata request failed: %s; retrying",
+				 who, rd_kafka_err2str(err));
+			logged = now;
+		}
+		now = kafka_now_ms();
+	}
+	return kafka_stop_asked(stop) ? RD_KAFKA_RESP_ERR__INTR : err;
+}
+
+static const rd_kafka_metadata_t *
+kafka_metadata_get(rd_kafka_t *rk, const struct kafka_stop *stop)
 {
 	const rd_kafka_metadata_t *md = NULL;
-	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	rd_kafka_resp_err_t err = kafka_metadata_wait(
+		rk, true, &md, KAFKA_META_WAIT_MS, stop, __func__);
 
-	for (int i = 0; i < KAFKA_META_TRIES; i++) {
-		err = rd_kafka_metadata(rk, 1, NULL, &md,
-					KAFKA_META_TIMEOUT_MS);
-		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-			return md;
-		log_info("%s: metadata request failed: %s; retrying", __func__,
-			 rd_kafka_err2str(err));
-	}
-	log_warnx("%s: cannot read cluster metadata: %s", __func__,
-		  rd_kafka_err2str(err));
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		return md;
+	if (err != RD_KAFKA_RESP_ERR__INTR)
+		log_warnx("%s: cannot read cluster metadata: %s", __func__,
+			  rd_kafka_err2str(err));
 	return NULL;
 }
 
@@ -300,7 +363,24 @@ static bool kafka_create_has(const struct kafka_create *kc, const char *topic)
 	return false;
 }
 
-static int kafka_create_run(rd_kafka_t *rk, struct kafka_create *kc)
+/* rd_kafka_queue_poll in slices: the event, or NULL after wait_ms or
+ * when stop asked. */
+static rd_kafka_event_t *kafka_queue_wait(rd_kafka_queue_t *q, int wait_ms,
+					  const struct kafka_stop *stop)
+{
+	int64_t deadline = kafka_now_ms() + wait_ms;
+	rd_kafka_event_t *ev = NULL;
+	int64_t left;
+
+	while (ev == NULL && (left = deadline - kafka_now_ms()) > 0 &&
+	       !kafka_stop_asked(stop))
+		ev = rd_kafka_queue_poll(q,
+					 kafka_min(left, KAFKA_WAIT_SLICE_MS));
+	return ev;
+}
+
+static int kafka_create_run(rd_kafka_t *rk, struct kafka_create *kc,
+			    const struct kafka_stop *stop)
 {
 	rd_kafka_queue_t *q;
 	rd_kafka_event_t *ev;
@@ -313,8 +393,12 @@ static int kafka_create_run(rd_kafka_t *rk, struct kafka_create *kc)
 		return 0;
 	q = rd_kafka_queue_new(rk);
 	rd_kafka_CreateTopics(rk, kc->v, (size_t)kc->n, NULL, q);
-	ev = rd_kafka_queue_poll(q, KAFKA_CREATE_TIMEOUT_MS + 5000);
+	ev = kafka_queue_wait(q, KAFKA_CREATE_TIMEOUT_MS + 5000, stop);
 	res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+	if (res == NULL && ev == NULL && kafka_stop_asked(stop)) {
+		rc = -1; /* librdkafka drops the answer with the queue */
+		goto done;
+	}
 	if (res == NULL) {
 		log_warnx("%s: creating topics failed: %s", __func__,
 			  ev ? rd_kafka_event_error_string(ev) : "timed out");
@@ -486,7 +570,8 @@ static bool kafka_topic_led(const rd_kafka_metadata_t *md, const char *topic)
  * handoffs after a start took 1-2 s. Best effort: a topic still unknown
  * is only slower.
  */
-static void kafka_producer_warm(rd_kafka_t *rk, const struct config *cfg)
+static void kafka_producer_warm(rd_kafka_t *rk, const struct config *cfg,
+				const struct kafka_stop *stop)
 {
 	const struct topics_config *tc = &cfg->topics;
 	const struct routing_config *rc = &cfg->engine.routing;
@@ -494,6 +579,7 @@ static void kafka_producer_warm(rd_kafka_t *rk, const struct config *cfg)
 	rd_kafka_topic_t *v[256];
 	int n = 0, tries;
 	bool all = false;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 	char name[512];
 
 	v[n++] = rd_kafka_topic_new(rk, tc->assign, NULL);
@@ -516,14 +602,16 @@ static void kafka_producer_warm(rd_kafka_t *rk, const struct config *cfg)
 		}
 	}
 	/* Freshly created topics may have no leader yet: ask again. */
-	for (tries = 0; tries < KAFKA_META_TRIES && !all; tries++) {
+	for (tries = 0;
+	     tries < KAFKA_META_TRIES && !all && err != RD_KAFKA_RESP_ERR__INTR;
+	     tries++) {
 		const rd_kafka_metadata_t *md = NULL;
 
 		if (tries > 0)
 			usleep(100 * 1000);
-		if (rd_kafka_metadata(rk, 0, NULL, &md,
-				      KAFKA_META_TIMEOUT_MS) !=
-		    RD_KAFKA_RESP_ERR_NO_ERROR)
+		err = kafka_metadata_wait(rk, false, &md, KAFKA_META_TIMEOUT_MS,
+					  stop, NULL);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
 			continue;
 		all = true;
 		for (int i = 0; i < n; i++)
@@ -532,7 +620,7 @@ static void kafka_producer_warm(rd_kafka_t *rk, const struct config *cfg)
 				all = false;
 		rd_kafka_metadata_destroy(md);
 	}
-	if (!all)
+	if (!all && err != RD_KAFKA_RESP_ERR__INTR)
 		log_info("%s: some output topics have no leader yet; their "
 			 "first records will wait for one",
 			 __func__);
@@ -542,9 +630,10 @@ static void kafka_producer_warm(rd_kafka_t *rk, const struct config *cfg)
 }
 
 int kafka_topics_prepare(rd_kafka_t *rk, const struct config *cfg,
-			 struct kafka_layout *layout)
+			 struct kafka_layout *layout,
+			 const struct kafka_stop *stop)
 {
-	const rd_kafka_metadata_t *md = kafka_metadata_get(rk);
+	const rd_kafka_metadata_t *md = kafka_metadata_get(rk, stop);
 	struct kafka_create kc = {.n = 0};
 	int rc;
 
@@ -554,13 +643,15 @@ int kafka_topics_prepare(rd_kafka_t *rk, const struct config *cfg,
 	if (rc == 0 && kc.failed)
 		rc = -1;
 	if (rc == 0)
-		rc = kafka_create_run(rk, &kc);
+		rc = kafka_create_run(rk, &kc, stop);
 	rd_kafka_NewTopic_destroy_array(kc.v, (size_t)kc.n);
 	for (int i = 0; i < kc.n; i++)
 		free(kc.names[i]);
 	rd_kafka_metadata_destroy(md);
 	if (rc == 0)
-		kafka_producer_warm(rk, cfg);
+		kafka_producer_warm(rk, cfg, stop);
+	if (rc == 0 && kafka_stop_asked(stop))
+		rc = -1;
 	if (rc == 0)
 		log_info("%s: topics ready: %d lead partitions, %d team "
 			 "partitions",

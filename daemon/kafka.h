@@ -1,7 +1,8 @@
 /*
  * kafka.h - what the daemon's Kafka handles share: the configuration every
- * handle starts from, the check of the config's kafka properties, and the
- * topic layout checked (and completed) at start.
+ * handle starts from, the check of the config's kafka properties, the
+ * topic layout checked (and completed) at start, and how the start-up
+ * waits for Kafka learn that the daemon is to stop.
  */
 #ifndef LR_KAFKA_H
 #define LR_KAFKA_H
@@ -11,6 +12,25 @@
 #include <stddef.h>
 
 struct config;
+
+/*
+ * How a start-up step learns that the daemon is to stop (SIGTERM or
+ * SIGINT before the event loop runs): it waits for Kafka in slices of at
+ * most KAFKA_WAIT_SLICE_MS and asks fn(arg) between them; when fn returns
+ * true it gives up at once, logging nothing more (the caller said why).
+ * A NULL kafka_stop, or fn, never stops.
+ */
+#define KAFKA_WAIT_SLICE_MS 250
+
+struct kafka_stop {
+	bool (*fn)(void *arg);
+	void *arg;
+};
+
+static inline bool kafka_stop_asked(const struct kafka_stop *stop)
+{
+	return stop != NULL && stop->fn != NULL && stop->fn(stop->arg);
+}
 
 /* Partition counts the state is laid out by. */
 struct kafka_layout {
@@ -54,10 +74,13 @@ int kafka_conf_check(const char *key, const char *value, bool secret, char *msg,
 /*
  * Check that the input topics exist and are co-partitioned, create the
  * internal and handoff topics when topics.create_internal allows it, and
- * fill in the layout. Logs each problem; returns 0 or -1.
+ * fill in the layout. Each wait for the cluster (up to a minute for its
+ * metadata when no broker answers) is cut into slices that ask stop.
+ * Logs each problem; returns 0, or -1 on a problem or when stop asked.
  */
 int kafka_topics_prepare(rd_kafka_t *rk, const struct config *cfg,
-			 struct kafka_layout *layout);
+			 struct kafka_layout *layout,
+			 const struct kafka_stop *stop);
 
 /* The handoff topic for a team and rep (template with {team} / {rep}). */
 int kafka_handoff_topic(const char *tmpl, const char *team, const char *rep,

@@ -10,14 +10,24 @@
  * watchdog and a stats line. Signals are loop events: SIGTERM/SIGINT stop
  * gracefully, SIGHUP reloads the config between transactions.
  *
- * Exit status: 0 after a graceful stop, 1 when the daemon cannot start or
- * hits a fatal error (fenced producer, failed restore, ...).
+ * Signals are blocked and read from a signalfd, which the loop watches.
+ * Start-up waits for Kafka before the loop runs (topic check, transactions)
+ * and inside it (the first restore), up to minutes with a broker down; a
+ * non-blocking read of the same fd between their short slices lets a stop
+ * end them at once, and the start-up waits also turn the loop once
+ * without blocking, so the operations endpoint answers meanwhile. No
+ * handler runs in signal context: there is none.
+ *
+ * Exit status: 0 after a graceful stop, a stop before start-up completed
+ * included; 1 when the daemon cannot start or hits a fatal error (fenced
+ * producer, failed restore, ...).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,7 +143,9 @@ static void pipeline_consume(struct pipeline *pl)
 		if (pl->cons->failed) {
 			if (m)
 				rd_kafka_message_destroy(m);
-			pipeline_fatal(pl, "rebalance failed");
+			/* A restore given up for a stop fails its rebalance. */
+			if (pl->stop_sig == 0)
+				pipeline_fatal(pl, "rebalance failed");
 			return;
 		}
 		if (m == NULL) {
@@ -428,22 +440,83 @@ int pipeline_reload_apply(struct pipeline *pl)
 	return 0;
 }
 
-static void pipeline_signal_cb(evutil_socket_t sig, short what, void *arg)
+static void pipeline_stop(struct pipeline *pl, int sig)
+{
+	const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+
+	if (pl->stop_sig != 0)
+		return; /* a second signal: already stopping */
+	pl->stop_sig = sig;
+	if (pl->ready)
+		log_info("pipeline: %s received; stopping", name);
+	else
+		log_info("pipeline: stopping before start-up completed: %s",
+			 name);
+	pl->stopping = true;
+	if (pl->base)
+		event_base_loopbreak(pl->base);
+}
+
+bool pipeline_signals_read(struct pipeline *pl)
+{
+	struct signalfd_siginfo si;
+
+	while (pl->sig_fd >= 0 &&
+	       read(pl->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			pipeline_reload(pl);
+		else
+			pipeline_stop(pl, (int)si.ssi_signo);
+	}
+	return pl->stop_sig != 0;
+}
+
+static void pipeline_signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pipeline_signals_read(arg);
+}
+
+/*
+ * Block the signals the daemon acts on and open a signalfd for them.
+ * First thing, before librdkafka starts a thread: a thread created later
+ * inherits the mask, so no thread takes a signal that the fd should see.
+ * Each gets its default action back, as a handler of ours would replace
+ * it: a shell starts a background job with SIGINT ignored, and an ignored
+ * signal need not reach the fd. Blocked, the default never runs.
+ */
+static int pipeline_signals_open(struct pipeline *pl)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+		log_warn("pipeline: sigprocmask");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	pl->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (pl->sig_fd < 0) {
+		log_warn("pipeline: signalfd");
+		return -1;
+	}
+	return 0;
+}
+
+/* The kafka_stop of the start-up waits before the loop runs: one turn of
+ * the loop that does not block serves the operations endpoint (/healthz
+ * answers while the daemon waits for Kafka) and reads the signalfd. */
+static bool pipeline_start_stop_cb(void *arg)
 {
 	struct pipeline *pl = arg;
 
-	(void)what;
-	switch (sig) {
-	case SIGHUP:
-		pipeline_reload(pl);
-		break;
-	default:
-		log_info("pipeline: %s received; stopping",
-			 sig == SIGINT ? "SIGINT" : "SIGTERM");
-		pl->stopping = true;
-		event_base_loopbreak(pl->base);
-		break;
-	}
+	event_base_loop(pl->base, EVLOOP_NONBLOCK);
+	return pipeline_signals_read(pl);
 }
 
 /* A non-blocking pipe librdkafka writes to when queue wakes up. */
@@ -466,20 +539,17 @@ static int pipeline_events_new(struct pipeline *pl)
 	pl->base = event_base_new();
 	if (pl->base == NULL)
 		return -1;
-	pl->ev_term = evsignal_new(pl->base, SIGTERM, pipeline_signal_cb, pl);
-	pl->ev_int = evsignal_new(pl->base, SIGINT, pipeline_signal_cb, pl);
-	pl->ev_hup = evsignal_new(pl->base, SIGHUP, pipeline_signal_cb, pl);
+	pl->ev_sig = event_new(pl->base, pl->sig_fd, EV_READ | EV_PERSIST,
+			       pipeline_signal_cb, pl);
 	pl->ev_timer =
 		event_new(pl->base, -1, EV_PERSIST, pipeline_timer_cb, pl);
 	pl->ev_retry = evtimer_new(pl->base, txn_retry_cb, pl);
 	pl->ev_more = evtimer_new(pl->base, pipeline_more_cb, pl);
 	pl->ev_prod_more = evtimer_new(pl->base, pipeline_producer_more_cb, pl);
-	if (!pl->ev_term || !pl->ev_int || !pl->ev_hup || !pl->ev_timer ||
-	    !pl->ev_retry || !pl->ev_more || !pl->ev_prod_more)
+	if (!pl->ev_sig || !pl->ev_timer || !pl->ev_retry || !pl->ev_more ||
+	    !pl->ev_prod_more)
 		return -1;
-	event_add(pl->ev_term, NULL);
-	event_add(pl->ev_int, NULL);
-	event_add(pl->ev_hup, NULL);
+	event_add(pl->ev_sig, NULL);
 	return 0;
 }
 
@@ -487,6 +557,7 @@ static int pipeline_kafka_new(struct pipeline *pl)
 {
 	rd_kafka_conf_t *base = kafka_conf_base();
 	struct consumer_hooks hooks = {txn_assign_hook, txn_revoke_hook, pl};
+	const struct kafka_stop stop = {pipeline_start_stop_cb, pl};
 	char errstr[512];
 	int rc = -1;
 
@@ -496,14 +567,17 @@ static int pipeline_kafka_new(struct pipeline *pl)
 		goto done;
 	}
 	pl->stage.prod = pl->prod;
-	if (kafka_topics_prepare(pl->prod->rk, pl->cfg, &pl->layout) < 0)
+	sd_notify(0, "STATUS=waiting for Kafka metadata (topic check)");
+	if (kafka_topics_prepare(pl->prod->rk, pl->cfg, &pl->layout, &stop) < 0)
 		goto done;
 	pl->st = state_new(pl->layout.nleads, pl->layout.nteams);
 	pl->stage.st = pl->st;
 	if (pl->st == NULL)
 		goto done;
-	if (producer_txn_init(pl->prod, 60000) != TXN_OK) {
-		log_warnx("pipeline: cannot initialise transactions");
+	sd_notify(0, "STATUS=waiting for the Kafka transaction coordinator");
+	if (producer_txn_init(pl->prod, 60000, &stop) != TXN_OK) {
+		if (!pl->stopping)
+			log_warnx("pipeline: cannot initialise transactions");
 		goto done;
 	}
 	log_info("pipeline: transactional producer ready");
@@ -512,6 +586,7 @@ static int pipeline_kafka_new(struct pipeline *pl)
 		log_warnx("pipeline: consumer: %s", errstr);
 		goto done;
 	}
+	sd_notify(0, "STATUS=joining the consumer group");
 	rc = 0;
 done:
 	rd_kafka_conf_destroy(base);
@@ -586,15 +661,15 @@ static void pipeline_free(struct pipeline *pl)
 	pipeline_kafka_free(pl);
 	pipeline_event_free(pl->ev_cons);
 	pipeline_event_free(pl->ev_prod);
-	pipeline_event_free(pl->ev_term);
-	pipeline_event_free(pl->ev_int);
-	pipeline_event_free(pl->ev_hup);
+	pipeline_event_free(pl->ev_sig);
 	pipeline_event_free(pl->ev_timer);
 	pipeline_event_free(pl->ev_retry);
 	pipeline_event_free(pl->ev_more);
 	pipeline_event_free(pl->ev_prod_more);
 	pipeline_close_fds(pl->cons_pipe);
 	pipeline_close_fds(pl->prod_pipe);
+	if (pl->sig_fd >= 0)
+		close(pl->sig_fd);
 	http_free(pl->http);
 	if (pl->base)
 		event_base_free(pl->base);
@@ -623,13 +698,17 @@ int pipeline_run(struct config *cfg, const char *config_path)
 	pl->config_path = config_path;
 	pl->cons_pipe[0] = pl->cons_pipe[1] = -1;
 	pl->prod_pipe[0] = pl->prod_pipe[1] = -1;
-	if (pipeline_start(pl) < 0) {
-		log_errx("pipeline: cannot start");
-		pl->status = 1;
-	} else {
+	pl->sig_fd = -1;
+	if (pipeline_signals_open(pl) < 0 || pipeline_start(pl) < 0) {
+		/* A stop during start-up is no failure: it was asked for. */
+		if (pl->stop_sig == 0) {
+			log_errx("pipeline: cannot start");
+			pl->status = 1;
+		}
+	} else if (!pl->stopping) {
 		event_base_dispatch(pl->base);
 	}
-	sd_notify(0, "STOPPING=1");
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	pipeline_txn_finish(pl);
 	pipeline_stats_log(pl);
 	pipeline_free(pl);

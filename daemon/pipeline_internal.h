@@ -39,11 +39,12 @@ struct pipeline {
 	struct stage stage;
 
 	struct event_base *base;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_timer, *ev_retry;
+	struct event *ev_sig, *ev_timer, *ev_retry;
 	struct event *ev_cons, *ev_prod;
 	struct event *ev_more;      /* zero timeout: consume more after I/O */
 	struct event *ev_prod_more; /* the same for delivery reports */
 	int cons_pipe[2], prod_pipe[2];
+	int sig_fd; /* signalfd of SIGTERM, SIGINT and SIGHUP (blocked) */
 	rd_kafka_queue_t *prod_queue;
 
 	/* Transaction. */
@@ -64,6 +65,7 @@ struct pipeline {
 
 	/* Life cycle. */
 	bool ready, stopping, in_rebalance;
+	int stop_sig; /* SIGTERM or SIGINT once one asked to stop, else 0 */
 	int status;
 	uint64_t watchdog_usec;
 	int64_t last_watchdog_ms, last_expire_ms, last_stats_ms;
@@ -82,6 +84,14 @@ struct pipeline {
 
 int64_t pipeline_now_ms(void);
 void pipeline_fatal(struct pipeline *pl, const char *why);
+/*
+ * Act on the signals that have arrived, without blocking: SIGHUP reloads,
+ * SIGTERM and SIGINT stop. The loop calls it when the signalfd is
+ * readable; waits that hold the loop before the daemon is ready (the
+ * first restore) call it between their slices. Returns true once a
+ * signal asked to stop.
+ */
+bool pipeline_signals_read(struct pipeline *pl);
 /* Tell systemd's watchdog the daemon lives, at half its interval; the
  * timer calls it, and so does anything that holds the loop for long. */
 void pipeline_alive(struct pipeline *pl, int64_t now);

@@ -246,21 +246,30 @@ static void txn_restore_team_fn(int32_t q, const rd_kafka_message_t *m,
 /* A restore holds the loop for as long as its state takes to read back:
  * the watchdog is fed from here, systemd's start timeout is extended
  * until the first restore has made the daemon ready, and a long restore
- * says how far it has got every ten seconds or so. */
-static void txn_restore_progress_cb(long records, void *arg)
+ * says how far it has got every ten seconds or so. Until then a SIGTERM
+ * or SIGINT gives the restore up: nothing was consumed yet, so there is
+ * nothing to finish, and the next start restores anew. Later restores
+ * (rebalance, rollback, reload) run to their end, and the loop reads the
+ * signal after them, as before. */
+static bool txn_restore_progress_cb(long records, void *arg)
 {
 	struct pipeline *pl = arg;
 	int64_t now = pipeline_now_ms();
 
 	pipeline_alive(pl, now);
-	if (!pl->ready)
-		sd_notify(0, "EXTEND_TIMEOUT_USEC=" TXN_RESTORE_EXTEND_USEC);
+	if (!pl->ready) {
+		if (pipeline_signals_read(pl))
+			return false;
+		sd_notify(0, "EXTEND_TIMEOUT_USEC=" TXN_RESTORE_EXTEND_USEC
+			     "\nSTATUS=restoring state from the changelogs");
+	}
 	if (now - pl->restore_logged_ms >= 10000) {
 		if (pl->restore_logged_ms != 0)
 			log_info("txn: restoring: %ld record(s) so far",
 				 records);
 		pl->restore_logged_ms = now;
 	}
+	return true;
 }
 
 static int txn_restore(struct pipeline *pl, bool leads, const int32_t *parts,
@@ -565,7 +574,7 @@ int txn_assign_hook(const rd_kafka_topic_partition_list_t *parts, void *arg)
 	rc = 0;
 	if (!pl->ready) {
 		pl->ready = true;
-		sd_notify(0, "READY=1");
+		sd_notify(0, "READY=1\nSTATUS=running");
 		log_info("pipeline: ready");
 	}
 done:

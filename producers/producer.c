@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../config/config.h"
 #include "../daemon/kafka.h"
@@ -187,11 +189,40 @@ static enum txn_result producer_txn_result(rd_kafka_error_t *error,
 	return r;
 }
 
-enum txn_result producer_txn_init(struct producer *p, int timeout_ms)
+static int64_t producer_now_ms(void)
 {
-	return producer_txn_result(
-		rd_kafka_init_transactions(p->rk, timeout_ms),
-		"init_transactions");
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum txn_result producer_txn_init(struct producer *p, int timeout_ms,
+				  const struct kafka_stop *stop)
+{
+	int64_t deadline = producer_now_ms() + timeout_ms;
+	rd_kafka_error_t *error;
+
+	for (;;) {
+		int64_t t0 = producer_now_ms();
+		int64_t left = deadline - t0;
+		int slice = left < KAFKA_WAIT_SLICE_MS ? (int)left
+						       : KAFKA_WAIT_SLICE_MS;
+
+		if (kafka_stop_asked(stop))
+			return TXN_RETRY;
+		error = rd_kafka_init_transactions(p->rk,
+						   slice > 0 ? slice : 1);
+		/* A retriable error within the time left: resume quietly. */
+		if (error == NULL || !rd_kafka_error_is_retriable(error) ||
+		    producer_now_ms() >= deadline)
+			break;
+		rd_kafka_error_destroy(error);
+		/* An error that came back at once: no busy loop. */
+		if (producer_now_ms() - t0 < KAFKA_WAIT_SLICE_MS / 2)
+			usleep(KAFKA_WAIT_SLICE_MS * 1000 / 2);
+	}
+	return producer_txn_result(error, "init_transactions");
 }
 
 enum txn_result producer_txn_begin(struct producer *p)

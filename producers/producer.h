@@ -70,7 +70,13 @@ int producer_send(struct producer *p, const char *topic, int32_t partition,
 		  size_t nhdrs);
 
 /* Transactions. timeout_ms bounds each blocking call. */
-enum txn_result producer_txn_init(struct producer *p, int timeout_ms);
+struct kafka_stop;
+/* init_transactions, which waits for the transaction coordinator, in
+ * slices of KAFKA_WAIT_SLICE_MS that ask stop (may be NULL) between them:
+ * it is resumable, so a slice that times out loses nothing. Returns
+ * TXN_RETRY without logging when stop asked. */
+enum txn_result producer_txn_init(struct producer *p, int timeout_ms,
+				  const struct kafka_stop *stop);
 enum txn_result producer_txn_begin(struct producer *p);
 enum txn_result producer_txn_send_offsets(struct producer *p,
 					  rd_kafka_t *consumer, int timeout_ms);

@@ -288,6 +288,42 @@ t_run_kafka_confwarn() {
 	fi
 }
 
+# A stop while the daemon still waits for Kafka at start (the topic check
+# wants the cluster's metadata, for up to a minute with no broker): SIGNAL
+# (TERM or INT), sent after a second, ends it within 3 s with status 0 and
+# one line that says so. A guard kills it after 3 s, so a daemon that
+# does not stop fails the test instead of holding it for a minute.
+t_run_stop_starting() {
+	name=run-stop-starting-$(echo "$1" | tr 'A-Z' 'a-z')
+	sed -e 's/127.0.0.1:9092/127.0.0.1:1/' \
+		-e 's/"kafka": {/"process": {"http_listen": ""}, "kafka": {/' \
+		"$cfg" >"$tmp/nobroker.json"
+	"$bin" -c "$tmp/nobroker.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	sleep 1
+	t0=$(date +%s%N)
+	kill -s "$1" "$pid"
+	(
+		sleep 3
+		kill -9 "$pid" 2>/dev/null
+	) &
+	guard=$!
+	wait "$pid"
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	kill "$guard" 2>/dev/null
+	wait "$guard" 2>/dev/null
+	expect_rc "$name" 0 || return
+	if [ "$(grep -c "^info: pipeline: stopping before start-up completed: SIG$1\$" "$tmp/err")" -eq 1 ] &&
+		grep -q '^info: pipeline: stopped (exit status 0)$' "$tmp/err" &&
+		grep -q '^error: kafka: .*Connection refused' "$tmp/err" &&
+		! grep -q 'cannot start\|cannot read cluster metadata' "$tmp/err"; then
+		ok "$name: SIG$1 while waiting for Kafka: exit 0 after $ms ms, one line says so"
+	else
+		nok "$name" "$(grep -v '^error: kafka' "$tmp/err" | head -5)"
+	fi
+}
+
 # The daemon refuses to start on a broken config, before any Kafka work.
 t_run_bad() {
 	f=$here/configs/bad-many.json
@@ -1205,6 +1241,8 @@ t_check_wording
 t_check_unreachable
 t_run_kafka_log
 t_run_kafka_confwarn
+t_run_stop_starting TERM
+t_run_stop_starting INT
 t_run_bad
 t_run_bad_kafka
 t_simulate_bad_config

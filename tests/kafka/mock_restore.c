@@ -10,8 +10,10 @@
  * librdkafka's mock cluster, with records that take RECORD_US each to
  * apply, this checks that a restore lasting several times its 600 ms
  * timeout, but never idle that long, replays every record, that its
- * progress was reported about once a second and at the end, and that with
- * the broker down the same call fails after the timeout.
+ * progress was reported about once a second and at the end, that a
+ * progress function returning false (a SIGTERM during the first restore)
+ * gives the restore up at its next report, and that with the broker down
+ * the same call fails after the timeout.
  *
  * The consumer code is included rather than linked so that this test
  * needs none of the daemon's other objects (mock_unit.h).
@@ -33,6 +35,7 @@ struct seen {
 	long records;
 	long reports;
 	long last_report;
+	long stop_at; /* report that returns false; 0: never */
 };
 
 static void record_cb(int32_t partition, const rd_kafka_message_t *m, void *arg)
@@ -45,12 +48,13 @@ static void record_cb(int32_t partition, const rd_kafka_message_t *m, void *arg)
 	usleep(RECORD_US); /* a large state's decoding, in miniature */
 }
 
-static void progress_cb(long records, void *arg)
+static bool progress_cb(long records, void *arg)
 {
 	struct seen *s = arg;
 
 	s->reports++;
 	s->last_report = records;
+	return s->stop_at == 0 || s->reports < s->stop_at;
 }
 
 static void conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
@@ -150,6 +154,20 @@ int main(void)
 	      s.reports, (long long)ms);
 	CHECK(s.last_report == NRECORDS, "the last report counts %ld records",
 	      s.last_report);
+
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	t0 = consumer_now_ms();
+	n = consumer_restore(&c, TOPIC, parts, NPART, record_cb, progress_cb,
+			     &s, TIMEOUT_MS);
+	ms = consumer_now_ms() - t0;
+	CHECK(n == CONSUMER_RESTORE_STOPPED && s.reports == 1,
+	      "a restore given up by its progress function says so: %ld "
+	      "after %ld report(s)",
+	      n, s.reports);
+	CHECK(s.records < NRECORDS && ms < 1500,
+	      "at its first report: %ld of %d records, %lld ms", s.records,
+	      NRECORDS, (long long)ms);
 
 	rd_kafka_mock_broker_set_down(mc, 1);
 	memset(&s, 0, sizeof(s));

@@ -76,7 +76,8 @@ int main(void)
 	rd_kafka_mock_topic_create(mc, TOPIC, 1, 1);
 	p.rk = client_new(rd_kafka_mock_cluster_bootstraps(mc), "resume-1");
 	snprintf(p.txid, sizeof(p.txid), "resume-1");
-	CHECK(producer_txn_init(&p, 10000) == TXN_OK, "transactions ready");
+	CHECK(producer_txn_init(&p, 10000, NULL) == TXN_OK,
+	      "transactions ready");
 	CHECK(producer_txn_begin(&p) == TXN_OK, "first transaction begun");
 	one_record(&p, "first");
 
