@@ -169,6 +169,41 @@ void jtext_int_put(struct jtext *b, int64_t v)
 	jtext_raw_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+/*
+ * A real that is the double nearest to some n / 100 (the handoff's points
+ * and scores are rounded to cents), |n| < 10^15: %.15g writes the decimal
+ * n / 100 itself (at most 15 digits: DBL_DIG), with no exponent (10^-2 <=
+ * |x| < 10^13) and no trailing zero, so it is written here from n without
+ * printf. n / 100.0 is correctly rounded, hence the exact compare.
+ */
+static bool jtext_cents_put(struct jtext *b, double x)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	double s = x * 100.0;
+	int64_t n;
+	uint64_t u;
+
+	if (!(s > -1e15 && s < 1e15))
+		return false;
+	n = (int64_t)(s < 0 ? s - 0.5 : s + 0.5);
+	if ((double)n / 100.0 != x)
+		return false;
+	u = n < 0 ? (uint64_t)-n : (uint64_t)n;
+	if (u % 10)
+		*--p = (char)('0' + u % 10);
+	*--p = (char)('0' + u / 10 % 10);
+	*--p = '.';
+	u /= 100;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (signbit(x))
+		*--p = '-';
+	jtext_raw_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	return true;
+}
+
 void jtext_real_put(struct jtext *b, double x)
 {
 	char tmp[48], *e, *start, *end;
@@ -178,6 +213,8 @@ void jtext_real_put(struct jtext *b, double x)
 		b->bad = true;
 		return;
 	}
+	if (jtext_cents_put(b, x))
+		return;
 	len = (size_t)snprintf(tmp, sizeof(tmp), "%.15g", x);
 	e = memchr(tmp, 'e', len);
 	if (!e && !memchr(tmp, '.', len)) {
