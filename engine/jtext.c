@@ -277,6 +277,10 @@ static bool jscan_string(struct jscan *c, bool *nul)
 
 	*nul = false;
 	while (p < end) {
+		if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+			p++; /* most bytes: plain ASCII */
+			continue;
+		}
 		if (*p == '"') {
 			c->p = p + 1;
 			return true;
