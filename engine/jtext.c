@@ -478,26 +478,25 @@ static bool jscan_array(struct jscan *c)
 }
 
 /* Canonical keys are equal as text exactly when they are equal strings. */
-static bool jscan_key_seen(const struct jtext_member *m, int n, struct strv k)
+static bool jscan_key_seen(const struct strv *keys, int n, struct strv k)
 {
 	for (int i = 0; i < n; i++)
-		if (m[i].key.len == k.len && !memcmp(m[i].key.p, k.p, k.len))
+		if (keys[i].len == k.len && !memcmp(keys[i].p, k.p, k.len))
 			return true;
 	return false;
 }
 
-/* Members go to m, or to a local array for duplicate checks when m is
- * NULL (a nested object). */
+/* The keys seen are kept for the duplicate check (1 KiB a level, so a
+ * text at the depth limit needs some 16 KiB of stack); members go to m
+ * when it is not NULL (the top level). */
 static bool jscan_object(struct jscan *c, struct jtext_member *m, int *nout)
 {
-	struct jtext_member local[JTEXT_MEMBERS_MAX];
+	struct strv keys[JTEXT_MEMBERS_MAX];
 	const unsigned char *k0, *v0;
-	struct strv key;
+	enum jtext_type t;
 	int n = 0;
 	bool nul;
 
-	if (!m)
-		m = local;
 	if (++c->depth > JTEXT_DEPTH_MAX)
 		return false;
 	c->p++;
@@ -513,15 +512,18 @@ static bool jscan_object(struct jscan *c, struct jtext_member *m, int *nout)
 		k0 = c->p;
 		if (!jscan_string(c, &nul) || nul)
 			return false;
-		key = (struct strv){(const char *)k0, (size_t)(c->p - k0)};
-		if (jscan_key_seen(m, n, key) || c->p >= c->end ||
+		keys[n] = (struct strv){(const char *)k0, (size_t)(c->p - k0)};
+		if (jscan_key_seen(keys, n, keys[n]) || c->p >= c->end ||
 		    *c->p++ != ':')
 			return false;
 		v0 = c->p;
-		if (!jscan_value(c, &m[n].type) || c->p >= c->end)
+		if (!jscan_value(c, &t) || c->p >= c->end)
 			return false;
-		m[n].key = key;
-		m[n].val = (struct strv){(const char *)v0, (size_t)(c->p - v0)};
+		if (m)
+			m[n] = (struct jtext_member){
+				keys[n],
+				{(const char *)v0, (size_t)(c->p - v0)},
+				t};
 		n++;
 		if (*c->p++ == '}')
 			break;

@@ -367,8 +367,8 @@ done:
 
 /* The fields of a command in jansson's compact form, read from its text;
  * strings are the raw text between the quotes, so one with an escape is
- * left to the DOM path (the lead, team, e-mail domain or group of a real
- * command have none). */
+ * left to the DOM path (the lead, team, e-mail domain and group of real
+ * commands seldom have one). */
 struct assign_text {
 	struct jtext_member m[JTEXT_MEMBERS_MAX];
 	int n;
@@ -413,29 +413,63 @@ static bool assign_text_int(const struct jtext_member *m, int64_t *out)
 	return true;
 }
 
+/* The members a command must have, as bits of assign_text_read's mask. */
+enum {
+	ASSIGN_KIND = 1,
+	ASSIGN_LEAD = 2,
+	ASSIGN_CYCLE = 4,
+	ASSIGN_TEAM = 8,
+	ASSIGN_AT = 16,
+	ASSIGN_AT_MS = 32,
+	ASSIGN_REQUIRED = 63,
+};
+
+/* A required member: marks it seen and says whether it is as it must be
+ * (see assign_fields_read). */
+static bool assign_text_required(const struct jtext_member *m,
+				 struct assign_text *t, unsigned *seen)
+{
+	struct strv k = m->key;
+
+	if (strv_eq(k, KEY("kind"))) {
+		*seen |= ASSIGN_KIND;
+		return strv_eq(m->val, KEY("assign"));
+	}
+	if (strv_eq(k, KEY("lead"))) {
+		*seen |= ASSIGN_LEAD;
+		return assign_text_str(m, &t->lead) && t->lead.len > 0;
+	}
+	if (strv_eq(k, KEY("cycle"))) {
+		*seen |= ASSIGN_CYCLE;
+		return assign_text_int(m, &t->cycle) && t->cycle >= 0;
+	}
+	if (strv_eq(k, KEY("team"))) {
+		*seen |= ASSIGN_TEAM;
+		return assign_text_str(m, &t->team) && t->team.len > 0;
+	}
+	if (strv_eq(k, KEY("qualified_at"))) {
+		*seen |= ASSIGN_AT;
+		return assign_text_str(m, &t->qualified_at) &&
+		       t->qualified_at.len > 0;
+	}
+	*seen |= ASSIGN_AT_MS; /* the caller passes no other key */
+	return assign_text_int(m, &t->qualified_at_ms);
+}
+
 /* One member; false when the command is not one this path writes as the
  * DOM path would. */
 static bool assign_text_member(const struct jtext_member *m,
 			       struct assign_text *t, unsigned *seen)
 {
+	static const char *const required[] = {
+		KEY("kind"), KEY("lead"),         KEY("cycle"),
+		KEY("team"), KEY("qualified_at"), KEY("qualified_at_ms"),
+	};
 	struct strv k = m->key;
 
-	if (strv_eq(k, KEY("kind")))
-		return (*seen |= 1, strv_eq(m->val, KEY("assign")));
-	if (strv_eq(k, KEY("lead")))
-		return (*seen |= 2, assign_text_str(m, &t->lead)) &&
-		       t->lead.len > 0;
-	if (strv_eq(k, KEY("cycle")))
-		return (*seen |= 4, assign_text_int(m, &t->cycle)) &&
-		       t->cycle >= 0;
-	if (strv_eq(k, KEY("team")))
-		return (*seen |= 8, assign_text_str(m, &t->team)) &&
-		       t->team.len > 0;
-	if (strv_eq(k, KEY("qualified_at")))
-		return (*seen |= 16, assign_text_str(m, &t->qualified_at)) &&
-		       t->qualified_at.len > 0;
-	if (strv_eq(k, KEY("qualified_at_ms")))
-		return (*seen |= 32, assign_text_int(m, &t->qualified_at_ms));
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (strv_eq(k, required[i]))
+			return assign_text_required(m, t, seen);
 	if (strv_eq(k, KEY("email_domain")))
 		return assign_text_opt_str(m, &t->email_domain);
 	if (strv_eq(k, KEY("group_id")))
@@ -456,7 +490,7 @@ static bool assign_text_read(const char *s, size_t len, struct assign_text *t)
 	for (int i = 0; i < t->n; i++)
 		if (!assign_text_member(&t->m[i], t, &seen))
 			return false;
-	return seen == 63;
+	return seen == ASSIGN_REQUIRED;
 }
 
 #define route_lit_put(b, lit) jtext_raw_put((b), "" lit, sizeof(lit) - 1)
