@@ -150,6 +150,7 @@ fuzz: deps
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(ENGINE_SRC) $(CONFIG_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_lead_decode tests/fuzz/fuzz_lead_decode.c $(ENGINE_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_feedback tests/fuzz/fuzz_feedback.c $(ENGINE_SRC) $(LDLIBS_ALL)
+	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_jtext tests/fuzz/fuzz_jtext.c engine/jtext.c $(LDLIBS_ALL)
 
 # The new event parser against the jsmn-based one it replaced, built from
 # git at EVENT_REF_COMMIT with its external names prefixed ref_. Not in CI:
@@ -176,6 +177,7 @@ fuzz-run: fuzz
 	$(call FUZZ_RUN,config,config,)
 	$(call FUZZ_RUN,lead,lead_decode,)
 	$(call FUZZ_RUN,feedback,feedback,)
+	$(call FUZZ_RUN,jtext,jtext,)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

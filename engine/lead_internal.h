@@ -244,5 +244,9 @@ size_t lead_trait_next(const char *p, size_t len, size_t off, uint8_t *type,
 /* lead_codec.c */
 int lead_assign_build(const struct engine_config *cfg, const struct lead *l,
 		      struct assign_cmd *cmd);
+/* The same command through jansson's DOM: lead_assign_build's path for a
+ * lead its writer leaves alone, and the reference its tests compare to. */
+int lead_assign_build_dom(const struct engine_config *cfg, const struct lead *l,
+			  struct assign_cmd *cmd);
 
 #endif

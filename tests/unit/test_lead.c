@@ -1229,6 +1229,103 @@ static void test_hashed_calls_agree(void **state)
 	lead_table_free(t2);
 }
 
+/* lead_assign_build writes what lead_assign_build_dom packs and dumps,
+ * byte for byte, or fails where it fails, for leads whose keys, trait
+ * names and values take every escape, multi-byte and invalid UTF-8,
+ * numbers past int64 or double, and scores that are not finite. */
+static void check_assign_same(struct lfx *s, struct strv key)
+{
+	struct lead *l = lead_table_find(s->t, key);
+	struct assign_cmd a = {0}, b = {0};
+	int ra, rb;
+
+	assert_non_null(l);
+	ra = lead_assign_build(&s->f.cfg, l, &a);
+	rb = lead_assign_build_dom(&s->f.cfg, l, &b);
+	assert_int_equal(ra, rb);
+	if (ra == 0) {
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.json, b.json, a.len);
+		assert_ptr_equal(a.team, b.team);
+	}
+	free(a.json);
+	free(b.json);
+}
+
+static void test_assign_writer_matches_dom(void **state)
+{
+	static const char *const strs[] = {
+		"plain",
+		"",
+		"q\"b\\s/",
+		"\b\f\n\r\t\x01\x1f\x7f",
+		"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+		"\xe2\x80\xa8",
+		"bad \xc0\x80",
+		"bad \xed\xa0\x80",
+		"bad \xff",
+		"cut \xe2\x82",
+		"Acme \"Rockets\"\n",
+	};
+	static const char *const nums[] = {
+		"250",
+		"-0",
+		"0",
+		"1.5",
+		"-0.0",
+		"73.449999",
+		"1e20",
+		"1e-5",
+		"1e999",
+		"-1e999",
+		"9223372036854775807",
+		"9223372036854775808",
+		"-9223372036854775809",
+		"0.1",
+	};
+	static const char *const keys[] = {
+		"k1", "k\"\\2", "k\xc3\xa9", "k\xff", "k\n",
+	};
+	struct lfx *s = *state;
+	size_t ns = sizeof(strs) / sizeof(strs[0]);
+	size_t nn = sizeof(nums) / sizeof(nums[0]);
+	char name[32];
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (size_t i = 0; i < ns + nn; i++) {
+			struct event *ev = fx_event(EVENT_IDENTIFY, keys[k],
+						    T0 + (int64_t)i);
+			fx_identify(ev, keys[k], "jo@acme.com");
+			fx_trait_str(ev, "title", "VP Marketing");
+			fx_trait_str(ev, "country", "DE");
+			if (i < ns) {
+				fx_trait_str(ev, strs[i], strs[i]);
+				fx_trait_str(ev, "s", strs[i]);
+			} else {
+				fx_trait_num(ev, "employees", nums[i - ns]);
+			}
+			snprintf(name, sizeof(name), "flag%zu", i % 3);
+			fx_field_kind(ev->traits, &ev->ntraits, name,
+				      i % 2 ? JVAL_BOOL : JVAL_NULL, 1);
+			apply(s, ev);
+			check_assign_same(s, strv_from(keys[k]));
+			/* and with score reasons */
+			demo(s, keys[k], T0 + (int64_t)i);
+			check_assign_same(s, strv_from(keys[k]));
+		}
+	}
+	/* a lead without traits, and one whose key holds a NUL */
+	assert_int_equal(demo(s, "anon", T0), LEAD_UPDATED);
+	check_assign_same(s, strv_from("anon"));
+	{
+		struct event *ev = fx_event(EVENT_TRACK, "x", T0);
+		ev->lead_key = (struct strv){"n\0l", 3};
+		ev->name = strv_from("Demo Requested");
+		apply(s, ev);
+		check_assign_same(s, (struct strv){"n\0l", 3});
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1259,6 +1356,7 @@ int main(void)
 		T(test_table_ops),
 		T(test_hashed_calls_agree),
 		T(test_big_table_grows),
+		T(test_assign_writer_matches_dom),
 #undef T
 	};
 

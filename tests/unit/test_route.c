@@ -20,6 +20,7 @@
 #include "testutil.h"
 
 #include "../../engine/iso_time.h"
+#include "../../engine/jtext.h"
 #include "../../engine/route.h"
 
 /* Milliseconds since the epoch of a UTC calendar time. */
@@ -1192,6 +1193,118 @@ static void test_assign_apply_malformed(void **state)
 	free(f);
 }
 
+/* A command as stage 1 writes it (compact) takes the text path; the same
+ * command indented takes the DOM path. Both must give the same handoff
+ * bytes, or the same error, and leave the same state, for commands with
+ * odd strings and reals, missing, extra and reserved members. */
+static void test_assign_apply_text_matches_dom(void **state)
+{
+	static const char *const cmds[] = {
+		/* the base command, then variants of it */
+		"{}",
+		"{\"territory\":{\"rule\":\"q\\\"\\\\/\\u0001\\u001f\\n\","
+		"\"reason\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}}",
+		"{\"traits\":{\"t\":\"a\\u0000b\",\"u\":-0.0,\"v\":1e-5,"
+		"\"w\":1e20,\"x\":123456789012345.0,\"y\":[true,false,null],"
+		"\"z\":{}},\"score\":-19.78}",
+		"{\"lead\":\"l\\u0000k\\\"\"}",
+		"{\"lead\":\"\xc3\xa9l\xf0\x9f\x98\x80\"}",
+		"{\"email_domain\":\"acme.com\"}",
+		"{\"email_domain\":\"ac\\u0000me.com\"}",
+		"{\"group_id\":\"g\\n1\"}",
+		"{\"territory\":null}",
+		"{\"territory\":\"flat\"}",
+		"{\"extra\":[1,2.5,\"x\"],\"z_last\":{\"a\":{\"b\":[]}}}",
+		"{\"rep\":\"someone\"}",
+		"{\"handoff_id\":\"x\"}",
+		"{\"routing\":1}",
+		"{\"sla_deadline\":null}",
+		"{\"attempt\":7}",
+		"{\"handed_off_at\":\"now\"}",
+		"{\"kind\":\"feedback\"}",
+		"{\"kind\":\"assign\\u0000\"}",
+		"{\"team\":\"nope\"}",
+		"{\"team\":\"apac\"}",
+		"{\"team\":\"em\\u0065a\"}",
+		"{\"team\":\"\"}",
+		"{\"lead\":\"\"}",
+		"{\"lead\":5}",
+		"{\"cycle\":-1}",
+		"{\"cycle\":0}",
+		"{\"cycle\":1.0}",
+		"{\"qualified_at_ms\":-5}",
+		"{\"qualified_at_ms\":253402300799999}",
+		"{\"qualified_at\":\"2026-03-29T10:00:00.000Z\\u0000\"}",
+		"{\"qualified_at\":\"\\t2026\"}",
+		"{\"email_domain\":7}",
+		"{\"group_id\":false}",
+	};
+	struct fixture *f = fixture_new();
+	int64_t ms = utc_ms(2026, 3, 29, 10, 0);
+	char *base = assign_cmd("lead-1", 2, "emea", NULL, ms);
+	struct jtext_member m[JTEXT_MEMBERS_MAX];
+	struct team_state *ta = team_state_new(&f->teams[0]);
+	struct team_state *tb = team_state_new(&f->teams[0]);
+
+	(void)state;
+	for (size_t i = 0; i < 2 * sizeof(cmds) / sizeof(cmds[0]); i++) {
+		json_t *o = json_loads(base, 0, NULL);
+		json_t *patch =
+			json_loads(cmds[i % (sizeof(cmds) / sizeof(cmds[0]))],
+				   JSON_ALLOW_NUL, NULL);
+		char ea[128] = "", eb[128] = "", *text, *dom, *sa, *sb;
+		struct handoff ha = {0}, hb = {0};
+		int ra, rb;
+
+		/* The second round names the reps in invalid UTF-8, which
+		 * jansson will not write: the text path hands over to the
+		 * DOM, which leaves "rep" and the reason out. */
+		if (i == sizeof(cmds) / sizeof(cmds[0])) {
+			f->reps[0].id = (char *)"rep-a\xff";
+			f->reps[1].id = (char *)"rep-b\xc0\x80";
+		}
+
+		assert_non_null(patch);
+		json_object_update(o, patch);
+		text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+		dom = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+		assert_true(jtext_object_scan(text, strlen(text), m) > 0);
+		assert_int_equal(jtext_object_scan(dom, strlen(dom), m), -1);
+		ra = route_assign_apply(&f->cfg, ta, text, strlen(text), &ha,
+					ea, sizeof(ea));
+		rb = route_assign_apply(&f->cfg, tb, dom, strlen(dom), &hb, eb,
+					sizeof(eb));
+		assert_int_equal(ra, rb);
+		assert_string_equal(ea, eb);
+		if (ra == 0) {
+			assert_int_equal(ha.len, hb.len);
+			assert_memory_equal(ha.json, hb.json, ha.len);
+			assert_int_equal(strlen(ha.json), ha.len);
+			assert_string_equal(ha.handoff_id, hb.handoff_id);
+			assert_string_equal(ha.rep_id, hb.rep_id);
+			assert_int_equal(ha.strategy, hb.strategy);
+		}
+		/* (state_dump cannot write the second round's rep ids) */
+		if (i < sizeof(cmds) / sizeof(cmds[0])) {
+			sa = state_dump(ta);
+			sb = state_dump(tb);
+			assert_string_equal(sa, sb);
+			free(sa);
+			free(sb);
+		}
+		free(ha.json);
+		free(hb.json);
+		free(text);
+		free(dom);
+		json_decref(patch);
+		json_decref(o);
+	}
+	free(base);
+	team_state_free(ta);
+	team_state_free(tb);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1223,6 +1336,7 @@ int main(void)
 		cmocka_unit_test(test_assign_apply_deterministic),
 		cmocka_unit_test(test_assign_apply_team_removed),
 		cmocka_unit_test(test_assign_apply_malformed),
+		cmocka_unit_test(test_assign_apply_text_matches_dom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
