@@ -760,18 +760,40 @@ static bool fit_domain_eq_any(char *const *list, size_t n, struct strv dom)
 	return false;
 }
 
+/* dom (not empty, under 256 bytes: cond_email_domain's buffer) and the
+ * parents cond_domain_parent steps it to, as offsets into dom: one after
+ * each dot but the last, since a parent must keep a dot. One pass over
+ * the bytes for all three lists, where stepping with cond_domain_parent
+ * took two memchr per parent and list. Returns how many. */
+static size_t fit_domain_parents(struct strv dom, uint8_t *offs)
+{
+	size_t n = 1, last = 0;
+
+	offs[0] = 0;
+	for (size_t i = 0; i < dom.len; i++) {
+		if (dom.p[i] != '.')
+			continue;
+		if (last)
+			offs[n++] = (uint8_t)last;
+		last = i + 1;
+	}
+	return n;
+}
+
 /* A listed domain stops itself and every domain under it: "rival.com"
  * stops "eu.rival.com", since companies mail from regional and
  * departmental subdomains, but not "notrival.com". dom and its parents
- * (cond_domain_parent) are looked up in turn, a handful of first-letter
- * compares each; this runs when traits change, not per event, so no index
- * is built for it. */
-static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
+ * (offs, from fit_domain_parents) are looked up in turn, a handful of
+ * first-letter compares each; this runs when traits change, not per
+ * event, so no index is built for it. */
+static bool fit_domain_listed(char *const *list, size_t n, struct strv dom,
+			      const uint8_t *offs, size_t noffs)
 {
-	do {
-		if (fit_domain_eq_any(list, n, dom))
+	for (size_t i = 0; i < noffs; i++)
+		if (fit_domain_eq_any(
+			    list, n,
+			    (struct strv){dom.p + offs[i], dom.len - offs[i]}))
 			return true;
-	} while (cond_domain_parent(&dom));
 	return false;
 }
 
@@ -779,16 +801,21 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 				  const struct fit_named *fn)
 {
 	char buf[256];
+	uint8_t offs[sizeof(buf)];
 	struct strv dom;
+	size_t n;
 
 	if (fn->has_email && fn->email.kind == JVAL_STRING &&
 	    cond_email_domain(fn->email.str, buf, sizeof(buf), &dom)) {
-		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom))
+		n = fit_domain_parents(dom, offs);
+		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom,
+				      offs, n))
 			return LEAD_DISQ_FREEMAIL;
 		if (fit_domain_listed(fc->competitor_domains, fc->ncompetitor,
-				      dom))
+				      dom, offs, n))
 			return LEAD_DISQ_COMPETITOR;
-		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
+		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom,
+				      offs, n))
 			return LEAD_DISQ_EXCLUDED;
 	}
 	if (fn->has_title && fn->title.kind == JVAL_STRING &&
@@ -813,6 +840,15 @@ bool lead_traits_visible(const struct lead *l)
 	return false;
 }
 
+/* lead_traits_visible from tb's index, without the strlen of a walk. */
+static bool trait_buf_visible(const struct trait_buf *tb)
+{
+	for (size_t i = 0; i < tb->nent; i++)
+		if (!((uint8_t)tb->b[tb->ent[i].off] & TRAIT_HIDDEN))
+			return true;
+	return false;
+}
+
 /* tb, if not NULL, indexes the lead's trait bytes. */
 static void fit_update_from(const struct fit_config *fc, struct lead *l,
 			    const struct trait_buf *tb)
@@ -823,7 +859,7 @@ static void fit_update_from(const struct fit_config *fc, struct lead *l,
 	 * GRADE_NONE, which qualifies
 	 * as grade_zero (lead_fit_grade) under whatever bands the config
 	 * has then, and the changelog keeps writing null for it */
-	if (!lead_traits_visible(l)) {
+	if (!(tb ? trait_buf_visible(tb) : lead_traits_visible(l))) {
 		l->grade = GRADE_NONE;
 		l->disq = LEAD_DISQ_NONE;
 		return;

@@ -484,6 +484,92 @@ static void test_disq_trailing_dot(void **state)
 	disq_case(s, "e", "dan@acme.com.", "VP", LEAD_DISQ_NONE);
 }
 
+/* The disqualifiers' lists as cond_domain_parent steps through a domain,
+ * one parent at a time, list after list. */
+static enum lead_disq disq_by_parent_walk(const struct fit_config *fc,
+					  const char *email)
+{
+	char *const *lists[3] = {fc->freemail_domains, fc->competitor_domains,
+				 fc->excluded_domains};
+	size_t ns[3] = {fc->nfreemail, fc->ncompetitor, fc->nexcluded};
+	static const enum lead_disq why[3] = {
+		LEAD_DISQ_FREEMAIL, LEAD_DISQ_COMPETITOR, LEAD_DISQ_EXCLUDED};
+	char buf[256];
+	struct strv dom, d;
+
+	if (!cond_email_domain(strv_from(email), buf, sizeof(buf), &dom))
+		return LEAD_DISQ_NONE;
+	for (size_t k = 0; k < 3; k++) {
+		d = dom;
+		do {
+			for (size_t i = 0; i < ns[k]; i++)
+				if (strv_eq_nocase(d, lists[k][i]))
+					return why[k];
+		} while (cond_domain_parent(&d));
+	}
+	return LEAD_DISQ_NONE;
+}
+
+/* The grading finds a domain's parents in one pass for all three lists:
+ * random domains of letters and dots (leading, doubled, trailing ones,
+ * long runs of them) and random lists of such entries, some upper case,
+ * disqualify as the parent-by-parent walk does. */
+static void test_disq_parents_match_walk(void **state)
+{
+	struct ffx *s = *state;
+	struct fit_config saved = s->f.cfg.fit;
+	static const char alpha[] = "ab.B";
+	static char ents[3][6][8];
+	char *lists[3][6];
+	char email[300], key[16];
+	unsigned seed = 5;
+	size_t hits[4] = {0};
+
+#define RND() ((seed = seed * 1103515245u + 12345u) >> 8)
+	for (int round = 0; round < 4000; round++) {
+		if (round % 40 == 0) {
+			for (size_t k = 0; k < 3; k++) {
+				for (size_t i = 0; i < 6; i++) {
+					size_t n = RND() % 7;
+					for (size_t j = 0; j < n; j++)
+						ents[k][i][j] =
+							alpha[RND() % 4];
+					ents[k][i][n] = '\0';
+					lists[k][i] = ents[k][i];
+				}
+			}
+			s->f.cfg.fit.freemail_domains = lists[0];
+			s->f.cfg.fit.nfreemail = RND() % 7;
+			s->f.cfg.fit.competitor_domains = lists[1];
+			s->f.cfg.fit.ncompetitor = RND() % 7;
+			s->f.cfg.fit.excluded_domains = lists[2];
+			s->f.cfg.fit.nexcluded = RND() % 7;
+		}
+		/* random bytes, often ending in a listed entry */
+		size_t n = round % 100 == 0 ? 250 + RND() % 10 : RND() % 6;
+		email[0] = 'j';
+		email[1] = '@';
+		for (size_t j = 0; j < n; j++)
+			email[2 + j] =
+				round % 200 == 0 ? '.' : alpha[RND() % 4];
+		email[2 + n] = '\0';
+		if (RND() % 4) {
+			unsigned r = RND();
+			strcat(email, ents[r % 3][(r >> 2) % 6]);
+		}
+		snprintf(key, sizeof(key), "p%d", round);
+		struct event *ev = fx_event(EVENT_IDENTIFY, key, T0);
+		fx_identify(ev, key, email);
+		enum lead_disq want = disq_by_parent_walk(&s->f.cfg.fit, email);
+		assert_int_equal(apply(s, ev)->disq, want);
+		hits[want]++;
+	}
+#undef RND
+	for (size_t k = 0; k < 4; k++)
+		assert_true(hits[k] > 100);
+	s->f.cfg.fit = saved;
+}
+
 /* A listed domain is matched ignoring its case, as strv_eq_nocase has
  * it, also where its first letter is upper case (the lookup passes over
  * entries by their folded first letter), and an entry that shares only
@@ -955,6 +1041,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_trailing_dot, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_disq_parents_match_walk,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disq_domain_case, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_in_fit_walk, setup,
