@@ -152,10 +152,49 @@ static bool cond_word_find(struct strv hay, const char *needle)
 	return false;
 }
 
+/* cond_word_find in hay, which is folded already: the needle's first
+ * byte is found with memchr, the rest folded as it is compared (up to
+ * its NUL, not measured first), and only then the word boundaries are
+ * looked at. */
+static bool cond_folded_word_find(const char *hay, size_t hlen,
+				  const char *needle)
+{
+	unsigned char first = cond_lower((unsigned char)needle[0]);
+	const char *p = hay, *end = hay + hlen;
+
+	if (first == '\0')
+		return false; /* an empty entry is no word */
+	while (p < end && (p = memchr(p, first, (size_t)(end - p))) != NULL) {
+		size_t j = 1, room = (size_t)(end - p);
+		while (needle[j] != '\0' && j < room &&
+		       (unsigned char)p[j] ==
+			       cond_lower((unsigned char)needle[j]))
+			j++;
+		if (needle[j] == '\0' &&
+		    (p == hay || !cond_word_byte((unsigned char)p[-1])) &&
+		    (j == room || !cond_word_byte((unsigned char)p[j])))
+			return true;
+		p++;
+	}
+	return false;
+}
+
+/* Titles are tested against a list of words: the title is folded once,
+ * as cond_any_contains does, rather than every byte for every word.
+ * Longer titles take cond_word_find on the bytes as they are. */
 bool cond_any_word(struct strv s, char *const *strs, size_t n)
 {
+	char hay[COND_SCRATCH];
+
+	if (s.len > sizeof(hay)) {
+		for (size_t i = 0; i < n; i++)
+			if (cond_word_find(s, strs[i]))
+				return true;
+		return false;
+	}
+	cond_fold(hay, s.p, s.len);
 	for (size_t i = 0; i < n; i++)
-		if (cond_word_find(s, strs[i]))
+		if (cond_folded_word_find(hay, s.len, strs[i]))
 			return true;
 	return false;
 }
