@@ -599,19 +599,22 @@ void fit_wanted_free(struct fit_config *fc)
 	fc->wanted_bits = 0;
 }
 
-/* fit_traits_collect for the first batch of a prepared config: a trait
- * is compared only with the rules whose names are as long, and once one
- * of them has its name, every rule of that name (name_same_mask) takes
- * its value and no other can: one compare per trait, no strlen. */
-static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
-					    const struct lead *l,
-					    const struct trait_buf *tb,
-					    uint64_t want, struct jval *vals,
-					    struct fit_named *fn)
+/* The first batch of a prepared config in one walk: a trait is compared
+ * only with the rules whose names are as long, and once one of them has
+ * its name, its value is tested against every rule of that name
+ * (name_same_mask), and no other rule can have it: one compare per trait,
+ * no strlen, and no value copied to each rule's slot for a second loop.
+ * A trait rule whose trait is absent holds when negated, as
+ * cond_test_value has it for no value. Returns the mask of the trait
+ * rules that hold; fn as fit_traits_collect fills it. */
+static uint64_t fit_holds_prepared(const struct fit_config *fc,
+				   const struct lead *l,
+				   const struct trait_buf *tb,
+				   struct fit_named *fn)
 {
 	struct trait_iter it = {lead_traits(l), l->traits_len, 0, tb, 0};
 	const char *name;
-	uint64_t found = 0;
+	uint64_t want = fc->trait_mask, found = 0, holds = 0;
 	size_t nl;
 	struct strv v;
 	uint8_t type;
@@ -627,23 +630,28 @@ static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
 		for (uint64_t m = cand; m; m &= m - 1) {
 			size_t i = (size_t)__builtin_ctzll(m);
 			const char *rn = fc->rules[i].cond.name;
+			struct jval jv;
 			uint64_t same;
 			if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
 			    !trait_mem_eq(name, rn, nl))
 				continue;
 			if (type & TRAIT_HIDDEN)
 				break; /* the account: not a trait rules read */
-			trait_to_jval(type, v, &vals[i]);
+			trait_to_jval(type, v, &jv);
 			same = fc->name_same_mask[i] & want & ~found;
 			found |= same;
-			/* rules of one name have one length: all of same
-			 * are in cand, and i, its lowest bit, is skipped */
-			for (same &= same - 1; same; same &= same - 1)
-				vals[__builtin_ctzll(same)] = vals[i];
+			for (; same; same &= same - 1) {
+				size_t k = (size_t)__builtin_ctzll(same);
+				if (cond_test_value(&fc->rules[k].cond, &jv))
+					holds |= UINT64_C(1) << k;
+			}
 			break;
 		}
 	}
-	return found;
+	for (uint64_t m = want & ~found; m; m &= m - 1)
+		if (fc->rules[__builtin_ctzll(m)].cond.negate)
+			holds |= m & -m;
+	return holds;
 }
 
 /*
@@ -668,9 +676,6 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 	struct strv v;
 	uint8_t type;
 
-	if (base == 0 && fc->prepared)
-		return fit_traits_collect_prepared(fc, l, tb, fc->trait_mask,
-						   vals, fn);
 	for (size_t i = 0; i < n; i++) {
 		const struct cond *c = &fc->rules[base + i].cond;
 		if (c->src == FIELD_TRAIT && c->name) {
@@ -711,13 +716,27 @@ static double fit_points_walk(const struct fit_config *fc, const struct lead *l,
 {
 	struct jval vals[FIT_BATCH];
 	double pts = 0;
+	size_t base = 0;
 
 	if (fn) {
 		*fn = (struct fit_named){.has_email = false};
 		if (fc->nrules == 0)
 			fit_traits_collect(fc, l, tb, 0, 0, vals, fn);
 	}
-	for (size_t base = 0; base < fc->nrules; base += FIT_BATCH) {
+	if (fc->prepared && fc->nrules > 0) {
+		size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
+		uint64_t holds = fit_holds_prepared(fc, l, tb, fn);
+
+		for (size_t i = 0; i < n; i++)
+			if (!((fc->trait_mask >> i) & 1) &&
+			    cond_eval(&fc->rules[i].cond, lead_lookup_cb,
+				      (void *)l))
+				holds |= UINT64_C(1) << i;
+		for (; holds; holds &= holds - 1)
+			pts += fc->rules[__builtin_ctzll(holds)].points;
+		base = FIT_BATCH;
+	}
+	for (; base < fc->nrules; base += FIT_BATCH) {
 		size_t n = fc->nrules - base < FIT_BATCH ? fc->nrules - base
 							 : FIT_BATCH;
 		uint64_t found = fit_traits_collect(fc, l, tb, base, n, vals,

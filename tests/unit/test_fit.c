@@ -866,9 +866,10 @@ static void test_trait_merge_matches_model(void **state)
 /* fit_config_prepare's masks of rules by name length against the walk
  * that measures every name: random rule sets (up to past one 64-rule
  * batch; names of one byte, of shared prefixes, of 64 bytes and more,
- * several rules on one name, some not trait rules) and random traits
- * (names that are the rule names, their prefixes and other ones) give
- * the same points to the bit, grade and disqualification, from the
+ * several rules on one name, some not trait rules, some negated, points
+ * in tenths) and random traits (names that are the rule names, their
+ * prefixes and other ones, and the hidden account under a rule's name)
+ * give the same points to the bit, grade and disqualification, from the
  * merge's index and from the bytes. */
 static void test_fit_prepared_matches_general(void **state)
 {
@@ -886,7 +887,8 @@ static void test_fit_prepared_matches_general(void **state)
 				      "0123456789012345678901234",
 				      "y123456789012345678901234567890123456789"
 				      "01234567890123456789012",
-				      "plan"};
+				      "plan",
+				      TRAIT_GROUP_ID};
 	enum { NNAMES = sizeof(names) / sizeof(names[0]) };
 	static char *strs[] = {"vp", "de", "7", "software"};
 	static struct fit_rule rules[70];
@@ -922,8 +924,9 @@ static void test_fit_prepared_matches_general(void **state)
 					    &strs[(r >> 8) % 4], 1);
 				break;
 			}
+			c.negate = (r >> 20) % 4 == 0;
 			rules[i] = (struct fit_rule){
-				"r", c, (double)((int)((r >> 12) % 41) - 20)};
+				"r", c, ((int)((r >> 12) % 41) - 20) * 0.1};
 		}
 		gen.rules = rules;
 		gen.nrules = nrules;
@@ -937,6 +940,8 @@ static void test_fit_prepared_matches_general(void **state)
 		struct event *ev = fx_event(EVENT_IDENTIFY, key, T0 + round);
 		ev->message_id = STRV_NULL;
 		fx_identify(ev, key, RND() % 2 ? "jo@DE" : "jo@acme.com");
+		if (RND() % 3 == 0) /* the hidden account, of a rule's name */
+			ev->group_id = strv_from("g-1");
 		for (unsigned k = RND() % 9, j = 0; j < k; j++) {
 			unsigned r = RND();
 			snprintf(val, sizeof(val), "%u", (r >> 6) % 12);
