@@ -863,6 +863,49 @@ static void test_trait_merge_matches_model(void **state)
 	fit_wanted_free(&s->f.cfg.fit);
 }
 
+/* A name or value with a NUL in it (an escaped \u0000) is not stored,
+ * whatever its length and wherever the NUL is, and other bytes (0x01,
+ * 0x80..0xff, which a sloppy zero-byte test mistakes for one) are. */
+static void test_trait_nul_dropped(void **state)
+{
+	struct ffx *s = *state;
+	static const char fill[] = {'a', 0x01, (char)0x80, (char)0xff, 0x7f};
+	char name[100], val[100], key[16];
+	struct jval v;
+	int round = 0;
+
+	for (size_t n = 1; n <= 90; n++) {
+		for (size_t at = 0; at <= n; at++, round++) {
+			for (size_t i = 0; i < n; i++)
+				name[i] = val[i] = fill[(i + n) % 5];
+			name[0] = val[0] = 'x';
+			if (at < n)
+				name[at] = val[at] = '\0';
+			snprintf(key, sizeof(key), "z%d", round);
+			struct event *ev = fx_event(EVENT_IDENTIFY, key, T0);
+			struct lead *l;
+			/* the name's NUL drops it; the value's drops "v" */
+			ev->traits[0].name = (struct strv){name, n};
+			ev->traits[0].val = (struct jval){
+				.kind = JVAL_STRING, .str = strv_from("1")};
+			ev->traits[1].name = strv_from("v");
+			ev->traits[1].val = (struct jval){.kind = JVAL_STRING,
+							  .str = {val, n}};
+			ev->traits[2].name = strv_from("w");
+			ev->traits[2].val = (struct jval){
+				.kind = JVAL_STRING, .str = strv_from("1")};
+			ev->ntraits = 3;
+			l = apply(s, ev);
+			bool nul = memchr(name, '\0', n) != NULL;
+			/* "w" takes 5 bytes, the others n + 4 each */
+			size_t want = 5 + (nul ? 0 : 2 * (n + 4));
+			assert_int_equal(l->traits_len, want);
+			assert_int_equal(lead_trait_get(l, "v", &v), !nul);
+			assert_true(lead_trait_get(l, "w", &v));
+		}
+	}
+}
+
 /* fit_config_prepare's masks of rules by name length against the walk
  * that measures every name: random rule sets (up to past one 64-rule
  * batch; names of one byte, of shared prefixes, of 64 bytes and more,
@@ -1012,6 +1055,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trait_number_is_strtod),
 		cmocka_unit_test(test_email_domain_fold),
+		cmocka_unit_test_setup_teardown(test_trait_nul_dropped, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_trait_merge_matches_model,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
