@@ -271,6 +271,43 @@ static inline bool trait_mem_eq(const char *a, const char *b, size_t n)
 	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
+/* memcpy for the short names and values of traits: up to 32 bytes as
+ * two overlapping runs of one to two words (or halves, or three bytes),
+ * without the head, aligned loop and tail that GCC expands a memcpy of
+ * unknown size into. */
+static inline void trait_copy(char *dst, const char *src, size_t n)
+{
+	uint64_t a, b, c, d;
+	uint32_t x, y;
+
+	if (n >= 16 && n <= 32) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + 8, 8);
+		memcpy(&c, src + n - 16, 8);
+		memcpy(&d, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + 8, &b, 8);
+		memcpy(dst + n - 16, &c, 8);
+		memcpy(dst + n - 8, &d, 8);
+	} else if (n >= 8 && n < 16) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(&x, src, 4);
+		memcpy(&y, src + n - 4, 4);
+		memcpy(dst, &x, 4);
+		memcpy(dst + n - 4, &y, 4);
+	} else if (n > 0 && n < 4) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	} else if (n > 32) {
+		memcpy(dst, src, n);
+	}
+}
+
 /* Index of the first entry named name with hidden's TRAIT_HIDDEN bit,
  * or -1, as trait_find would find it in the bytes. */
 static long trait_buf_find(const struct trait_buf *tb, uint8_t hidden,
@@ -434,9 +471,9 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 		(uint16_t)tb->len, (uint16_t)name.len, (uint16_t)need};
 	tb->names |= bit;
 	tb->b[tb->len] = (char)type;
-	memcpy(tb->b + tb->len + 1, name.p, name.len);
+	trait_copy(tb->b + tb->len + 1, name.p, name.len);
 	tb->b[tb->len + 1 + name.len] = '\0';
-	memcpy(tb->b + tb->len + 2 + name.len, val.p, val.len);
+	trait_copy(tb->b + tb->len + 2 + name.len, val.p, val.len);
 	tb->b[tb->len + need - 1] = '\0';
 	tb->len += need;
 }

@@ -865,8 +865,10 @@ static void test_trait_merge_matches_model(void **state)
 
 /* A name or value with a NUL in it (an escaped \u0000) is not stored,
  * whatever its length and wherever the NUL is, and other bytes (0x01,
- * 0x80..0xff, which a sloppy zero-byte test mistakes for one) are. */
-static void test_trait_nul_dropped(void **state)
+ * 0x80..0xff, which a sloppy zero-byte test mistakes for one) are, each
+ * in its place: names and values of every length to past the merge's
+ * word-sized copies. */
+static void test_trait_bytes_stored(void **state)
 {
 	struct ffx *s = *state;
 	static const char fill[] = {'a', 0x01, (char)0x80, (char)0xff, 0x7f};
@@ -876,8 +878,12 @@ static void test_trait_nul_dropped(void **state)
 
 	for (size_t n = 1; n <= 90; n++) {
 		for (size_t at = 0; at <= n; at++, round++) {
-			for (size_t i = 0; i < n; i++)
-				name[i] = val[i] = fill[(i + n) % 5];
+			for (size_t i = 0; i < n; i++) {
+				name[i] = i % 3 ? (char)(0x21 +
+							 (i * 37 + n) % 200)
+						: fill[(i + n) % 5];
+				val[i] = (char)(0x22 + (i * 53 + at) % 200);
+			}
 			name[0] = val[0] = 'x';
 			if (at < n)
 				name[at] = val[at] = '\0';
@@ -902,6 +908,13 @@ static void test_trait_nul_dropped(void **state)
 			assert_int_equal(l->traits_len, want);
 			assert_int_equal(lead_trait_get(l, "v", &v), !nul);
 			assert_true(lead_trait_get(l, "w", &v));
+			if (nul)
+				continue;
+			assert_true(lead_trait_get(l, "v", &v));
+			assert_int_equal(v.str.len, n);
+			assert_memory_equal(v.str.p, val, n);
+			assert_memory_equal(lead_traits(l) + 1, name, n);
+			assert_int_equal(lead_traits(l)[1 + n], '\0');
 		}
 	}
 }
@@ -1055,7 +1068,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trait_number_is_strtod),
 		cmocka_unit_test(test_email_domain_fold),
-		cmocka_unit_test_setup_teardown(test_trait_nul_dropped, setup,
+		cmocka_unit_test_setup_teardown(test_trait_bytes_stored, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_trait_merge_matches_model,
 						setup, teardown),
