@@ -644,51 +644,90 @@ void fit_wanted_free(struct fit_config *fc)
  * A trait rule whose trait is absent holds when negated, as
  * cond_test_value has it for no value. Returns the mask of the trait
  * rules that hold; fn as fit_traits_collect fills it. */
+struct fit_holds {
+	uint64_t want, found, holds;
+};
+
+/* Whether the walk must go on: a rule's trait or the e-mail or title of
+ * fn is still to be found. */
+static inline bool fit_holds_more(const struct fit_holds *h,
+				  const struct fit_named *fn)
+{
+	return (h->want & ~h->found) ||
+	       (fn && !(fn->has_email && fn->has_title));
+}
+
+/* One entry of the walk: the first rule of its name, if any, tests its
+ * value for every rule of that name. */
+static inline void fit_holds_note(const struct fit_config *fc,
+				  struct fit_holds *h, struct fit_named *fn,
+				  uint8_t type, const char *name, size_t nl,
+				  struct strv v)
+{
+	uint64_t cand = h->want & ~h->found;
+
+	if (fn)
+		fit_named_note(fn, name, nl, type, v);
+	cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl] : fc->name_long_mask;
+	for (uint64_t m = cand; m; m &= m - 1) {
+		size_t i = (size_t)__builtin_ctzll(m);
+		const char *rn = fc->rules[i].cond.name;
+		struct jval jv;
+		uint64_t same;
+		if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
+		    !trait_mem_eq(name, rn, nl))
+			continue;
+		if (type & TRAIT_HIDDEN)
+			return; /* the account: not a trait rules read */
+		trait_to_jval(type, v, &jv);
+		same = fc->name_same_mask[i] & h->want & ~h->found;
+		h->found |= same;
+		for (; same; same &= same - 1) {
+			size_t k = (size_t)__builtin_ctzll(same);
+			if (cond_test_value(&fc->rules[k].cond, &jv))
+				h->holds |= UINT64_C(1) << k;
+		}
+		return;
+	}
+}
+
+/* The walk runs over tb's index where there is one (a merge that just
+ * wrote the bytes), in a loop of its own rather than through trait_iter,
+ * which asks which of the two it walks at every entry. */
 static uint64_t fit_holds_prepared(const struct fit_config *fc,
 				   const struct lead *l,
 				   const struct trait_buf *tb,
 				   struct fit_named *fn)
 {
-	struct trait_iter it = {lead_traits(l), l->traits_len, 0, tb, 0};
-	const char *name;
-	uint64_t want = fc->trait_mask, found = 0, holds = 0;
-	size_t nl;
-	struct strv v;
-	uint8_t type;
+	struct fit_holds h = {fc->trait_mask, 0, 0};
 
-	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
-	       trait_iter_next(&it, &type, &name, &nl, &v)) {
-		uint64_t cand = want & ~found;
-
-		if (fn)
-			fit_named_note(fn, name, nl, type, v);
-		cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl]
-					   : fc->name_long_mask;
-		for (uint64_t m = cand; m; m &= m - 1) {
-			size_t i = (size_t)__builtin_ctzll(m);
-			const char *rn = fc->rules[i].cond.name;
-			struct jval jv;
-			uint64_t same;
-			if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
-			    !trait_mem_eq(name, rn, nl))
-				continue;
-			if (type & TRAIT_HIDDEN)
-				break; /* the account: not a trait rules read */
-			trait_to_jval(type, v, &jv);
-			same = fc->name_same_mask[i] & want & ~found;
-			found |= same;
-			for (; same; same &= same - 1) {
-				size_t k = (size_t)__builtin_ctzll(same);
-				if (cond_test_value(&fc->rules[k].cond, &jv))
-					holds |= UINT64_C(1) << k;
-			}
-			break;
+	if (tb) {
+		for (size_t e = 0; e < tb->nent && fit_holds_more(&h, fn);
+		     e++) {
+			const struct trait_ent *t = &tb->ent[e];
+			const char *name = tb->b + t->off + 1;
+			fit_holds_note(
+				fc, &h, fn, (uint8_t)tb->b[t->off], name,
+				t->nlen,
+				(struct strv){name + t->nlen + 1,
+					      (size_t)t->elen - t->nlen - 3});
 		}
+	} else {
+		const char *p = lead_traits(l), *name;
+		size_t off = 0;
+		struct strv v;
+		uint8_t type;
+
+		while (fit_holds_more(&h, fn) &&
+		       (off = lead_trait_next(p, l->traits_len, off, &type,
+					      &name, &v)) != 0)
+			fit_holds_note(fc, &h, fn, type, name,
+				       (size_t)(v.p - name) - 1, v);
 	}
-	for (uint64_t m = want & ~found; m; m &= m - 1)
+	for (uint64_t m = h.want & ~h.found; m; m &= m - 1)
 		if (fc->rules[__builtin_ctzll(m)].cond.negate)
-			holds |= m & -m;
-	return holds;
+			h.holds |= m & -m;
+	return h.holds;
 }
 
 /*
