@@ -539,6 +539,43 @@ char lead_fit_grade_zero(const struct fit_config *fc)
 	return fit_grade_of(fc, 0);
 }
 
+static inline unsigned char fit_fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* The bit of a domain of len bytes (not 0) from first to last: the two
+ * folded, as strv_eq_nocase compares them. */
+static inline uint64_t fit_domain_key(size_t len, unsigned char first,
+				      unsigned char last)
+{
+	return UINT64_C(1) << ((len * 7 + fit_fold(first) * 3u +
+				fit_fold(last)) &
+			       63);
+}
+
+static uint64_t fit_domain_list_keys(char *const *list, size_t n)
+{
+	uint64_t keys = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(list[i]);
+		/* an empty entry matches no domain: cond_email_domain
+		 * gives none empty */
+		if (len)
+			keys |= fit_domain_key(len, (unsigned char)list[i][0],
+					       (unsigned char)list[i][len - 1]);
+	}
+	return keys;
+}
+
+static uint64_t fit_domain_keys_of(const struct fit_config *fc)
+{
+	return fit_domain_list_keys(fc->freemail_domains, fc->nfreemail) |
+	       fit_domain_list_keys(fc->competitor_domains, fc->ncompetitor) |
+	       fit_domain_list_keys(fc->excluded_domains, fc->nexcluded);
+}
+
 void fit_config_prepare(struct fit_config *fc)
 {
 	size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
@@ -566,6 +603,7 @@ void fit_config_prepare(struct fit_config *fc)
 		}
 	}
 	fc->grade_zero = fit_grade_of(fc, 0);
+	fc->domain_keys = fit_domain_keys_of(fc);
 	fc->prepared = true;
 }
 
@@ -859,16 +897,21 @@ static bool fit_domain_eq_any(char *const *list, size_t n, struct strv dom)
  * parents cond_domain_parent steps it to, as offsets into dom: one after
  * each dot but the last, since a parent must keep a dot. One pass over
  * the bytes for all three lists, where stepping with cond_domain_parent
- * took two memchr per parent and list. Returns how many. */
-static size_t fit_domain_parents(struct strv dom, uint8_t *offs)
+ * took two memchr per parent and list; of them only those whose bit is
+ * in keys (fc->domain_keys), which may be listed. Returns how many. */
+static size_t fit_domain_parents(struct strv dom, uint64_t keys, uint8_t *offs)
 {
-	size_t n = 1, last = 0;
+	unsigned char end = (unsigned char)dom.p[dom.len - 1];
+	size_t n = 0, last = 0;
 
-	offs[0] = 0;
+	if (keys & fit_domain_key(dom.len, (unsigned char)dom.p[0], end))
+		offs[n++] = 0;
 	for (size_t i = 0; i < dom.len; i++) {
 		if (dom.p[i] != '.')
 			continue;
-		if (last)
+		if (last &&
+		    (keys & fit_domain_key(dom.len - last,
+					   (unsigned char)dom.p[last], end)))
 			offs[n++] = (uint8_t)last;
 		last = i + 1;
 	}
@@ -902,7 +945,9 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 
 	if (fn->has_email && fn->email.kind == JVAL_STRING &&
 	    cond_email_domain(fn->email.str, buf, sizeof(buf), &dom)) {
-		n = fit_domain_parents(dom, offs);
+		n = fit_domain_parents(
+			dom, fc->prepared ? fc->domain_keys : ~UINT64_C(0),
+			offs);
 		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom,
 				      offs, n))
 			return LEAD_DISQ_FREEMAIL;

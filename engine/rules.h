@@ -134,6 +134,11 @@ struct fit_config {
 	 * out on each of its events. */
 	char grade_zero;
 	bool prepared;
+	/* A bit (fit_domain_key) for each listed domain of the three
+	 * disqualify lists, from its length and folded first and last
+	 * bytes: a domain or parent whose bit is clear is in none of them
+	 * and is not looked up. Every bit set when not prepared. */
+	uint64_t domain_keys;
 	/* The trait names the config reads besides "email": fit rules,
 	 * "title" when disqualify.titles is set, score rules, territories
 	 * and qualification.required_traits. A lead's traits are capped

@@ -510,10 +510,12 @@ static enum lead_disq disq_by_parent_walk(const struct fit_config *fc,
 	return LEAD_DISQ_NONE;
 }
 
-/* The grading finds a domain's parents in one pass for all three lists:
- * random domains of letters and dots (leading, doubled, trailing ones,
- * long runs of them) and random lists of such entries, some upper case,
- * disqualify as the parent-by-parent walk does. */
+/* The grading finds a domain's parents in one pass for all three lists,
+ * and with a prepared config passes over those whose length and end
+ * bytes no listed domain has: random domains of letters and dots
+ * (leading, doubled, trailing ones, long runs of them) and random lists
+ * of such entries, some upper case or empty, disqualify as the
+ * parent-by-parent walk does, prepared or not. */
 static void test_disq_parents_match_walk(void **state)
 {
 	struct ffx *s = *state;
@@ -544,6 +546,10 @@ static void test_disq_parents_match_walk(void **state)
 			s->f.cfg.fit.ncompetitor = RND() % 7;
 			s->f.cfg.fit.excluded_domains = lists[2];
 			s->f.cfg.fit.nexcluded = RND() % 7;
+			/* prepared: only parents whose key bit is set */
+			s->f.cfg.fit.prepared = false;
+			if (round / 40 % 2)
+				fit_config_prepare(&s->f.cfg.fit);
 		}
 		/* random bytes, often ending in a listed entry */
 		size_t n = round % 100 == 0 ? 250 + RND() % 10 : RND() % 6;
@@ -583,14 +589,28 @@ static void test_disq_domain_case(void **state)
 
 	s->f.cfg.fit.freemail_domains = list;
 	s->f.cfg.fit.nfreemail = 3;
-	disq_case(s, "a", "jo@gmail.com", "VP", LEAD_DISQ_FREEMAIL);
-	disq_case(s, "b", "jo@GMAIL.com", "VP", LEAD_DISQ_FREEMAIL);
-	disq_case(s, "c", "jo@gmail.co", "VP", LEAD_DISQ_NONE);
-	disq_case(s, "d", "jo@gmx.com", "VP", LEAD_DISQ_FREEMAIL);
-	disq_case(s, "e", "jo@gmx.comm", "VP", LEAD_DISQ_NONE);
-	disq_case(s, "f", "jo@hmail.com", "VP", LEAD_DISQ_NONE);
+	for (int prep = 0; prep < 2; prep++) {
+		/* prepared, the key bits skip the lookups that cannot match */
+		if (prep)
+			fit_config_prepare(&s->f.cfg.fit);
+		disq_case(s, prep ? "pa" : "a", "jo@gmail.com", "VP",
+			  LEAD_DISQ_FREEMAIL);
+		disq_case(s, prep ? "pb" : "b", "jo@GMAIL.com", "VP",
+			  LEAD_DISQ_FREEMAIL);
+		disq_case(s, prep ? "pc" : "c", "jo@gmail.co", "VP",
+			  LEAD_DISQ_NONE);
+		disq_case(s, prep ? "pd" : "d", "jo@gmx.com", "VP",
+			  LEAD_DISQ_FREEMAIL);
+		disq_case(s, prep ? "pe" : "e", "jo@gmx.comm", "VP",
+			  LEAD_DISQ_NONE);
+		disq_case(s, prep ? "pf" : "f", "jo@hmail.com", "VP",
+			  LEAD_DISQ_NONE);
+		disq_case(s, prep ? "pg" : "g", "jo@eu.GMAIL.COM", "VP",
+			  LEAD_DISQ_FREEMAIL);
+	}
 	s->f.cfg.fit.freemail_domains = saved;
 	s->f.cfg.fit.nfreemail = nsaved;
+	s->f.cfg.fit.prepared = false;
 }
 
 /* The disqualification reads the e-mail and title in the fit rules'
