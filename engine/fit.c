@@ -840,12 +840,13 @@ static double fit_points_walk(const struct fit_config *fc, const struct lead *l,
 	if (fc->prepared && fc->nrules > 0) {
 		size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
 		uint64_t holds = fit_holds_prepared(fc, l, tb, fn);
+		/* the batch's other rules (e-mail domain ones): n bits */
+		uint64_t rest = ~fc->trait_mask & (~UINT64_C(0) >> (64 - n));
 
-		for (size_t i = 0; i < n; i++)
-			if (!((fc->trait_mask >> i) & 1) &&
-			    cond_eval(&fc->rules[i].cond, lead_lookup_cb,
-				      (void *)l))
-				holds |= UINT64_C(1) << i;
+		for (; rest; rest &= rest - 1)
+			if (cond_eval(&fc->rules[__builtin_ctzll(rest)].cond,
+				      lead_lookup_cb, (void *)l))
+				holds |= rest & -rest;
 		for (; holds; holds &= holds - 1)
 			pts += fc->rules[__builtin_ctzll(holds)].points;
 		base = FIT_BATCH;
