@@ -227,23 +227,62 @@ static bool cond_value_number(const struct jval *v, double *out)
 	return false;
 }
 
-/* s equals want (NUL-terminated) ignoring case. Only called once the
- * first bytes agree, so the strings usually are equal: one strlen and a
- * memcmp of the whole slice settle that without the per-byte folding,
- * which is left for values whose case differs. */
-static bool cond_eq_nocase(struct strv s, const char *want)
+/* memcmp(a, b, n) == 0 without the call, for the short names, paths
+ * and values conditions compare: whole words, the last one overlapping
+ * the one before, and below eight bytes two overlapping halves or three
+ * bytes. */
+static inline bool cond_mem_eq(const char *a, const char *b, size_t n)
 {
-	if (strlen(want) != s.len)
+	if (n >= 8) {
+		uint64_t x, y;
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t x0, y0, x1, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
+		return x0 == y0 && x1 == y1;
+	}
+	return n == 0 ||
+	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
+/* The length of the condition's string i: the loader's, or measured. */
+static inline size_t cond_str_len(const size_t *lens, char *const *strs,
+				  size_t i)
+{
+	return lens ? lens[i] : strlen(strs[i]);
+}
+
+/* s equals want (want_len bytes) ignoring case. Only called once the
+ * first bytes agree, so the strings usually are equal: the lengths and
+ * one compare of the whole slice settle that without the per-byte
+ * folding, which is left for values whose case differs. */
+static bool cond_eq_nocase(struct strv s, const char *want, size_t want_len)
+{
+	if (want_len != s.len)
 		return false;
-	if (memcmp(s.p, want, s.len) == 0)
+	if (cond_mem_eq(s.p, want, s.len))
 		return true;
 	return cond_mem_eq_nocase(s.p, want, s.len);
 }
 
 /* s equals one of the n strings ignoring case. The first byte, folded
- * once, turns most candidates away before a call: score rules compare
- * every event's name with a few of them. */
-static bool cond_any_eq_nocase(struct strv s, char *const *strs, size_t n)
+ * once, turns most candidates away before a compare: score rules
+ * compare every event's name with a few of them. lens as in struct
+ * cond. */
+static bool cond_any_eq_nocase(struct strv s, char *const *strs,
+			       const size_t *lens, size_t n)
 {
 	unsigned char first;
 
@@ -256,7 +295,7 @@ static bool cond_any_eq_nocase(struct strv s, char *const *strs, size_t n)
 	first = cond_lower((unsigned char)s.p[0]);
 	for (size_t i = 0; i < n; i++)
 		if (cond_lower((unsigned char)strs[i][0]) == first &&
-		    cond_eq_nocase(s, strs[i]))
+		    cond_eq_nocase(s, strs[i], cond_str_len(lens, strs, i)))
 			return true;
 	return false;
 }
@@ -272,10 +311,16 @@ static bool cond_has_prefix(struct strv s, const char *want)
 	return true;
 }
 
-static bool cond_any_prefix(struct strv s, char *const *strs, size_t n)
+/* With the loader's lengths, a prefix is a length check and a compare of
+ * words: the score index leaves mostly paths that do start with one of
+ * them, which the byte loop walked to the end. */
+static bool cond_any_prefix(struct strv s, char *const *strs,
+			    const size_t *lens, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (cond_has_prefix(s, strs[i]))
+		if (lens ? lens[i] <= s.len &&
+				    cond_mem_eq(s.p, strs[i], lens[i])
+			 : cond_has_prefix(s, strs[i]))
 			return true;
 	return false;
 }
@@ -359,9 +404,9 @@ static bool cond_test_strings(const struct cond *c, struct strv s)
 	switch (c->op) {
 	case COND_EQ:
 	case COND_IN:
-		return cond_any_eq_nocase(s, c->strs, c->nstrs);
+		return cond_any_eq_nocase(s, c->strs, c->lens, c->nstrs);
 	case COND_PREFIX:
-		return cond_any_prefix(s, c->strs, c->nstrs);
+		return cond_any_prefix(s, c->strs, c->lens, c->nstrs);
 	case COND_CONTAINS:
 		return cond_any_contains(s, c->strs, c->nstrs);
 	case COND_WORD:
@@ -426,10 +471,10 @@ bool cond_test_str(const struct cond *c, struct strv s)
 		}
 		/* fall through */
 	case COND_IN:
-		r = cond_any_eq_nocase(s, c->strs, c->nstrs);
+		r = cond_any_eq_nocase(s, c->strs, c->lens, c->nstrs);
 		break;
 	case COND_PREFIX:
-		r = cond_any_prefix(s, c->strs, c->nstrs);
+		r = cond_any_prefix(s, c->strs, c->lens, c->nstrs);
 		break;
 	case COND_CONTAINS:
 		r = cond_any_contains(s, c->strs, c->nstrs);

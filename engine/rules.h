@@ -49,6 +49,10 @@ struct cond {
 	enum cond_op op;
 	char **strs; /* COND_EQ (string), IN, PREFIX, CONTAINS */
 	size_t nstrs;
+	/* strlen of each of strs, from the config loader, so that EQ, IN
+	 * and PREFIX compare lengths and then words; NULL (a condition
+	 * built by hand): they measure the strings as they go. */
+	size_t *lens;
 	double num;  /* LT..GE, and COND_EQ when is_num */
 	bool is_num; /* COND_EQ compares numbers */
 	bool negate; /* "not": the condition holds when the test fails */
