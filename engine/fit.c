@@ -271,11 +271,25 @@ static inline bool trait_mem_eq(const char *a, const char *b, size_t n)
 	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
-/* memcpy for the short names and values of traits: up to 32 bytes as
- * two overlapping runs of one to two words (or halves, or three bytes),
- * without the head, aligned loop and tail that GCC expands a memcpy of
- * unknown size into. */
-static inline void trait_copy(char *dst, const char *src, size_t n)
+/* The bytes of x that are NUL have bit 7 set in the result, and it is 0
+ * when none is: without one, no byte borrows and none gains bit 7 by
+ * itself. (Bytes above a NUL may be marked too; the test is any or
+ * none.) */
+static inline uint64_t trait_nul8(uint64_t x)
+{
+	return (x - UINT64_C(0x0101010101010101)) & ~x &
+	       UINT64_C(0x8080808080808080);
+}
+
+/*
+ * memcpy for the short names and values of traits, which also tells
+ * whether they held a NUL, which no stored name or value may: up to 32
+ * bytes as two overlapping runs of one to two words (or halves, or
+ * three bytes), without the head, aligned loop and tail that GCC expands
+ * a memcpy of unknown size into, and the NUL test on the words loaded
+ * for the copy instead of a memchr call for each.
+ */
+static inline bool trait_copy(char *dst, const char *src, size_t n)
 {
 	uint64_t a, b, c, d;
 	uint32_t x, y;
@@ -289,23 +303,34 @@ static inline void trait_copy(char *dst, const char *src, size_t n)
 		memcpy(dst + 8, &b, 8);
 		memcpy(dst + n - 16, &c, 8);
 		memcpy(dst + n - 8, &d, 8);
-	} else if (n >= 8 && n < 16) {
+		return (trait_nul8(a) | trait_nul8(b) | trait_nul8(c) |
+			trait_nul8(d)) != 0;
+	}
+	if (n >= 8 && n < 16) {
 		memcpy(&a, src, 8);
 		memcpy(&b, src + n - 8, 8);
 		memcpy(dst, &a, 8);
 		memcpy(dst + n - 8, &b, 8);
-	} else if (n >= 4 && n < 8) {
+		return (trait_nul8(a) | trait_nul8(b)) != 0;
+	}
+	if (n >= 4 && n < 8) {
 		memcpy(&x, src, 4);
 		memcpy(&y, src + n - 4, 4);
 		memcpy(dst, &x, 4);
 		memcpy(dst + n - 4, &y, 4);
-	} else if (n > 0 && n < 4) {
+		return trait_nul8((uint64_t)x << 32 | y) != 0;
+	}
+	if (n > 0 && n < 4) {
 		dst[0] = src[0];
 		dst[n / 2] = src[n / 2];
 		dst[n - 1] = src[n - 1];
-	} else if (n > 32) {
-		memcpy(dst, src, n);
+		return !src[0] || !src[n / 2] || !src[n - 1];
 	}
+	if (n > 32) {
+		memcpy(dst, src, n);
+		return memchr(src, '\0', n) != NULL;
+	}
+	return false;
 }
 
 /* Index of the first entry named name with hidden's TRAIT_HIDDEN bit,
@@ -339,7 +364,7 @@ static void trait_buf_drop(struct trait_buf *tb, size_t i)
 		tb->ent[j].off = (uint16_t)(tb->ent[j].off - elen);
 }
 
-/* The stored text of a value; false for values that are not kept. */
+/* The stored text of a value; false for kinds that are not kept. */
 static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 			     struct strv *out)
 {
@@ -364,7 +389,7 @@ static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 	default:
 		return false;
 	}
-	return !memchr(out->p, '\0', out->len);
+	return true; /* a NUL in it is the put's to refuse */
 }
 
 /* Whether the engine decides with the trait: the account, the e-mail,
@@ -438,6 +463,20 @@ static bool trait_buf_make_room(struct trait_buf *tb, uint8_t type,
 	return true;
 }
 
+/* Make the entry whose name and value were copied to the end of tb's
+ * bytes one of its entries: its type byte, NULs and index entry. */
+static inline void trait_buf_append(struct trait_buf *tb, uint8_t type,
+				    size_t nl, size_t need, uint64_t bit)
+{
+	tb->ent[tb->nent++] = (struct trait_ent){(uint16_t)tb->len,
+						 (uint16_t)nl, (uint16_t)need};
+	tb->names |= bit;
+	tb->b[tb->len] = (char)type;
+	tb->b[tb->len + 1 + nl] = '\0';
+	tb->b[tb->len + need - 1] = '\0';
+	tb->len += need;
+}
+
 static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 				 struct strv name, struct strv val)
 {
@@ -446,10 +485,11 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 	uint64_t bit;
 	long i;
 
-	if (name.len == 0 || name.len >= TRAIT_NAME_MAX ||
-	    memchr(name.p, '\0', name.len))
+	if (name.len == 0 || name.len >= TRAIT_NAME_MAX)
 		return;
 	bit = trait_name_bit(name.p, name.len);
+	/* a name or value with a NUL in it is refused: it matches no
+	 * stored entry (none has one), so the find and compare are safe */
 	i = tb->names & bit ? trait_buf_find(tb, hidden, name) : -1;
 	if (i >= 0) {
 		off = tb->ent[i].off;
@@ -457,6 +497,18 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 	}
 	if (i >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
 	    trait_mem_eq(tb->b + off + 2 + name.len, val.p, val.len))
+		return;
+	if (i < 0 && tb->len + need <= sizeof(tb->b)) {
+		/* a new name with room, most puts: the NUL test comes with
+		 * the copy, which is kept only if it finds none */
+		char *d = tb->b + tb->len;
+		if (trait_copy(d + 1, name.p, name.len) |
+		    trait_copy(d + 2 + name.len, val.p, val.len))
+			return;
+		trait_buf_append(tb, type, name.len, need, bit);
+		return;
+	}
+	if (memchr(name.p, '\0', name.len) || memchr(val.p, '\0', val.len))
 		return;
 	if (tb->len - elen + need > sizeof(tb->b)) {
 		if (!trait_buf_make_room(tb, type, name,
@@ -467,15 +519,9 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 	}
 	if (i >= 0)
 		trait_buf_drop(tb, (size_t)i);
-	tb->ent[tb->nent++] = (struct trait_ent){
-		(uint16_t)tb->len, (uint16_t)name.len, (uint16_t)need};
-	tb->names |= bit;
-	tb->b[tb->len] = (char)type;
 	trait_copy(tb->b + tb->len + 1, name.p, name.len);
-	tb->b[tb->len + 1 + name.len] = '\0';
 	trait_copy(tb->b + tb->len + 2 + name.len, val.p, val.len);
-	tb->b[tb->len + need - 1] = '\0';
-	tb->len += need;
+	trait_buf_append(tb, type, name.len, need, bit);
 }
 
 static inline void trait_buf_put_jval(struct trait_buf *tb, struct strv name,

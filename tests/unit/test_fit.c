@@ -920,14 +920,19 @@ static void test_trait_bytes_stored(void **state)
 			ev->traits[2].name = strv_from("w");
 			ev->traits[2].val = (struct jval){
 				.kind = JVAL_STRING, .str = strv_from("1")};
-			ev->ntraits = 3;
+			/* and "w" again, over the first: a NUL keeps "1" */
+			ev->traits[3].name = strv_from("w");
+			ev->traits[3].val = (struct jval){.kind = JVAL_STRING,
+							  .str = {val, n}};
+			ev->ntraits = 4;
 			l = apply(s, ev);
 			bool nul = memchr(name, '\0', n) != NULL;
-			/* "w" takes 5 bytes, the others n + 4 each */
-			size_t want = 5 + (nul ? 0 : 2 * (n + 4));
+			/* "w" at "1" takes 5 bytes, the others n + 4 each */
+			size_t want = nul ? 5 : 3 * (n + 4);
 			assert_int_equal(l->traits_len, want);
 			assert_int_equal(lead_trait_get(l, "v", &v), !nul);
 			assert_true(lead_trait_get(l, "w", &v));
+			assert_int_equal(v.str.len, nul ? 1 : n);
 			if (nul)
 				continue;
 			assert_true(lead_trait_get(l, "v", &v));
@@ -937,6 +942,50 @@ static void test_trait_bytes_stored(void **state)
 			assert_int_equal(lead_traits(l)[1 + n], '\0');
 		}
 	}
+}
+
+/* At the cap, a put with a NUL in its value is refused before it could
+ * evict anything or count a drop; the same put without the NUL evicts
+ * and counts. */
+static void test_trait_nul_at_cap(void **state)
+{
+	struct ffx *s = *state;
+	static char big[120], title[300];
+	char name[8];
+	struct lead *l = NULL;
+	struct jval v;
+
+	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
+	memset(big, 'b', sizeof(big) - 1);
+	for (int i = 0; i < 17; i++) { /* 17 * 125 bytes of unread traits */
+		struct event *ev = fx_event(EVENT_IDENTIFY, "cap", T0 + i);
+		ev->message_id = STRV_NULL;
+		snprintf(name, sizeof(name), "x%d", i);
+		fx_trait_str(ev, name, big);
+		l = apply(s, ev);
+	}
+	size_t len = l->traits_len, dropped = lead_table_traits_dropped(s->t);
+	assert_true(len > LEAD_TRAITS_MAX - 200);
+	memset(title, 't', sizeof(title) - 1);
+	for (int nul = 1; nul >= 0; nul--) {
+		struct event *ev = fx_event(EVENT_IDENTIFY, "cap", T0 + 50);
+		ev->message_id = STRV_NULL;
+		title[150] = nul ? '\0' : 't';
+		ev->traits[0].name = strv_from("title");
+		ev->traits[0].val = (struct jval){
+			.kind = JVAL_STRING, .str = {title, sizeof(title) - 1}};
+		ev->ntraits = 1;
+		l = apply(s, ev);
+		assert_int_equal(lead_trait_get(l, "title", &v), !nul);
+		if (nul) {
+			assert_int_equal(l->traits_len, len);
+			assert_int_equal(lead_table_traits_dropped(s->t),
+					 dropped);
+		} else {
+			assert_true(lead_table_traits_dropped(s->t) > dropped);
+		}
+	}
+	fit_wanted_free(&s->f.cfg.fit);
 }
 
 /* fit_config_prepare's masks of rules by name length against the walk
@@ -1089,6 +1138,8 @@ int main(void)
 		cmocka_unit_test(test_trait_number_is_strtod),
 		cmocka_unit_test(test_email_domain_fold),
 		cmocka_unit_test_setup_teardown(test_trait_bytes_stored, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_trait_nul_at_cap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_trait_merge_matches_model,
 						setup, teardown),
