@@ -951,16 +951,16 @@ static void test_trait_nul_at_cap(void **state)
 {
 	struct ffx *s = *state;
 	static char big[120], title[300];
-	char name[8];
+	char name[16];
 	struct lead *l = NULL;
 	struct jval v;
 
 	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
 	memset(big, 'b', sizeof(big) - 1);
-	for (int i = 0; i < 17; i++) { /* 17 * 125 bytes of unread traits */
+	for (unsigned i = 0; i < 17; i++) { /* 17 * 125 bytes, unread */
 		struct event *ev = fx_event(EVENT_IDENTIFY, "cap", T0 + i);
 		ev->message_id = STRV_NULL;
-		snprintf(name, sizeof(name), "x%d", i);
+		snprintf(name, sizeof(name), "x%u", i);
 		fx_trait_str(ev, name, big);
 		l = apply(s, ev);
 	}
