@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define COND_SCRATCH 256
 
 /*
@@ -39,6 +43,53 @@ static bool cond_mem_eq_nocase(const char *a, const char *b, size_t n)
 }
 
 static void cond_fold(char *dst, const char *src, size_t n);
+
+/* Folded titles up to this long are searched a block at a time. */
+#define COND_HAY_SHORT 32
+
+/* s folded into hay (COND_SCRATCH bytes, s.len no more), its first
+ * COND_HAY_SHORT bytes zeroed first so that cond_hay_mask reads no byte
+ * that was never written. */
+static inline void cond_hay_fold(char *hay, struct strv s)
+{
+	memset(hay, 0, COND_HAY_SHORT);
+	cond_fold(hay, s.p, s.len);
+}
+
+/* The places of byte c (not NUL) among the first hlen (at most
+ * COND_HAY_SHORT) bytes of a hay from cond_hay_fold, as bits: two
+ * 16-byte compares where a memchr call for every needle cost more on
+ * titles of a few words. */
+static inline uint32_t cond_hay_mask(const char *hay, size_t hlen,
+				     unsigned char c)
+{
+	uint32_t m = 0;
+#ifdef __SSE2__
+	__m128i k = _mm_set1_epi8((char)c);
+	__m128i a = _mm_loadu_si128((const __m128i *)(const void *)hay);
+	__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(hay + 16));
+
+	m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, k)) |
+	    (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k)) << 16;
+#else
+	for (size_t i = 0; i < COND_HAY_SHORT; i++)
+		m |= (uint32_t)((unsigned char)hay[i] == c) << i;
+#endif
+	return hlen < COND_HAY_SHORT ? m & ((UINT32_C(1) << hlen) - 1) : m;
+}
+
+/* How far needle (its first byte matched at p) goes on matching the room
+ * bytes at p, folded as it is compared: at needle's NUL, it is there. */
+static inline size_t cond_folded_match(const char *p, size_t room,
+				       const char *needle)
+{
+	size_t j = 1;
+
+	while (needle[j] != '\0' && j < room &&
+	       (unsigned char)p[j] == cond_lower((unsigned char)needle[j]))
+		j++;
+	return j;
+}
 
 bool cond_parse_number(struct strv s, double *out)
 {
@@ -152,10 +203,20 @@ static bool cond_word_find(struct strv hay, const char *needle)
 	return false;
 }
 
-/* cond_word_find in hay, which is folded already: the needle's first
- * byte is found with memchr, the rest folded as it is compared (up to
- * its NUL, not measured first), and only then the word boundaries are
- * looked at. */
+/* cond_word_find in hay (from cond_hay_fold): the needle's first byte
+ * is found with cond_hay_mask, or memchr in longer titles, the rest
+ * folded as it is compared (up to its NUL, not measured first), and
+ * only then the word boundaries are looked at. */
+static inline bool cond_folded_word_at(const char *hay, size_t hlen, size_t at,
+				       const char *needle)
+{
+	size_t room = hlen - at, j = cond_folded_match(hay + at, room, needle);
+
+	return needle[j] == '\0' &&
+	       (at == 0 || !cond_word_byte((unsigned char)hay[at - 1])) &&
+	       (j == room || !cond_word_byte((unsigned char)hay[at + j]));
+}
+
 static bool cond_folded_word_find(const char *hay, size_t hlen,
 				  const char *needle)
 {
@@ -164,15 +225,17 @@ static bool cond_folded_word_find(const char *hay, size_t hlen,
 
 	if (first == '\0')
 		return false; /* an empty entry is no word */
+	if (hlen <= COND_HAY_SHORT) {
+		for (uint32_t m = cond_hay_mask(hay, hlen, first); m;
+		     m &= m - 1)
+			if (cond_folded_word_at(hay, hlen,
+						(size_t)__builtin_ctz(m),
+						needle))
+				return true;
+		return false;
+	}
 	while (p < end && (p = memchr(p, first, (size_t)(end - p))) != NULL) {
-		size_t j = 1, room = (size_t)(end - p);
-		while (needle[j] != '\0' && j < room &&
-		       (unsigned char)p[j] ==
-			       cond_lower((unsigned char)needle[j]))
-			j++;
-		if (needle[j] == '\0' &&
-		    (p == hay || !cond_word_byte((unsigned char)p[-1])) &&
-		    (j == room || !cond_word_byte((unsigned char)p[j])))
+		if (cond_folded_word_at(hay, hlen, (size_t)(p - hay), needle))
 			return true;
 		p++;
 	}
@@ -192,7 +255,7 @@ bool cond_any_word(struct strv s, char *const *strs, size_t n)
 				return true;
 		return false;
 	}
-	cond_fold(hay, s.p, s.len);
+	cond_hay_fold(hay, s);
 	for (size_t i = 0; i < n; i++)
 		if (cond_folded_word_find(hay, s.len, strs[i]))
 			return true;
@@ -354,23 +417,30 @@ static void cond_fold(char *dst, const char *src, size_t n)
 		dst[i] = (char)cond_lower((unsigned char)src[i]);
 }
 
-/* needle (NUL-terminated, not empty, any case) occurs in hay, which is
- * folded already. The slices are short titles, where memmem's setup
- * costs more than a memchr for the first byte; the needle, a configured
- * string, is folded as it is compared rather than copied on every call,
- * and compared up to its NUL rather than measured first. */
+/* needle (NUL-terminated, not empty, any case) occurs in hay (from
+ * cond_hay_fold). The slices are short titles, where memmem's setup
+ * costs more than finding the first byte (cond_hay_mask, or memchr in
+ * longer ones); the needle, a configured string, is folded as it is
+ * compared rather than copied on every call, and compared up to its NUL
+ * rather than measured first. */
 static bool cond_folded_find(const char *hay, size_t hlen, const char *needle)
 {
 	unsigned char first = cond_lower((unsigned char)needle[0]);
 	const char *p = hay, *end = hay + hlen;
 
+	if (hlen <= COND_HAY_SHORT) {
+		for (uint32_t m = cond_hay_mask(hay, hlen, first); m;
+		     m &= m - 1) {
+			size_t at = (size_t)__builtin_ctz(m);
+			if (needle[cond_folded_match(hay + at, hlen - at,
+						     needle)] == '\0')
+				return true;
+		}
+		return false;
+	}
 	while (p < end && (p = memchr(p, first, (size_t)(end - p))) != NULL) {
-		size_t j = 1, room = (size_t)(end - p);
-		while (needle[j] != '\0' && j < room &&
-		       (unsigned char)p[j] ==
-			       cond_lower((unsigned char)needle[j]))
-			j++;
-		if (needle[j] == '\0')
+		if (needle[cond_folded_match(p, (size_t)(end - p), needle)] ==
+		    '\0')
 			return true;
 		p++;
 	}
@@ -391,7 +461,7 @@ bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 				return true;
 		return false;
 	}
-	cond_fold(hay, s.p, s.len);
+	cond_hay_fold(hay, s);
 	for (size_t i = 0; i < n; i++)
 		if (strs[i][0] == '\0' || cond_folded_find(hay, s.len, strs[i]))
 			return true;
