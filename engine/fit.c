@@ -502,8 +502,8 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 		/* a new name with room, most puts: the NUL test comes with
 		 * the copy, which is kept only if it finds none */
 		char *d = tb->b + tb->len;
-		if (trait_copy(d + 1, name.p, name.len) |
-		    trait_copy(d + 2 + name.len, val.p, val.len))
+		bool nul = trait_copy(d + 1, name.p, name.len);
+		if (trait_copy(d + 2 + name.len, val.p, val.len) || nul)
 			return;
 		trait_buf_append(tb, type, name.len, need, bit);
 		return;
