@@ -27,9 +27,24 @@ void cfg_cond_free(struct cond *c)
 {
 	free(c->name);
 	cfg_strings_free(c->strs, c->nstrs);
+	free(c->lens);
 	c->name = NULL;
 	c->strs = NULL;
 	c->nstrs = 0;
+	c->lens = NULL;
+}
+
+/* c->lens for c->strs (engine/rules.h); -1 when out of memory. */
+static int cfg_cond_lens(struct cond *c)
+{
+	if (c->nstrs == 0)
+		return 0;
+	c->lens = malloc(c->nstrs * sizeof(*c->lens));
+	if (!c->lens)
+		return -1;
+	for (size_t i = 0; i < c->nstrs; i++)
+		c->lens[i] = strlen(c->strs[i]);
+	return 0;
 }
 
 /* Nested trait names flatten one level ("company.name") in the event
@@ -254,6 +269,10 @@ int cfg_cond_parse(struct config_errors *errs, const json_t *v,
 	if (rc == 0 && c->src == FIELD_EMAIL_DOMAIN)
 		for (size_t i = 0; i < c->nstrs; i++)
 			cfg_str_lower(c->strs[i]);
+	if (rc == 0 && cfg_cond_lens(c) < 0) {
+		cfg_error(errs, path, "out of memory");
+		rc = -1;
+	}
 	return rc;
 }
 

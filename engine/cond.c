@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define COND_SCRATCH 256
 
 /*
@@ -39,6 +43,53 @@ static bool cond_mem_eq_nocase(const char *a, const char *b, size_t n)
 }
 
 static void cond_fold(char *dst, const char *src, size_t n);
+
+/* Folded titles up to this long are searched a block at a time. */
+#define COND_HAY_SHORT 32
+
+/* s folded into hay (COND_SCRATCH bytes, s.len no more), its first
+ * COND_HAY_SHORT bytes zeroed first so that cond_hay_mask reads no byte
+ * that was never written. */
+static inline void cond_hay_fold(char *hay, struct strv s)
+{
+	memset(hay, 0, COND_HAY_SHORT);
+	cond_fold(hay, s.p, s.len);
+}
+
+/* The places of byte c (not NUL) among the first hlen (at most
+ * COND_HAY_SHORT) bytes of a hay from cond_hay_fold, as bits: two
+ * 16-byte compares where a memchr call for every needle cost more on
+ * titles of a few words. */
+static inline uint32_t cond_hay_mask(const char *hay, size_t hlen,
+				     unsigned char c)
+{
+	uint32_t m = 0;
+#ifdef __SSE2__
+	__m128i k = _mm_set1_epi8((char)c);
+	__m128i a = _mm_loadu_si128((const __m128i *)(const void *)hay);
+	__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(hay + 16));
+
+	m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, k)) |
+	    (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k)) << 16;
+#else
+	for (size_t i = 0; i < COND_HAY_SHORT; i++)
+		m |= (uint32_t)((unsigned char)hay[i] == c) << i;
+#endif
+	return hlen < COND_HAY_SHORT ? m & ((UINT32_C(1) << hlen) - 1) : m;
+}
+
+/* How far needle (its first byte matched at p) goes on matching the room
+ * bytes at p, folded as it is compared: at needle's NUL, it is there. */
+static inline size_t cond_folded_match(const char *p, size_t room,
+				       const char *needle)
+{
+	size_t j = 1;
+
+	while (needle[j] != '\0' && j < room &&
+	       (unsigned char)p[j] == cond_lower((unsigned char)needle[j]))
+		j++;
+	return j;
+}
 
 bool cond_parse_number(struct strv s, double *out)
 {
@@ -152,10 +203,61 @@ static bool cond_word_find(struct strv hay, const char *needle)
 	return false;
 }
 
+/* cond_word_find in hay (from cond_hay_fold): the needle's first byte
+ * is found with cond_hay_mask, or memchr in longer titles, the rest
+ * folded as it is compared (up to its NUL, not measured first), and
+ * only then the word boundaries are looked at. */
+static inline bool cond_folded_word_at(const char *hay, size_t hlen, size_t at,
+				       const char *needle)
+{
+	size_t room = hlen - at, j = cond_folded_match(hay + at, room, needle);
+
+	return needle[j] == '\0' &&
+	       (at == 0 || !cond_word_byte((unsigned char)hay[at - 1])) &&
+	       (j == room || !cond_word_byte((unsigned char)hay[at + j]));
+}
+
+static bool cond_folded_word_find(const char *hay, size_t hlen,
+				  const char *needle)
+{
+	unsigned char first = cond_lower((unsigned char)needle[0]);
+	const char *p = hay, *end = hay + hlen;
+
+	if (first == '\0')
+		return false; /* an empty entry is no word */
+	if (hlen <= COND_HAY_SHORT) {
+		for (uint32_t m = cond_hay_mask(hay, hlen, first); m;
+		     m &= m - 1)
+			if (cond_folded_word_at(hay, hlen,
+						(size_t)__builtin_ctz(m),
+						needle))
+				return true;
+		return false;
+	}
+	while (p < end && (p = memchr(p, first, (size_t)(end - p))) != NULL) {
+		if (cond_folded_word_at(hay, hlen, (size_t)(p - hay), needle))
+			return true;
+		p++;
+	}
+	return false;
+}
+
+/* Titles are tested against a list of words: the title is folded once,
+ * as cond_any_contains does, rather than every byte for every word.
+ * Longer titles take cond_word_find on the bytes as they are. */
 bool cond_any_word(struct strv s, char *const *strs, size_t n)
 {
+	char hay[COND_SCRATCH];
+
+	if (s.len > sizeof(hay)) {
+		for (size_t i = 0; i < n; i++)
+			if (cond_word_find(s, strs[i]))
+				return true;
+		return false;
+	}
+	cond_hay_fold(hay, s);
 	for (size_t i = 0; i < n; i++)
-		if (cond_word_find(s, strs[i]))
+		if (cond_folded_word_find(hay, s.len, strs[i]))
 			return true;
 	return false;
 }
@@ -188,23 +290,62 @@ static bool cond_value_number(const struct jval *v, double *out)
 	return false;
 }
 
-/* s equals want (NUL-terminated) ignoring case. Only called once the
- * first bytes agree, so the strings usually are equal: one strlen and a
- * memcmp of the whole slice settle that without the per-byte folding,
- * which is left for values whose case differs. */
-static bool cond_eq_nocase(struct strv s, const char *want)
+/* memcmp(a, b, n) == 0 without the call, for the short names, paths
+ * and values conditions compare: whole words, the last one overlapping
+ * the one before, and below eight bytes two overlapping halves or three
+ * bytes. */
+static inline bool cond_mem_eq(const char *a, const char *b, size_t n)
 {
-	if (strlen(want) != s.len)
+	if (n >= 8) {
+		uint64_t x, y;
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t x0, y0, x1, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
+		return x0 == y0 && x1 == y1;
+	}
+	return n == 0 ||
+	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
+/* The length of the condition's string i: the loader's, or measured. */
+static inline size_t cond_str_len(const size_t *lens, char *const *strs,
+				  size_t i)
+{
+	return lens ? lens[i] : strlen(strs[i]);
+}
+
+/* s equals want (want_len bytes) ignoring case. Only called once the
+ * first bytes agree, so the strings usually are equal: the lengths and
+ * one compare of the whole slice settle that without the per-byte
+ * folding, which is left for values whose case differs. */
+static bool cond_eq_nocase(struct strv s, const char *want, size_t want_len)
+{
+	if (want_len != s.len)
 		return false;
-	if (memcmp(s.p, want, s.len) == 0)
+	if (cond_mem_eq(s.p, want, s.len))
 		return true;
 	return cond_mem_eq_nocase(s.p, want, s.len);
 }
 
 /* s equals one of the n strings ignoring case. The first byte, folded
- * once, turns most candidates away before a call: score rules compare
- * every event's name with a few of them. */
-static bool cond_any_eq_nocase(struct strv s, char *const *strs, size_t n)
+ * once, turns most candidates away before a compare: score rules
+ * compare every event's name with a few of them. lens as in struct
+ * cond. */
+static bool cond_any_eq_nocase(struct strv s, char *const *strs,
+			       const size_t *lens, size_t n)
 {
 	unsigned char first;
 
@@ -217,7 +358,7 @@ static bool cond_any_eq_nocase(struct strv s, char *const *strs, size_t n)
 	first = cond_lower((unsigned char)s.p[0]);
 	for (size_t i = 0; i < n; i++)
 		if (cond_lower((unsigned char)strs[i][0]) == first &&
-		    cond_eq_nocase(s, strs[i]))
+		    cond_eq_nocase(s, strs[i], cond_str_len(lens, strs, i)))
 			return true;
 	return false;
 }
@@ -233,10 +374,16 @@ static bool cond_has_prefix(struct strv s, const char *want)
 	return true;
 }
 
-static bool cond_any_prefix(struct strv s, char *const *strs, size_t n)
+/* With the loader's lengths, a prefix is a length check and a compare of
+ * words: the score index leaves mostly paths that do start with one of
+ * them, which the byte loop walked to the end. */
+static bool cond_any_prefix(struct strv s, char *const *strs,
+			    const size_t *lens, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (cond_has_prefix(s, strs[i]))
+		if (lens ? lens[i] <= s.len &&
+				    cond_mem_eq(s.p, strs[i], lens[i])
+			 : cond_has_prefix(s, strs[i]))
 			return true;
 	return false;
 }
@@ -270,23 +417,30 @@ static void cond_fold(char *dst, const char *src, size_t n)
 		dst[i] = (char)cond_lower((unsigned char)src[i]);
 }
 
-/* needle (NUL-terminated, not empty, any case) occurs in hay, which is
- * folded already. The slices are short titles, where memmem's setup
- * costs more than a memchr for the first byte; the needle, a configured
- * string, is folded as it is compared rather than copied on every call,
- * and compared up to its NUL rather than measured first. */
+/* needle (NUL-terminated, not empty, any case) occurs in hay (from
+ * cond_hay_fold). The slices are short titles, where memmem's setup
+ * costs more than finding the first byte (cond_hay_mask, or memchr in
+ * longer ones); the needle, a configured string, is folded as it is
+ * compared rather than copied on every call, and compared up to its NUL
+ * rather than measured first. */
 static bool cond_folded_find(const char *hay, size_t hlen, const char *needle)
 {
 	unsigned char first = cond_lower((unsigned char)needle[0]);
 	const char *p = hay, *end = hay + hlen;
 
+	if (hlen <= COND_HAY_SHORT) {
+		for (uint32_t m = cond_hay_mask(hay, hlen, first); m;
+		     m &= m - 1) {
+			size_t at = (size_t)__builtin_ctz(m);
+			if (needle[cond_folded_match(hay + at, hlen - at,
+						     needle)] == '\0')
+				return true;
+		}
+		return false;
+	}
 	while (p < end && (p = memchr(p, first, (size_t)(end - p))) != NULL) {
-		size_t j = 1, room = (size_t)(end - p);
-		while (needle[j] != '\0' && j < room &&
-		       (unsigned char)p[j] ==
-			       cond_lower((unsigned char)needle[j]))
-			j++;
-		if (needle[j] == '\0')
+		if (needle[cond_folded_match(p, (size_t)(end - p), needle)] ==
+		    '\0')
 			return true;
 		p++;
 	}
@@ -307,7 +461,7 @@ bool cond_any_contains(struct strv s, char *const *strs, size_t n)
 				return true;
 		return false;
 	}
-	cond_fold(hay, s.p, s.len);
+	cond_hay_fold(hay, s);
 	for (size_t i = 0; i < n; i++)
 		if (strs[i][0] == '\0' || cond_folded_find(hay, s.len, strs[i]))
 			return true;
@@ -320,9 +474,9 @@ static bool cond_test_strings(const struct cond *c, struct strv s)
 	switch (c->op) {
 	case COND_EQ:
 	case COND_IN:
-		return cond_any_eq_nocase(s, c->strs, c->nstrs);
+		return cond_any_eq_nocase(s, c->strs, c->lens, c->nstrs);
 	case COND_PREFIX:
-		return cond_any_prefix(s, c->strs, c->nstrs);
+		return cond_any_prefix(s, c->strs, c->lens, c->nstrs);
 	case COND_CONTAINS:
 		return cond_any_contains(s, c->strs, c->nstrs);
 	case COND_WORD:
@@ -387,10 +541,10 @@ bool cond_test_str(const struct cond *c, struct strv s)
 		}
 		/* fall through */
 	case COND_IN:
-		r = cond_any_eq_nocase(s, c->strs, c->nstrs);
+		r = cond_any_eq_nocase(s, c->strs, c->lens, c->nstrs);
 		break;
 	case COND_PREFIX:
-		r = cond_any_prefix(s, c->strs, c->nstrs);
+		r = cond_any_prefix(s, c->strs, c->lens, c->nstrs);
 		break;
 	case COND_CONTAINS:
 		r = cond_any_contains(s, c->strs, c->nstrs);

@@ -271,6 +271,68 @@ static inline bool trait_mem_eq(const char *a, const char *b, size_t n)
 	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
+/* The bytes of x that are NUL have bit 7 set in the result, and it is 0
+ * when none is: without one, no byte borrows and none gains bit 7 by
+ * itself. (Bytes above a NUL may be marked too; the test is any or
+ * none.) */
+static inline uint64_t trait_nul8(uint64_t x)
+{
+	return (x - UINT64_C(0x0101010101010101)) & ~x &
+	       UINT64_C(0x8080808080808080);
+}
+
+/*
+ * memcpy for the short names and values of traits, which also tells
+ * whether they held a NUL, which no stored name or value may: up to 32
+ * bytes as two overlapping runs of one to two words (or halves, or
+ * three bytes), without the head, aligned loop and tail that GCC expands
+ * a memcpy of unknown size into, and the NUL test on the words loaded
+ * for the copy instead of a memchr call for each.
+ */
+static inline bool trait_copy(char *dst, const char *src, size_t n)
+{
+	uint64_t a, b, c, d;
+	uint32_t x, y;
+
+	if (n >= 16 && n <= 32) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + 8, 8);
+		memcpy(&c, src + n - 16, 8);
+		memcpy(&d, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + 8, &b, 8);
+		memcpy(dst + n - 16, &c, 8);
+		memcpy(dst + n - 8, &d, 8);
+		return (trait_nul8(a) | trait_nul8(b) | trait_nul8(c) |
+			trait_nul8(d)) != 0;
+	}
+	if (n >= 8 && n < 16) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+		return (trait_nul8(a) | trait_nul8(b)) != 0;
+	}
+	if (n >= 4 && n < 8) {
+		memcpy(&x, src, 4);
+		memcpy(&y, src + n - 4, 4);
+		memcpy(dst, &x, 4);
+		memcpy(dst + n - 4, &y, 4);
+		return trait_nul8((uint64_t)x << 32 | y) != 0;
+	}
+	if (n > 0 && n < 4) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+		return !src[0] || !src[n / 2] || !src[n - 1];
+	}
+	if (n > 32) {
+		memcpy(dst, src, n);
+		return memchr(src, '\0', n) != NULL;
+	}
+	return false;
+}
+
 /* Index of the first entry named name with hidden's TRAIT_HIDDEN bit,
  * or -1, as trait_find would find it in the bytes. */
 static long trait_buf_find(const struct trait_buf *tb, uint8_t hidden,
@@ -302,7 +364,7 @@ static void trait_buf_drop(struct trait_buf *tb, size_t i)
 		tb->ent[j].off = (uint16_t)(tb->ent[j].off - elen);
 }
 
-/* The stored text of a value; false for values that are not kept. */
+/* The stored text of a value; false for kinds that are not kept. */
 static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 			     struct strv *out)
 {
@@ -327,7 +389,7 @@ static bool trait_value_text(const struct jval *v, char *tmp, size_t cap,
 	default:
 		return false;
 	}
-	return !memchr(out->p, '\0', out->len);
+	return true; /* a NUL in it is the put's to refuse */
 }
 
 /* Whether the engine decides with the trait: the account, the e-mail,
@@ -401,6 +463,20 @@ static bool trait_buf_make_room(struct trait_buf *tb, uint8_t type,
 	return true;
 }
 
+/* Make the entry whose name and value were copied to the end of tb's
+ * bytes one of its entries: its type byte, NULs and index entry. */
+static inline void trait_buf_append(struct trait_buf *tb, uint8_t type,
+				    size_t nl, size_t need, uint64_t bit)
+{
+	tb->ent[tb->nent++] = (struct trait_ent){(uint16_t)tb->len,
+						 (uint16_t)nl, (uint16_t)need};
+	tb->names |= bit;
+	tb->b[tb->len] = (char)type;
+	tb->b[tb->len + 1 + nl] = '\0';
+	tb->b[tb->len + need - 1] = '\0';
+	tb->len += need;
+}
+
 static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 				 struct strv name, struct strv val)
 {
@@ -409,10 +485,11 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 	uint64_t bit;
 	long i;
 
-	if (name.len == 0 || name.len >= TRAIT_NAME_MAX ||
-	    memchr(name.p, '\0', name.len))
+	if (name.len == 0 || name.len >= TRAIT_NAME_MAX)
 		return;
 	bit = trait_name_bit(name.p, name.len);
+	/* a name or value with a NUL in it is refused: it matches no
+	 * stored entry (none has one), so the find and compare are safe */
 	i = tb->names & bit ? trait_buf_find(tb, hidden, name) : -1;
 	if (i >= 0) {
 		off = tb->ent[i].off;
@@ -420,6 +497,18 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 	}
 	if (i >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
 	    trait_mem_eq(tb->b + off + 2 + name.len, val.p, val.len))
+		return;
+	if (i < 0 && tb->len + need <= sizeof(tb->b)) {
+		/* a new name with room, most puts: the NUL test comes with
+		 * the copy, which is kept only if it finds none */
+		char *d = tb->b + tb->len;
+		bool nul = trait_copy(d + 1, name.p, name.len);
+		if (trait_copy(d + 2 + name.len, val.p, val.len) || nul)
+			return;
+		trait_buf_append(tb, type, name.len, need, bit);
+		return;
+	}
+	if (memchr(name.p, '\0', name.len) || memchr(val.p, '\0', val.len))
 		return;
 	if (tb->len - elen + need > sizeof(tb->b)) {
 		if (!trait_buf_make_room(tb, type, name,
@@ -430,15 +519,9 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 	}
 	if (i >= 0)
 		trait_buf_drop(tb, (size_t)i);
-	tb->ent[tb->nent++] = (struct trait_ent){
-		(uint16_t)tb->len, (uint16_t)name.len, (uint16_t)need};
-	tb->names |= bit;
-	tb->b[tb->len] = (char)type;
-	memcpy(tb->b + tb->len + 1, name.p, name.len);
-	tb->b[tb->len + 1 + name.len] = '\0';
-	memcpy(tb->b + tb->len + 2 + name.len, val.p, val.len);
-	tb->b[tb->len + need - 1] = '\0';
-	tb->len += need;
+	trait_copy(tb->b + tb->len + 1, name.p, name.len);
+	trait_copy(tb->b + tb->len + 2 + name.len, val.p, val.len);
+	trait_buf_append(tb, type, name.len, need, bit);
 }
 
 static inline void trait_buf_put_jval(struct trait_buf *tb, struct strv name,
@@ -502,6 +585,43 @@ char lead_fit_grade_zero(const struct fit_config *fc)
 	return fit_grade_of(fc, 0);
 }
 
+static inline unsigned char fit_fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* The bit of a domain of len bytes (not 0) from first to last: the two
+ * folded, as strv_eq_nocase compares them. */
+static inline uint64_t fit_domain_key(size_t len, unsigned char first,
+				      unsigned char last)
+{
+	return UINT64_C(1) << ((len * 7 + fit_fold(first) * 3u +
+				fit_fold(last)) &
+			       63);
+}
+
+static uint64_t fit_domain_list_keys(char *const *list, size_t n)
+{
+	uint64_t keys = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(list[i]);
+		/* an empty entry matches no domain: cond_email_domain
+		 * gives none empty */
+		if (len)
+			keys |= fit_domain_key(len, (unsigned char)list[i][0],
+					       (unsigned char)list[i][len - 1]);
+	}
+	return keys;
+}
+
+static uint64_t fit_domain_keys_of(const struct fit_config *fc)
+{
+	return fit_domain_list_keys(fc->freemail_domains, fc->nfreemail) |
+	       fit_domain_list_keys(fc->competitor_domains, fc->ncompetitor) |
+	       fit_domain_list_keys(fc->excluded_domains, fc->nexcluded);
+}
+
 void fit_config_prepare(struct fit_config *fc)
 {
 	size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
@@ -529,6 +649,7 @@ void fit_config_prepare(struct fit_config *fc)
 		}
 	}
 	fc->grade_zero = fit_grade_of(fc, 0);
+	fc->domain_keys = fit_domain_keys_of(fc);
 	fc->prepared = true;
 }
 
@@ -599,51 +720,98 @@ void fit_wanted_free(struct fit_config *fc)
 	fc->wanted_bits = 0;
 }
 
-/* fit_traits_collect for the first batch of a prepared config: a trait
- * is compared only with the rules whose names are as long, and once one
- * of them has its name, every rule of that name (name_same_mask) takes
- * its value and no other can: one compare per trait, no strlen. */
-static uint64_t fit_traits_collect_prepared(const struct fit_config *fc,
-					    const struct lead *l,
-					    const struct trait_buf *tb,
-					    uint64_t want, struct jval *vals,
-					    struct fit_named *fn)
+/* The first batch of a prepared config in one walk: a trait is compared
+ * only with the rules whose names are as long, and once one of them has
+ * its name, its value is tested against every rule of that name
+ * (name_same_mask), and no other rule can have it: one compare per trait,
+ * no strlen, and no value copied to each rule's slot for a second loop.
+ * A trait rule whose trait is absent holds when negated, as
+ * cond_test_value has it for no value. Returns the mask of the trait
+ * rules that hold; fn as fit_traits_collect fills it. */
+struct fit_holds {
+	uint64_t want, found, holds;
+};
+
+/* Whether the walk must go on: a rule's trait or the e-mail or title of
+ * fn is still to be found. */
+static inline bool fit_holds_more(const struct fit_holds *h,
+				  const struct fit_named *fn)
 {
-	struct trait_iter it = {lead_traits(l), l->traits_len, 0, tb, 0};
-	const char *name;
-	uint64_t found = 0;
-	size_t nl;
-	struct strv v;
-	uint8_t type;
+	return (h->want & ~h->found) ||
+	       (fn && !(fn->has_email && fn->has_title));
+}
 
-	while (((want & ~found) || (fn && !(fn->has_email && fn->has_title))) &&
-	       trait_iter_next(&it, &type, &name, &nl, &v)) {
-		uint64_t cand = want & ~found;
+/* One entry of the walk: the first rule of its name, if any, tests its
+ * value for every rule of that name. */
+static inline void fit_holds_note(const struct fit_config *fc,
+				  struct fit_holds *h, struct fit_named *fn,
+				  uint8_t type, const char *name, size_t nl,
+				  struct strv v)
+{
+	uint64_t cand = h->want & ~h->found;
 
-		if (fn)
-			fit_named_note(fn, name, nl, type, v);
-		cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl]
-					   : fc->name_long_mask;
-		for (uint64_t m = cand; m; m &= m - 1) {
-			size_t i = (size_t)__builtin_ctzll(m);
-			const char *rn = fc->rules[i].cond.name;
-			uint64_t same;
-			if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
-			    !trait_mem_eq(name, rn, nl))
-				continue;
-			if (type & TRAIT_HIDDEN)
-				break; /* the account: not a trait rules read */
-			trait_to_jval(type, v, &vals[i]);
-			same = fc->name_same_mask[i] & want & ~found;
-			found |= same;
-			/* rules of one name have one length: all of same
-			 * are in cand, and i, its lowest bit, is skipped */
-			for (same &= same - 1; same; same &= same - 1)
-				vals[__builtin_ctzll(same)] = vals[i];
-			break;
+	if (fn)
+		fit_named_note(fn, name, nl, type, v);
+	cand &= nl < FIT_NAME_LENS ? fc->name_len_mask[nl] : fc->name_long_mask;
+	for (uint64_t m = cand; m; m &= m - 1) {
+		size_t i = (size_t)__builtin_ctzll(m);
+		const char *rn = fc->rules[i].cond.name;
+		struct jval jv;
+		uint64_t same;
+		if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
+		    !trait_mem_eq(name, rn, nl))
+			continue;
+		if (type & TRAIT_HIDDEN)
+			return; /* the account: not a trait rules read */
+		trait_to_jval(type, v, &jv);
+		same = fc->name_same_mask[i] & h->want & ~h->found;
+		h->found |= same;
+		for (; same; same &= same - 1) {
+			size_t k = (size_t)__builtin_ctzll(same);
+			if (cond_test_value(&fc->rules[k].cond, &jv))
+				h->holds |= UINT64_C(1) << k;
 		}
+		return;
 	}
-	return found;
+}
+
+/* The walk runs over tb's index where there is one (a merge that just
+ * wrote the bytes), in a loop of its own rather than through trait_iter,
+ * which asks which of the two it walks at every entry. */
+static uint64_t fit_holds_prepared(const struct fit_config *fc,
+				   const struct lead *l,
+				   const struct trait_buf *tb,
+				   struct fit_named *fn)
+{
+	struct fit_holds h = {fc->trait_mask, 0, 0};
+
+	if (tb) {
+		for (size_t e = 0; e < tb->nent && fit_holds_more(&h, fn);
+		     e++) {
+			const struct trait_ent *t = &tb->ent[e];
+			const char *name = tb->b + t->off + 1;
+			fit_holds_note(
+				fc, &h, fn, (uint8_t)tb->b[t->off], name,
+				t->nlen,
+				(struct strv){name + t->nlen + 1,
+					      (size_t)t->elen - t->nlen - 3});
+		}
+	} else {
+		const char *p = lead_traits(l), *name;
+		size_t off = 0;
+		struct strv v;
+		uint8_t type;
+
+		while (fit_holds_more(&h, fn) &&
+		       (off = lead_trait_next(p, l->traits_len, off, &type,
+					      &name, &v)) != 0)
+			fit_holds_note(fc, &h, fn, type, name,
+				       (size_t)(v.p - name) - 1, v);
+	}
+	for (uint64_t m = h.want & ~h.found; m; m &= m - 1)
+		if (fc->rules[__builtin_ctzll(m)].cond.negate)
+			h.holds |= m & -m;
+	return h.holds;
 }
 
 /*
@@ -668,9 +836,6 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 	struct strv v;
 	uint8_t type;
 
-	if (base == 0 && fc->prepared)
-		return fit_traits_collect_prepared(fc, l, tb, fc->trait_mask,
-						   vals, fn);
 	for (size_t i = 0; i < n; i++) {
 		const struct cond *c = &fc->rules[base + i].cond;
 		if (c->src == FIELD_TRAIT && c->name) {
@@ -711,13 +876,28 @@ static double fit_points_walk(const struct fit_config *fc, const struct lead *l,
 {
 	struct jval vals[FIT_BATCH];
 	double pts = 0;
+	size_t base = 0;
 
 	if (fn) {
 		*fn = (struct fit_named){.has_email = false};
 		if (fc->nrules == 0)
 			fit_traits_collect(fc, l, tb, 0, 0, vals, fn);
 	}
-	for (size_t base = 0; base < fc->nrules; base += FIT_BATCH) {
+	if (fc->prepared && fc->nrules > 0) {
+		size_t n = fc->nrules < FIT_BATCH ? fc->nrules : FIT_BATCH;
+		uint64_t holds = fit_holds_prepared(fc, l, tb, fn);
+		/* the batch's other rules (e-mail domain ones): n bits */
+		uint64_t rest = ~fc->trait_mask & (~UINT64_C(0) >> (64 - n));
+
+		for (; rest; rest &= rest - 1)
+			if (cond_eval(&fc->rules[__builtin_ctzll(rest)].cond,
+				      lead_lookup_cb, (void *)l))
+				holds |= rest & -rest;
+		for (; holds; holds &= holds - 1)
+			pts += fc->rules[__builtin_ctzll(holds)].points;
+		base = FIT_BATCH;
+	}
+	for (; base < fc->nrules; base += FIT_BATCH) {
 		size_t n = fc->nrules - base < FIT_BATCH ? fc->nrules - base
 							 : FIT_BATCH;
 		uint64_t found = fit_traits_collect(fc, l, tb, base, n, vals,
@@ -760,18 +940,45 @@ static bool fit_domain_eq_any(char *const *list, size_t n, struct strv dom)
 	return false;
 }
 
+/* dom (not empty, under 256 bytes: cond_email_domain's buffer) and the
+ * parents cond_domain_parent steps it to, as offsets into dom: one after
+ * each dot but the last, since a parent must keep a dot. One pass over
+ * the bytes for all three lists, where stepping with cond_domain_parent
+ * took two memchr per parent and list; of them only those whose bit is
+ * in keys (fc->domain_keys), which may be listed. Returns how many. */
+static size_t fit_domain_parents(struct strv dom, uint64_t keys, uint8_t *offs)
+{
+	unsigned char end = (unsigned char)dom.p[dom.len - 1];
+	size_t n = 0, last = 0;
+
+	if (keys & fit_domain_key(dom.len, (unsigned char)dom.p[0], end))
+		offs[n++] = 0;
+	for (size_t i = 0; i < dom.len; i++) {
+		if (dom.p[i] != '.')
+			continue;
+		if (last &&
+		    (keys & fit_domain_key(dom.len - last,
+					   (unsigned char)dom.p[last], end)))
+			offs[n++] = (uint8_t)last;
+		last = i + 1;
+	}
+	return n;
+}
+
 /* A listed domain stops itself and every domain under it: "rival.com"
  * stops "eu.rival.com", since companies mail from regional and
  * departmental subdomains, but not "notrival.com". dom and its parents
- * (cond_domain_parent) are looked up in turn, a handful of first-letter
- * compares each; this runs when traits change, not per event, so no index
- * is built for it. */
-static bool fit_domain_listed(char *const *list, size_t n, struct strv dom)
+ * (offs, from fit_domain_parents) are looked up in turn, a handful of
+ * first-letter compares each; this runs when traits change, not per
+ * event, so no index is built for it. */
+static bool fit_domain_listed(char *const *list, size_t n, struct strv dom,
+			      const uint8_t *offs, size_t noffs)
 {
-	do {
-		if (fit_domain_eq_any(list, n, dom))
+	for (size_t i = 0; i < noffs; i++)
+		if (fit_domain_eq_any(
+			    list, n,
+			    (struct strv){dom.p + offs[i], dom.len - offs[i]}))
 			return true;
-	} while (cond_domain_parent(&dom));
 	return false;
 }
 
@@ -779,16 +986,23 @@ static enum lead_disq fit_disq_of(const struct fit_config *fc,
 				  const struct fit_named *fn)
 {
 	char buf[256];
+	uint8_t offs[sizeof(buf)];
 	struct strv dom;
+	size_t n;
 
 	if (fn->has_email && fn->email.kind == JVAL_STRING &&
 	    cond_email_domain(fn->email.str, buf, sizeof(buf), &dom)) {
-		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom))
+		n = fit_domain_parents(
+			dom, fc->prepared ? fc->domain_keys : ~UINT64_C(0),
+			offs);
+		if (fit_domain_listed(fc->freemail_domains, fc->nfreemail, dom,
+				      offs, n))
 			return LEAD_DISQ_FREEMAIL;
 		if (fit_domain_listed(fc->competitor_domains, fc->ncompetitor,
-				      dom))
+				      dom, offs, n))
 			return LEAD_DISQ_COMPETITOR;
-		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom))
+		if (fit_domain_listed(fc->excluded_domains, fc->nexcluded, dom,
+				      offs, n))
 			return LEAD_DISQ_EXCLUDED;
 	}
 	if (fn->has_title && fn->title.kind == JVAL_STRING &&
@@ -813,6 +1027,15 @@ bool lead_traits_visible(const struct lead *l)
 	return false;
 }
 
+/* lead_traits_visible from tb's index, without the strlen of a walk. */
+static bool trait_buf_visible(const struct trait_buf *tb)
+{
+	for (size_t i = 0; i < tb->nent; i++)
+		if (!((uint8_t)tb->b[tb->ent[i].off] & TRAIT_HIDDEN))
+			return true;
+	return false;
+}
+
 /* tb, if not NULL, indexes the lead's trait bytes. */
 static void fit_update_from(const struct fit_config *fc, struct lead *l,
 			    const struct trait_buf *tb)
@@ -823,7 +1046,7 @@ static void fit_update_from(const struct fit_config *fc, struct lead *l,
 	 * GRADE_NONE, which qualifies
 	 * as grade_zero (lead_fit_grade) under whatever bands the config
 	 * has then, and the changelog keeps writing null for it */
-	if (!lead_traits_visible(l)) {
+	if (!(tb ? trait_buf_visible(tb) : lead_traits_visible(l))) {
 		l->grade = GRADE_NONE;
 		l->disq = LEAD_DISQ_NONE;
 		return;

@@ -49,6 +49,10 @@ struct cond {
 	enum cond_op op;
 	char **strs; /* COND_EQ (string), IN, PREFIX, CONTAINS */
 	size_t nstrs;
+	/* strlen of each of strs, from the config loader, so that EQ, IN
+	 * and PREFIX compare lengths and then words; NULL (a condition
+	 * built by hand): they measure the strings as they go. */
+	size_t *lens;
 	double num;  /* LT..GE, and COND_EQ when is_num */
 	bool is_num; /* COND_EQ compares numbers */
 	bool negate; /* "not": the condition holds when the test fails */
@@ -134,6 +138,11 @@ struct fit_config {
 	 * out on each of its events. */
 	char grade_zero;
 	bool prepared;
+	/* A bit (fit_domain_key) for each listed domain of the three
+	 * disqualify lists, from its length and folded first and last
+	 * bytes: a domain or parent whose bit is clear is in none of them
+	 * and is not looked up. Every bit set when not prepared. */
+	uint64_t domain_keys;
 	/* The trait names the config reads besides "email": fit rules,
 	 * "title" when disqualify.titles is set, score rules, territories
 	 * and qualification.required_traits. A lead's traits are capped

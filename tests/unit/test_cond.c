@@ -469,12 +469,15 @@ static size_t rnd_len(uint64_t *st, size_t max)
 
 /* EQ, PREFIX, CONTAINS and the whole-word match agree with the references on
  * random strings over bytes chosen to trip case folding, at lengths that cross
- * the eight-byte words and the scratch limits. */
+ * the eight-byte words and the scratch limits; EQ, IN and PREFIX also with
+ * the lengths the config loader measures (struct cond's lens). */
 static void test_string_ops_random(void **state)
 {
 	uint64_t st = 1;
 	char hay[320], ws[3][80];
 	char *strs[3] = {ws[0], ws[1], ws[2]};
+	size_t lens[3];
+	struct jval jv;
 
 	(void)state;
 	for (int round = 0; round < 20000; round++) {
@@ -510,6 +513,23 @@ static void test_string_ops_random(void **state)
 		c.op = COND_PREFIX;
 		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
 				 want_pre);
+		/* with the loader's lengths, EQ, IN and PREFIX compare words */
+		for (size_t j = 0; j < nw; j++)
+			lens[j] = strlen(ws[j]);
+		c.lens = lens;
+		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
+				 want_pre);
+		jv = (struct jval){.kind = JVAL_STRING, .str = {hay, n}};
+		assert_int_equal(cond_test_value(&c, &jv), want_pre);
+		c.op = COND_IN;
+		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
+				 want_eq);
+		assert_int_equal(cond_test_value(&c, &jv), want_eq);
+		c.op = COND_EQ;
+		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
+				 want_eq);
+		c.lens = NULL;
+		c.op = COND_PREFIX;
 		c.op = COND_CONTAINS;
 		assert_int_equal(cond_test_str(&c, (struct strv){hay, n}),
 				 want_con);

@@ -386,6 +386,44 @@ static void test_word_operator(void **state)
 	config_free(cfg);
 }
 
+/* Every loaded condition with strings carries their lengths (struct
+ * cond's lens), which EQ, IN and PREFIX compare by: score rules, fit
+ * rules and territories of the example config. */
+static void cond_lens_check(const struct cond *c, size_t n, size_t *seen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].nstrs == 0) {
+			assert_null(c[i].lens);
+			continue;
+		}
+		assert_non_null(c[i].lens);
+		for (size_t j = 0; j < c[i].nstrs; j++)
+			assert_int_equal(c[i].lens[j], strlen(c[i].strs[j]));
+		(*seen)++;
+	}
+}
+
+static void test_cond_lens(void **state)
+{
+	struct config *cfg = config_load(EXAMPLE, NULL);
+	const struct engine_config *ec;
+	size_t seen = 0;
+
+	(void)state;
+	assert_non_null(cfg);
+	ec = &cfg->engine;
+	for (size_t i = 0; i < ec->scoring.nrules; i++)
+		cond_lens_check(ec->scoring.rules[i].conds,
+				ec->scoring.rules[i].nconds, &seen);
+	for (size_t i = 0; i < ec->fit.nrules; i++)
+		cond_lens_check(&ec->fit.rules[i].cond, 1, &seen);
+	for (size_t i = 0; i < ec->routing.nterritories; i++)
+		cond_lens_check(ec->routing.territories[i].conds,
+				ec->routing.territories[i].nconds, &seen);
+	assert_true(seen >= 15);
+	config_free(cfg);
+}
+
 static void test_values(void **state)
 {
 	struct config *cfg;
@@ -1395,6 +1433,7 @@ int main(void)
 		cmocka_unit_test(test_example_teams),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_word_operator),
+		cmocka_unit_test(test_cond_lens),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_event_time_max_ahead),
 		cmocka_unit_test(test_wrong_type),

@@ -484,6 +484,98 @@ static void test_disq_trailing_dot(void **state)
 	disq_case(s, "e", "dan@acme.com.", "VP", LEAD_DISQ_NONE);
 }
 
+/* The disqualifiers' lists as cond_domain_parent steps through a domain,
+ * one parent at a time, list after list. */
+static enum lead_disq disq_by_parent_walk(const struct fit_config *fc,
+					  const char *email)
+{
+	char *const *lists[3] = {fc->freemail_domains, fc->competitor_domains,
+				 fc->excluded_domains};
+	size_t ns[3] = {fc->nfreemail, fc->ncompetitor, fc->nexcluded};
+	static const enum lead_disq why[3] = {
+		LEAD_DISQ_FREEMAIL, LEAD_DISQ_COMPETITOR, LEAD_DISQ_EXCLUDED};
+	char buf[256];
+	struct strv dom, d;
+
+	if (!cond_email_domain(strv_from(email), buf, sizeof(buf), &dom))
+		return LEAD_DISQ_NONE;
+	for (size_t k = 0; k < 3; k++) {
+		d = dom;
+		do {
+			for (size_t i = 0; i < ns[k]; i++)
+				if (strv_eq_nocase(d, lists[k][i]))
+					return why[k];
+		} while (cond_domain_parent(&d));
+	}
+	return LEAD_DISQ_NONE;
+}
+
+/* The grading finds a domain's parents in one pass for all three lists,
+ * and with a prepared config passes over those whose length and end
+ * bytes no listed domain has: random domains of letters and dots
+ * (leading, doubled, trailing ones, long runs of them) and random lists
+ * of such entries, some upper case or empty, disqualify as the
+ * parent-by-parent walk does, prepared or not. */
+static void test_disq_parents_match_walk(void **state)
+{
+	struct ffx *s = *state;
+	struct fit_config saved = s->f.cfg.fit;
+	static const char alpha[] = "ab.B";
+	static char ents[3][6][8];
+	char *lists[3][6];
+	char email[300], key[16];
+	unsigned seed = 5;
+	size_t hits[4] = {0};
+
+#define RND() ((seed = seed * 1103515245u + 12345u) >> 8)
+	for (int round = 0; round < 4000; round++) {
+		if (round % 40 == 0) {
+			for (size_t k = 0; k < 3; k++) {
+				for (size_t i = 0; i < 6; i++) {
+					size_t n = RND() % 7;
+					for (size_t j = 0; j < n; j++)
+						ents[k][i][j] =
+							alpha[RND() % 4];
+					ents[k][i][n] = '\0';
+					lists[k][i] = ents[k][i];
+				}
+			}
+			s->f.cfg.fit.freemail_domains = lists[0];
+			s->f.cfg.fit.nfreemail = RND() % 7;
+			s->f.cfg.fit.competitor_domains = lists[1];
+			s->f.cfg.fit.ncompetitor = RND() % 7;
+			s->f.cfg.fit.excluded_domains = lists[2];
+			s->f.cfg.fit.nexcluded = RND() % 7;
+			/* prepared: only parents whose key bit is set */
+			s->f.cfg.fit.prepared = false;
+			if (round / 40 % 2)
+				fit_config_prepare(&s->f.cfg.fit);
+		}
+		/* random bytes, often ending in a listed entry */
+		size_t n = round % 100 == 0 ? 250 + RND() % 10 : RND() % 6;
+		email[0] = 'j';
+		email[1] = '@';
+		for (size_t j = 0; j < n; j++)
+			email[2 + j] =
+				round % 200 == 0 ? '.' : alpha[RND() % 4];
+		email[2 + n] = '\0';
+		if (RND() % 4) {
+			unsigned r = RND();
+			strcat(email, ents[r % 3][(r >> 2) % 6]);
+		}
+		snprintf(key, sizeof(key), "p%d", round);
+		struct event *ev = fx_event(EVENT_IDENTIFY, key, T0);
+		fx_identify(ev, key, email);
+		enum lead_disq want = disq_by_parent_walk(&s->f.cfg.fit, email);
+		assert_int_equal(apply(s, ev)->disq, want);
+		hits[want]++;
+	}
+#undef RND
+	for (size_t k = 0; k < 4; k++)
+		assert_true(hits[k] > 100);
+	s->f.cfg.fit = saved;
+}
+
 /* A listed domain is matched ignoring its case, as strv_eq_nocase has
  * it, also where its first letter is upper case (the lookup passes over
  * entries by their folded first letter), and an entry that shares only
@@ -497,14 +589,28 @@ static void test_disq_domain_case(void **state)
 
 	s->f.cfg.fit.freemail_domains = list;
 	s->f.cfg.fit.nfreemail = 3;
-	disq_case(s, "a", "jo@gmail.com", "VP", LEAD_DISQ_FREEMAIL);
-	disq_case(s, "b", "jo@GMAIL.com", "VP", LEAD_DISQ_FREEMAIL);
-	disq_case(s, "c", "jo@gmail.co", "VP", LEAD_DISQ_NONE);
-	disq_case(s, "d", "jo@gmx.com", "VP", LEAD_DISQ_FREEMAIL);
-	disq_case(s, "e", "jo@gmx.comm", "VP", LEAD_DISQ_NONE);
-	disq_case(s, "f", "jo@hmail.com", "VP", LEAD_DISQ_NONE);
+	for (int prep = 0; prep < 2; prep++) {
+		/* prepared, the key bits skip the lookups that cannot match */
+		if (prep)
+			fit_config_prepare(&s->f.cfg.fit);
+		disq_case(s, prep ? "pa" : "a", "jo@gmail.com", "VP",
+			  LEAD_DISQ_FREEMAIL);
+		disq_case(s, prep ? "pb" : "b", "jo@GMAIL.com", "VP",
+			  LEAD_DISQ_FREEMAIL);
+		disq_case(s, prep ? "pc" : "c", "jo@gmail.co", "VP",
+			  LEAD_DISQ_NONE);
+		disq_case(s, prep ? "pd" : "d", "jo@gmx.com", "VP",
+			  LEAD_DISQ_FREEMAIL);
+		disq_case(s, prep ? "pe" : "e", "jo@gmx.comm", "VP",
+			  LEAD_DISQ_NONE);
+		disq_case(s, prep ? "pf" : "f", "jo@hmail.com", "VP",
+			  LEAD_DISQ_NONE);
+		disq_case(s, prep ? "pg" : "g", "jo@eu.GMAIL.COM", "VP",
+			  LEAD_DISQ_FREEMAIL);
+	}
 	s->f.cfg.fit.freemail_domains = saved;
 	s->f.cfg.fit.nfreemail = nsaved;
+	s->f.cfg.fit.prepared = false;
 }
 
 /* The disqualification reads the e-mail and title in the fit rules'
@@ -777,12 +883,118 @@ static void test_trait_merge_matches_model(void **state)
 	fit_wanted_free(&s->f.cfg.fit);
 }
 
+/* A name or value with a NUL in it (an escaped \u0000) is not stored,
+ * whatever its length and wherever the NUL is, and other bytes (0x01,
+ * 0x80..0xff, which a sloppy zero-byte test mistakes for one) are, each
+ * in its place: names and values of every length to past the merge's
+ * word-sized copies. */
+static void test_trait_bytes_stored(void **state)
+{
+	struct ffx *s = *state;
+	static const char fill[] = {'a', 0x01, (char)0x80, (char)0xff, 0x7f};
+	char name[100], val[100], key[16];
+	struct jval v;
+	int round = 0;
+
+	for (size_t n = 1; n <= 90; n++) {
+		for (size_t at = 0; at <= n; at++, round++) {
+			for (size_t i = 0; i < n; i++) {
+				name[i] = i % 3 ? (char)(0x21 +
+							 (i * 37 + n) % 200)
+						: fill[(i + n) % 5];
+				val[i] = (char)(0x22 + (i * 53 + at) % 200);
+			}
+			name[0] = val[0] = 'x';
+			if (at < n)
+				name[at] = val[at] = '\0';
+			snprintf(key, sizeof(key), "z%d", round);
+			struct event *ev = fx_event(EVENT_IDENTIFY, key, T0);
+			struct lead *l;
+			/* the name's NUL drops it; the value's drops "v" */
+			ev->traits[0].name = (struct strv){name, n};
+			ev->traits[0].val = (struct jval){
+				.kind = JVAL_STRING, .str = strv_from("1")};
+			ev->traits[1].name = strv_from("v");
+			ev->traits[1].val = (struct jval){.kind = JVAL_STRING,
+							  .str = {val, n}};
+			ev->traits[2].name = strv_from("w");
+			ev->traits[2].val = (struct jval){
+				.kind = JVAL_STRING, .str = strv_from("1")};
+			/* and "w" again, over the first: a NUL keeps "1" */
+			ev->traits[3].name = strv_from("w");
+			ev->traits[3].val = (struct jval){.kind = JVAL_STRING,
+							  .str = {val, n}};
+			ev->ntraits = 4;
+			l = apply(s, ev);
+			bool nul = memchr(name, '\0', n) != NULL;
+			/* "w" at "1" takes 5 bytes, the others n + 4 each */
+			size_t want = nul ? 5 : 3 * (n + 4);
+			assert_int_equal(l->traits_len, want);
+			assert_int_equal(lead_trait_get(l, "v", &v), !nul);
+			assert_true(lead_trait_get(l, "w", &v));
+			assert_int_equal(v.str.len, nul ? 1 : n);
+			if (nul)
+				continue;
+			assert_true(lead_trait_get(l, "v", &v));
+			assert_int_equal(v.str.len, n);
+			assert_memory_equal(v.str.p, val, n);
+			assert_memory_equal(lead_traits(l) + 1, name, n);
+			assert_int_equal(lead_traits(l)[1 + n], '\0');
+		}
+	}
+}
+
+/* At the cap, a put with a NUL in its value is refused before it could
+ * evict anything or count a drop; the same put without the NUL evicts
+ * and counts. */
+static void test_trait_nul_at_cap(void **state)
+{
+	struct ffx *s = *state;
+	static char big[120], title[300];
+	char name[16];
+	struct lead *l = NULL;
+	struct jval v;
+
+	assert_int_equal(fit_wanted_build(&s->f.cfg), 0);
+	memset(big, 'b', sizeof(big) - 1);
+	for (unsigned i = 0; i < 17; i++) { /* 17 * 125 bytes, unread */
+		struct event *ev = fx_event(EVENT_IDENTIFY, "cap", T0 + i);
+		ev->message_id = STRV_NULL;
+		snprintf(name, sizeof(name), "x%u", i);
+		fx_trait_str(ev, name, big);
+		l = apply(s, ev);
+	}
+	size_t len = l->traits_len, dropped = lead_table_traits_dropped(s->t);
+	assert_true(len > LEAD_TRAITS_MAX - 200);
+	memset(title, 't', sizeof(title) - 1);
+	for (int nul = 1; nul >= 0; nul--) {
+		struct event *ev = fx_event(EVENT_IDENTIFY, "cap", T0 + 50);
+		ev->message_id = STRV_NULL;
+		title[150] = nul ? '\0' : 't';
+		ev->traits[0].name = strv_from("title");
+		ev->traits[0].val = (struct jval){
+			.kind = JVAL_STRING, .str = {title, sizeof(title) - 1}};
+		ev->ntraits = 1;
+		l = apply(s, ev);
+		assert_int_equal(lead_trait_get(l, "title", &v), !nul);
+		if (nul) {
+			assert_int_equal(l->traits_len, len);
+			assert_int_equal(lead_table_traits_dropped(s->t),
+					 dropped);
+		} else {
+			assert_true(lead_table_traits_dropped(s->t) > dropped);
+		}
+	}
+	fit_wanted_free(&s->f.cfg.fit);
+}
+
 /* fit_config_prepare's masks of rules by name length against the walk
  * that measures every name: random rule sets (up to past one 64-rule
  * batch; names of one byte, of shared prefixes, of 64 bytes and more,
- * several rules on one name, some not trait rules) and random traits
- * (names that are the rule names, their prefixes and other ones) give
- * the same points to the bit, grade and disqualification, from the
+ * several rules on one name, some not trait rules, some negated, points
+ * in tenths) and random traits (names that are the rule names, their
+ * prefixes and other ones, and the hidden account under a rule's name)
+ * give the same points to the bit, grade and disqualification, from the
  * merge's index and from the bytes. */
 static void test_fit_prepared_matches_general(void **state)
 {
@@ -800,7 +1012,8 @@ static void test_fit_prepared_matches_general(void **state)
 				      "0123456789012345678901234",
 				      "y123456789012345678901234567890123456789"
 				      "01234567890123456789012",
-				      "plan"};
+				      "plan",
+				      TRAIT_GROUP_ID};
 	enum { NNAMES = sizeof(names) / sizeof(names[0]) };
 	static char *strs[] = {"vp", "de", "7", "software"};
 	static struct fit_rule rules[70];
@@ -836,8 +1049,9 @@ static void test_fit_prepared_matches_general(void **state)
 					    &strs[(r >> 8) % 4], 1);
 				break;
 			}
+			c.negate = (r >> 20) % 4 == 0;
 			rules[i] = (struct fit_rule){
-				"r", c, (double)((int)((r >> 12) % 41) - 20)};
+				"r", c, ((int)((r >> 12) % 41) - 20) * 0.1};
 		}
 		gen.rules = rules;
 		gen.nrules = nrules;
@@ -851,6 +1065,8 @@ static void test_fit_prepared_matches_general(void **state)
 		struct event *ev = fx_event(EVENT_IDENTIFY, key, T0 + round);
 		ev->message_id = STRV_NULL;
 		fx_identify(ev, key, RND() % 2 ? "jo@DE" : "jo@acme.com");
+		if (RND() % 3 == 0) /* the hidden account, of a rule's name */
+			ev->group_id = strv_from("g-1");
 		for (unsigned k = RND() % 9, j = 0; j < k; j++) {
 			unsigned r = RND();
 			snprintf(val, sizeof(val), "%u", (r >> 6) % 12);
@@ -921,6 +1137,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trait_number_is_strtod),
 		cmocka_unit_test(test_email_domain_fold),
+		cmocka_unit_test_setup_teardown(test_trait_bytes_stored, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_trait_nul_at_cap, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_trait_merge_matches_model,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -955,6 +1175,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_trailing_dot, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_disq_parents_match_walk,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disq_domain_case, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disq_in_fit_walk, setup,
