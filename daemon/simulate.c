@@ -7,8 +7,10 @@
  * line; rejected lines and the summary go to stderr. Nothing reads the wall
  * clock, so the same input and config give byte-identical output.
  *
- * The hot path is line splitting over one buffer filled with fread and the
- * engine calls; the only allocations per event are the engine's own. The
+ * The hot path is one buffer filled with fread and the engine calls; a
+ * valid event's line is found by the parser as it reads it
+ * (event_parse_line), any other line is split with memchr first. The
+ * only allocations per event are the engine's own. The
  * rejection reports use jansson: they are a cold path and must stay valid
  * JSON whatever the message holds.
  */
