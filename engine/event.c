@@ -819,17 +819,22 @@ static inline size_t event_str_end_win(struct event_lexer *x,
 	if (__builtin_expect(m != 0, 1)) {
 		q = i + (size_t)__builtin_ctzll(m);
 	} else {
-		if (__builtin_expect(i >= len || len < 64, 0))
-			return event_str_end(x, buf, len, i);
-		/* from i or, near the end, the last 64 bytes with those
-		 * before i shifted out: an exact message's last strings take
-		 * the steps a line's take (event_parse_line lexes with the
-		 * bytes after the line too), the ones a PGO build trains */
-		w->base = i < len - 64 ? i : len - 64;
-		w->bits = event_str_stops64(buf + w->base);
-		m = w->bits >> (i - w->base);
+		size_t b = i;
+		if (__builtin_expect(i + 64 > len, 0)) {
+			/* near the end of the bytes: their last 64, those
+			 * before i shifted out, so that an exact message's
+			 * last strings take the steps a line's take
+			 * (event_parse_line lexes with the bytes after the
+			 * line too), the ones a PGO build trains */
+			if (i >= len || len < 64)
+				return event_str_end(x, buf, len, i);
+			b = len - 64;
+		}
+		w->base = b;
+		w->bits = event_str_stops64(buf + b);
+		m = w->bits >> (i - b);
 		if (m == 0)
-			return event_str_end(x, buf, len, w->base + 64);
+			return event_str_end(x, buf, len, b + 64);
 		q = i + (size_t)__builtin_ctzll(m);
 	}
 	if (__builtin_expect(buf[q] == '"', 1))
