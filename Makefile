@@ -147,6 +147,7 @@ FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_event tests/fuzz/fuzz_event.c $(ENGINE_SRC) $(LDLIBS_ALL)
+	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_event_line tests/fuzz/fuzz_event_line.c $(ENGINE_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(ENGINE_SRC) $(CONFIG_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_lead_decode tests/fuzz/fuzz_lead_decode.c $(ENGINE_SRC) $(LDLIBS_ALL)
 	clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_feedback tests/fuzz/fuzz_feedback.c $(ENGINE_SRC) $(LDLIBS_ALL)
@@ -174,6 +175,7 @@ FUZZ_RUN = mkdir -p $(BUILD)/fuzz/corpus-$(1) && $(BUILD)/fuzz/fuzz_$(2) \
 	-max_total_time=$${FUZZ_SECONDS:-20} $(3) $(BUILD)/fuzz/corpus-$(1) tests/fuzz/corpus/$(1)
 fuzz-run: fuzz
 	$(call FUZZ_RUN,event,event,-dict=tests/fuzz/event.dict)
+	$(call FUZZ_RUN,event-line,event_line,-dict=tests/fuzz/event.dict)
 	$(call FUZZ_RUN,config,config,)
 	$(call FUZZ_RUN,lead,lead_decode,)
 	$(call FUZZ_RUN,feedback,feedback,)

@@ -103,6 +103,21 @@ struct event_error {
 int event_parse(const char *buf, size_t len, struct event *ev,
 		struct event_error *err);
 
+/*
+ * The usual JSON Lines case in one pass, for a reader that would otherwise
+ * find each newline first: the line at buf, with avail bytes buffered from
+ * there. Returns 0 with *line_len set to the offset of the line's newline
+ * when the line is one JSON object, then only spaces, tabs and carriage
+ * returns, then that newline, and the object parses as an event: ev is
+ * then what event_parse gives for the line without its newline and
+ * without one carriage return before it. Returns -1 on anything else (a
+ * rejection, a newline between tokens, no newline within avail or within
+ * EVENT_MAX_BYTES + 2 bytes, ...): the caller then splits the line itself
+ * and calls event_parse, which says why.
+ */
+int event_parse_line(const char *buf, size_t avail, struct event *ev,
+		     size_t *line_len);
+
 /* Stable machine-readable code for a reason: "not_json", "too_large", ... */
 const char *event_reason_code(enum event_reason r);
 const char *event_type_name(enum event_type t);
