@@ -290,36 +290,6 @@ static bool cond_value_number(const struct jval *v, double *out)
 	return false;
 }
 
-/* memcmp(a, b, n) == 0 without the call, for the short names, paths
- * and values conditions compare: whole words, the last one overlapping
- * the one before, and below eight bytes two overlapping halves or three
- * bytes. */
-static inline bool cond_mem_eq(const char *a, const char *b, size_t n)
-{
-	if (n >= 8) {
-		uint64_t x, y;
-		for (size_t i = 0; i + 8 < n; i += 8) {
-			memcpy(&x, a + i, 8);
-			memcpy(&y, b + i, 8);
-			if (x != y)
-				return false;
-		}
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return x == y;
-	}
-	if (n >= 4) {
-		uint32_t x0, y0, x1, y1;
-		memcpy(&x0, a, 4);
-		memcpy(&y0, b, 4);
-		memcpy(&x1, a + n - 4, 4);
-		memcpy(&y1, b + n - 4, 4);
-		return x0 == y0 && x1 == y1;
-	}
-	return n == 0 ||
-	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
-}
-
 /* The length of the condition's string i: the loader's, or measured. */
 static inline size_t cond_str_len(const size_t *lens, char *const *strs,
 				  size_t i)
@@ -335,7 +305,7 @@ static bool cond_eq_nocase(struct strv s, const char *want, size_t want_len)
 {
 	if (want_len != s.len)
 		return false;
-	if (cond_mem_eq(s.p, want, s.len))
+	if (strv_mem_eq(s.p, want, s.len))
 		return true;
 	return cond_mem_eq_nocase(s.p, want, s.len);
 }
@@ -382,7 +352,7 @@ static bool cond_any_prefix(struct strv s, char *const *strs,
 {
 	for (size_t i = 0; i < n; i++)
 		if (lens ? lens[i] <= s.len &&
-				    cond_mem_eq(s.p, strs[i], lens[i])
+				    strv_mem_eq(s.p, strs[i], lens[i])
 			 : cond_has_prefix(s, strs[i]))
 			return true;
 	return false;

@@ -242,35 +242,6 @@ static inline bool trait_iter_next(struct trait_iter *it, uint8_t *type,
 	return true;
 }
 
-/* memcmp(a, b, n) == 0 without the call, for the short names and values
- * of traits: whole words, the last one overlapping the one before, and
- * below eight bytes two overlapping halves or three bytes. */
-static inline bool trait_mem_eq(const char *a, const char *b, size_t n)
-{
-	if (n >= 8) {
-		uint64_t x, y;
-		for (size_t i = 0; i + 8 < n; i += 8) {
-			memcpy(&x, a + i, 8);
-			memcpy(&y, b + i, 8);
-			if (x != y)
-				return false;
-		}
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return x == y;
-	}
-	if (n >= 4) {
-		uint32_t x0, y0, x1, y1;
-		memcpy(&x0, a, 4);
-		memcpy(&y0, b, 4);
-		memcpy(&x1, a + n - 4, 4);
-		memcpy(&y1, b + n - 4, 4);
-		return x0 == y0 && x1 == y1;
-	}
-	return n == 0 ||
-	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
-}
-
 /* The bytes of x that are NUL have bit 7 set in the result, and it is 0
  * when none is: without one, no byte borrows and none gains bit 7 by
  * itself. (Bytes above a NUL may be marked too; the test is any or
@@ -342,7 +313,7 @@ static long trait_buf_find(const struct trait_buf *tb, uint8_t hidden,
 		const struct trait_ent *e = &tb->ent[i];
 		/* hidden-ness last: told apart only where names match */
 		if (e->nlen == name.len &&
-		    trait_mem_eq(tb->b + e->off + 1, name.p, name.len) &&
+		    strv_mem_eq(tb->b + e->off + 1, name.p, name.len) &&
 		    ((uint8_t)tb->b[e->off] & TRAIT_HIDDEN) == hidden)
 			return (long)i;
 	}
@@ -496,7 +467,7 @@ static inline void trait_buf_put(struct trait_buf *tb, uint8_t type,
 		elen = tb->ent[i].elen;
 	}
 	if (i >= 0 && (uint8_t)tb->b[off] == type && elen == need &&
-	    trait_mem_eq(tb->b + off + 2 + name.len, val.p, val.len))
+	    strv_mem_eq(tb->b + off + 2 + name.len, val.p, val.len))
 		return;
 	if (i < 0 && tb->len + need <= sizeof(tb->b)) {
 		/* a new name with room, most puts: the NUL test comes with
@@ -759,7 +730,7 @@ static inline void fit_holds_note(const struct fit_config *fc,
 		struct jval jv;
 		uint64_t same;
 		if ((nl >= FIT_NAME_LENS && strlen(rn) != nl) ||
-		    !trait_mem_eq(name, rn, nl))
+		    !strv_mem_eq(name, rn, nl))
 			continue;
 		if (type & TRAIT_HIDDEN)
 			return; /* the account: not a trait rules read */
@@ -852,8 +823,8 @@ static uint64_t fit_traits_collect(const struct fit_config *fc,
 		for (uint64_t m = want & ~found; m; m &= m - 1) {
 			size_t i = (size_t)__builtin_ctzll(m);
 			if (nlen[i] != nl ||
-			    !trait_mem_eq(name, fc->rules[base + i].cond.name,
-					  nl))
+			    !strv_mem_eq(name, fc->rules[base + i].cond.name,
+					 nl))
 				continue;
 			if (type & TRAIT_HIDDEN)
 				break; /* the account, as above */

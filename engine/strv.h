@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -69,6 +70,36 @@ static inline bool strv_eq_nocase(struct strv a, const char *b)
 {
 	size_t n = strlen(b);
 	return a.len == n && (n == 0 || strncasecmp(a.p, b, n) == 0);
+}
+
+/* memcmp(a, b, n) == 0 without the call, for the short names, paths and
+ * values traits and conditions compare: whole words, the last one
+ * overlapping the one before, and below eight bytes two overlapping
+ * halves or three bytes. */
+static inline bool strv_mem_eq(const char *a, const char *b, size_t n)
+{
+	if (n >= 8) {
+		uint64_t x, y;
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t x0, y0, x1, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
+		return x0 == y0 && x1 == y1;
+	}
+	return n == 0 ||
+	       (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
 static inline bool strv_has_prefix(struct strv a, const char *prefix)

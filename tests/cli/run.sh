@@ -239,6 +239,20 @@ t_check_unreachable() {
 	fi
 }
 
+# daemon_log_until CONFIG PATTERN: run the daemon on CONFIG (its broker
+# down) until PATTERN is in its stderr ($tmp/err), for at most 5 s.
+daemon_log_until() {
+	"$bin" -c "$1" </dev/null >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	i=0
+	while [ $i -lt 50 ] && ! grep -q "$2" "$tmp/err"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 # librdkafka's own log lines go through the daemon's logger: a refused
 # connection is an "error: kafka: ..." line, not librdkafka's default
 # "%3|epoch|FAIL|..." line that journald would store at info.
@@ -246,15 +260,7 @@ t_run_kafka_log() {
 	sed -e 's/127.0.0.1:9092/127.0.0.1:1/' \
 		-e 's/"kafka": {/"process": {"http_listen": ""}, "kafka": {/' \
 		"$cfg" >"$tmp/nobroker.json"
-	"$bin" -c "$tmp/nobroker.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
-	pid=$!
-	i=0
-	while [ $i -lt 50 ] && ! grep -q 'FAIL' "$tmp/err"; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	daemon_log_until "$tmp/nobroker.json" FAIL
 	if grep -q '^error: kafka: rdkafka#[a-z]*-[0-9]*: FAIL: .*Connection refused' "$tmp/err" &&
 		! grep -q '^%[0-9]|' "$tmp/err" && ! grep -q CONFWARN "$tmp/err"; then
 		ok "run-kafka-log: librdkafka's lines carry the daemon's level prefix"
@@ -271,15 +277,7 @@ t_run_kafka_confwarn() {
 		-e 's/"log_level": "info"/"log_level": "debug"/' \
 		-e 's/"http_listen": "127.0.0.1:9464"/"http_listen": ""/' \
 		"$root/config/leadrouter.example.json" >"$tmp/confwarn.json"
-	"$bin" -c "$tmp/confwarn.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
-	pid=$!
-	i=0
-	while [ $i -lt 50 ] && ! grep -q 'CONFWARN' "$tmp/err"; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	daemon_log_until "$tmp/confwarn.json" CONFWARN
 	if grep -q '^debug: kafka: .*: CONFWARN: .*session.timeout.ms is a consumer property and will be ignored by this producer' "$tmp/err" &&
 		! grep -q '^warning: .*CONFWARN' "$tmp/err"; then
 		ok "run-kafka-confwarn: the other client kind's properties are noted at debug"
