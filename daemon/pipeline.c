@@ -143,8 +143,9 @@ static void pipeline_consume(struct pipeline *pl)
 		if (pl->cons->failed) {
 			if (m)
 				rd_kafka_message_destroy(m);
-			/* A restore given up for a stop fails its rebalance. */
-			if (pl->stop_sig == 0)
+			/* A restore given up for a stop fails its rebalance;
+			 * any other failure is one, stop asked or not. */
+			if (!pl->restore_stopped)
 				pipeline_fatal(pl, "rebalance failed");
 			return;
 		}

@@ -66,6 +66,7 @@ struct pipeline {
 	/* Life cycle. */
 	bool ready, stopping, in_rebalance;
 	int stop_sig; /* SIGTERM or SIGINT once one asked to stop, else 0 */
+	bool restore_stopped; /* a restore was given up for that stop */
 	int status;
 	uint64_t watchdog_usec;
 	int64_t last_watchdog_ms, last_expire_ms, last_stats_ms;

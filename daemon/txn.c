@@ -289,6 +289,8 @@ static int txn_restore(struct pipeline *pl, bool leads, const int32_t *parts,
 		pl->cons, topic, parts, n,
 		leads ? txn_restore_lead_fn : txn_restore_team_fn,
 		txn_restore_progress_cb, pl, RESTORE_TIMEOUT_MS);
+	if (records == CONSUMER_RESTORE_STOPPED)
+		pl->restore_stopped = true;
 	if (records < 0)
 		return -1;
 	pl->metrics.restore_records += (uint64_t)records;
@@ -572,7 +574,7 @@ int txn_assign_hook(const rd_kafka_topic_partition_list_t *parts, void *arg)
 	    txn_restore(pl, false, tp, nt) < 0)
 		goto done;
 	rc = 0;
-	if (!pl->ready) {
+	if (!pl->ready && !pl->stopping) {
 		pl->ready = true;
 		sd_notify(0, "READY=1\nSTATUS=running");
 		log_info("pipeline: ready");

@@ -165,8 +165,6 @@ static void test_exact_lines(void **state)
 	metrics_free(&m);
 }
 
-/* Each family: HELP then TYPE exactly once, before any of its samples,
- * and every sample line belongs to the family announced last. */
 /* A declared team has every strategy's series at 0 before its first
  * handoff; declaring it again, or counting a handoff, adds no second set. */
 static void test_team_declared(void **state)
@@ -194,6 +192,8 @@ static void test_team_declared(void **state)
 	metrics_free(&m);
 }
 
+/* Each family: HELP then TYPE exactly once, before any of its samples,
+ * and every sample line belongs to the family announced last. */
 static void test_structure(void **state)
 {
 	struct metrics m;
