@@ -1843,7 +1843,8 @@ static int event_page_get(struct event_ctx *c, const struct event_slots *s,
 
 /*
  * The e-mail key is the address without the white space a form or CRM left
- * around it, so that "Bob@x.com " and "bob@x.com" are one lead; one that
+ * around it and one dot ending its domain, so that "Bob@x.com " and
+ * "bob@x.com." are the lead bob@x.com; one that
  * is only white space is no e-mail, as an empty one. ev->email itself stays
  * as sent (it is stored as the trait); cond_email_domain trims the same way.
  */
@@ -1858,6 +1859,11 @@ static int event_identity_set(struct event_ctx *c)
 		return 0;
 	}
 	email = strv_trim_space(ev->email);
+	/* "dan@gmail.com." is dan@gmail.com (the domain's absolute form, as
+	 * cond_email_domain reads it), not a second lead */
+	if (email.len > 1 && email.p[email.len - 1] == '.' &&
+	    memchr(email.p, '@', email.len - 1))
+		email.len--;
 	if (!strv_empty(email)) {
 		o = event_scratch_alloc(ev, email.len);
 		if (o == NULL)

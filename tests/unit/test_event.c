@@ -1083,6 +1083,22 @@ static void test_email_key_trimmed(void **state)
 	assert_strv(ev.lead_key, "A1");
 	assert_strv(ev.email, " \t ");
 
+	/* one dot ending the domain is not part of the key either; the
+	 * e-mail stays as sent, and a dot with no domain before it stays */
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"identify\",\"traits\":{\"email\":"
+		 "\"Dan@GMAIL.com. \"},%s",
+		 tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "dan@gmail.com");
+	assert_strv(ev.email, "Dan@GMAIL.com. ");
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"identify\",\"traits\":{\"email\":"
+		 "\"no.at.sign.\"},%s",
+		 tail);
+	assert_int_equal(parse(buf), 0);
+	assert_strv(ev.lead_key, "no.at.sign.");
+
 	snprintf(buf, sizeof(buf),
 		 "{\"type\":\"identify\",\"traits\":{\"email\":\"  \"},%s",
 		 tail);
