@@ -32,7 +32,7 @@ KTEST_SRC  = $(wildcard tests/kafka/*.c)
 KTEST_BIN  = $(KTEST_SRC:tests/kafka/%.c=$(BUILD)/tests/kafka/%)
 
 .PHONY: all deps test test-unit check check-valgrind check-clang fuzz fuzz-run fuzz-diff fuzz-diff-run format \
-	format-check bench bench-parse bench-kafka test-kafka clean run-sample install uninstall
+	format-check bench bench-parse bench-leads bench-kafka test-kafka clean run-sample install uninstall
 
 all: $(BUILD)/leadrouter
 
@@ -113,7 +113,9 @@ test: test-unit
 	$(MAKE) BUILD=$(BUILD) test-kafka
 
 # Unit tests: every binary runs even when one fails; the exit status tells.
-test-unit: $(UNIT_BIN) $(BUILD)/leadrouter
+# The benchmark programs are built too, so an API change cannot leave them
+# behind unnoticed; they are not run here.
+test-unit: $(UNIT_BIN) $(BUILD)/leadrouter $(BUILD)/bench_parse $(BUILD)/bench_leads
 	@fail=0; for t in $(UNIT_BIN); do \
 		echo "== $$t"; (cd tests/unit && ../../$$t) || fail=1; \
 	done; \
@@ -199,6 +201,13 @@ $(BUILD)/bench_parse: bench/bench_parse.c $(BUILD)/libleadrouter.a | deps
 
 bench-parse: $(BUILD)/bench_parse
 	$(BUILD)/bench_parse
+
+# The lead table and engine alone, on events filled in by hand.
+$(BUILD)/bench_leads: bench/bench_leads.c $(BUILD)/libleadrouter.a | deps
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libleadrouter.a $(LDLIBS_ALL)
+
+bench-leads: $(BUILD)/bench_leads
+	$(BUILD)/bench_leads
 
 $(BUILD)/tests/kafka/%: tests/kafka/%.c | deps
 	@mkdir -p $(dir $@)

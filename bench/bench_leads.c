@@ -90,28 +90,40 @@ static char *s_pricing[] = {"/pricing"}, *s_docs[] = {"/docs"},
 	    *s_us[] = {"US"}, *s_free[] = {"gmail.com", "yahoo.com"},
 	    *s_req[] = {"email"}, *s_stud[] = {"student"};
 
-static struct cond c_pricing = {FIELD_PATH, NULL, COND_PREFIX, s_pricing,
-				1,          0,    false,       false};
-static struct cond c_docs = {FIELD_PATH, NULL, COND_PREFIX, s_docs,
-			     1,          0,    false,       false};
+static struct cond c_pricing = {
+	.src = FIELD_PATH, .op = COND_PREFIX, .strs = s_pricing, .nstrs = 1};
+static struct cond c_docs = {
+	.src = FIELD_PATH, .op = COND_PREFIX, .strs = s_docs, .nstrs = 1};
 static struct cond c_demo = {
-	FIELD_EVENT_NAME, NULL, COND_EQ, s_demo, 1, 0, false, false};
+	.src = FIELD_EVENT_NAME, .op = COND_EQ, .strs = s_demo, .nstrs = 1};
 static struct cond c_trial = {
-	FIELD_EVENT_NAME, NULL, COND_EQ, s_trial, 1, 0, false, false};
+	.src = FIELD_EVENT_NAME, .op = COND_EQ, .strs = s_trial, .nstrs = 1};
 static struct cond c_webinar = {
-	FIELD_EVENT_NAME, NULL, COND_IN, s_webinar, 2, 0, false, false};
-static struct cond c_careers = {FIELD_PATH, NULL, COND_PREFIX, s_careers,
-				1,          0,    false,       false};
-static struct cond c_pro = {FIELD_PROPERTY, "plan", COND_EQ, s_pro, 1, 0,
-			    false,          false};
+	.src = FIELD_EVENT_NAME, .op = COND_IN, .strs = s_webinar, .nstrs = 2};
+static struct cond c_careers = {
+	.src = FIELD_PATH, .op = COND_PREFIX, .strs = s_careers, .nstrs = 1};
+static struct cond c_pro = {.src = FIELD_PROPERTY,
+			    .name = "plan",
+			    .op = COND_EQ,
+			    .strs = s_pro,
+			    .nstrs = 1};
 static struct cond c_open = {
-	FIELD_EVENT_NAME, NULL, COND_EQ, s_open, 1, 0, false, false};
-static struct cond c_emea = {FIELD_TRAIT, "country", COND_IN, s_emea,
-			     3,           0,         false,   false};
-static struct cond c_us = {FIELD_TRAIT, "country", COND_IN, s_us,
-			   1,           0,         false,   false};
-static struct cond c_ent = {FIELD_TRAIT, "employees", COND_GE, NULL,
-			    0,           1000,        true,    false};
+	.src = FIELD_EVENT_NAME, .op = COND_EQ, .strs = s_open, .nstrs = 1};
+static struct cond c_emea = {.src = FIELD_TRAIT,
+			     .name = "country",
+			     .op = COND_IN,
+			     .strs = s_emea,
+			     .nstrs = 3};
+static struct cond c_us = {.src = FIELD_TRAIT,
+			   .name = "country",
+			   .op = COND_IN,
+			   .strs = s_us,
+			   .nstrs = 1};
+static struct cond c_ent = {.src = FIELD_TRAIT,
+			    .name = "employees",
+			    .op = COND_GE,
+			    .num = 1000,
+			    .is_num = true};
 
 #define PAGE  (1u << EVENT_PAGE)
 #define TRACK (1u << EVENT_TRACK)
@@ -131,10 +143,16 @@ static struct fit_rule fit_rules[4];
 static struct territory terr[] = {
 	{"emea", &c_emea, 1, "emea", 0},
 	{"us-enterprise",
-	 (struct cond[]){
-		 {FIELD_TRAIT, "country", COND_IN, s_us, 1, 0, false, false},
-		 {FIELD_TRAIT, "employees", COND_GE, NULL, 0, 1000, true,
-		  false}},
+	 (struct cond[]){{.src = FIELD_TRAIT,
+			  .name = "country",
+			  .op = COND_IN,
+			  .strs = s_us,
+			  .nstrs = 1},
+			 {.src = FIELD_TRAIT,
+			  .name = "employees",
+			  .op = COND_GE,
+			  .num = 1000,
+			  .is_num = true}},
 	 2, "us-ent", 1},
 	{"us", &c_us, 1, "us", 2},
 };
@@ -142,18 +160,27 @@ static struct territory terr[] = {
 static void bench_config(struct engine_config *cfg)
 {
 	fit_rules[0] = (struct fit_rule){"senior",
-					 {FIELD_TRAIT, "title", COND_CONTAINS,
-					  s_senior, 3, 0, false, false},
+					 {.src = FIELD_TRAIT,
+					  .name = "title",
+					  .op = COND_CONTAINS,
+					  .strs = s_senior,
+					  .nstrs = 3},
 					 25};
 	fit_rules[1] = (struct fit_rule){"size", c_ent, 20};
-	fit_rules[2] = (struct fit_rule){
-		"industry",
-		{FIELD_TRAIT, "industry", COND_IN, s_soft, 2, 0, false, false},
-		15};
-	fit_rules[3] = (struct fit_rule){
-		"mid",
-		{FIELD_TRAIT, "employees", COND_GE, NULL, 0, 100, true, false},
-		10};
+	fit_rules[2] = (struct fit_rule){"industry",
+					 {.src = FIELD_TRAIT,
+					  .name = "industry",
+					  .op = COND_IN,
+					  .strs = s_soft,
+					  .nstrs = 2},
+					 15};
+	fit_rules[3] = (struct fit_rule){"mid",
+					 {.src = FIELD_TRAIT,
+					  .name = "employees",
+					  .op = COND_GE,
+					  .num = 100,
+					  .is_num = true},
+					 10};
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->scoring = (struct scoring_config){
 		.rules = rules, .nrules = 8, .half_life_days = 14};
