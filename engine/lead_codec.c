@@ -37,48 +37,16 @@
  * upgrade), their indexes taken against the current config. */
 #define CODEC_VERSION 2
 
-struct jbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void jb_reserve(struct jbuf *b, size_t n)
+/* The changelog record is written into a struct jtext (jtext.h) with
+ * jtext_raw_put only, so its bad flag means out of memory: the record has
+ * its own string form (jb_str), not jansson's. */
+static void jb_puts(struct jtext *b, const char *s)
 {
-	size_t cap;
-	char *p;
-
-	if (b->oom || b->len + n + 1 <= b->cap)
-		return;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p) {
-		b->oom = true;
-		return;
-	}
-	b->p = p;
-	b->cap = cap;
-}
-
-static void jb_putn(struct jbuf *b, const char *s, size_t n)
-{
-	jb_reserve(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void jb_puts(struct jbuf *b, const char *s)
-{
-	jb_putn(b, s, strlen(s));
+	jtext_raw_put(b, s, strlen(s));
 }
 
 __attribute__((format(printf, 2, 3))) static void
-jb_printf(struct jbuf *b, const char *fmt, ...)
+jb_printf(struct jtext *b, const char *fmt, ...)
 {
 	char tmp[64];
 	va_list ap;
@@ -88,39 +56,40 @@ jb_printf(struct jbuf *b, const char *fmt, ...)
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		jb_putn(b, tmp,
-			(size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+		jtext_raw_put(b, tmp,
+			      (size_t)n < sizeof(tmp) ? (size_t)n
+						      : sizeof(tmp) - 1);
 }
 
 /* A double that strtod restores bit for bit, always spelled as a real. */
-static void jb_double(struct jbuf *b, double x)
+static void jb_double(struct jtext *b, double x)
 {
 	char tmp[40];
 	int n = snprintf(tmp, sizeof(tmp), "%.17g", isfinite(x) ? x : 0.0);
 
-	jb_putn(b, tmp, (size_t)n);
+	jtext_raw_put(b, tmp, (size_t)n);
 	if (!strpbrk(tmp, ".e"))
 		jb_puts(b, ".0");
 }
 
-static void jb_str(struct jbuf *b, const char *s, size_t n)
+static void jb_str(struct jtext *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	jb_putn(b, "\"", 1);
+	jtext_raw_put(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 		if (c == '"' || c == '\\') {
-			jb_putn(b, "\\", 1);
-			jb_putn(b, (const char *)&s[i], 1);
+			jtext_raw_put(b, "\\", 1);
+			jtext_raw_put(b, (const char *)&s[i], 1);
 		} else if (c < 0x20) {
-			jb_putn(b, esc, sizeof(esc));
+			jtext_raw_put(b, esc, sizeof(esc));
 		} else {
-			jb_putn(b, (const char *)&s[i], 1);
+			jtext_raw_put(b, (const char *)&s[i], 1);
 		}
 	}
-	jb_putn(b, "\"", 1);
+	jtext_raw_put(b, "\"", 1);
 }
 
 static char codec_type_code(uint8_t type)
@@ -154,7 +123,7 @@ static int codec_type_parse(const char *s, uint8_t *type)
 
 /* Records of rules the config no longer has (removed by a reload) are
  * left out, as decode would drop them. */
-static void codec_write_recs(struct jbuf *b, const struct scoring_config *sc,
+static void codec_write_recs(struct jtext *b, const struct scoring_config *sc,
 			     const struct lead *l)
 {
 	const struct lead_rec *r = lead_recs(l);
@@ -178,7 +147,7 @@ static void codec_write_recs(struct jbuf *b, const struct scoring_config *sc,
 	jb_puts(b, "]");
 }
 
-static void codec_write_traits(struct jbuf *b, const struct lead *l)
+static void codec_write_traits(struct jtext *b, const struct lead *l)
 {
 	const char *p = lead_traits(l);
 	size_t off = 0, next;
@@ -219,7 +188,7 @@ static double codec_score_kept(const struct scoring_config *sc,
 int lead_encode(const struct engine_config *cfg, const struct lead *l,
 		char **out, size_t *len)
 {
-	struct jbuf b = {0};
+	struct jtext b = {0};
 
 	jb_printf(&b, "{\"v\":%d,\"last_ms\":%" PRId64 ",\"cycle\":%u",
 		  CODEC_VERSION, l->last_ms, (unsigned)l->cycle);
@@ -241,8 +210,8 @@ int lead_encode(const struct engine_config *cfg, const struct lead *l,
 	codec_write_recs(&b, &cfg->scoring, l);
 	codec_write_traits(&b, l);
 	jb_puts(&b, "}");
-	if (b.oom) {
-		free(b.p);
+	if (b.bad) {
+		jtext_reset(&b);
 		return -1;
 	}
 	*out = b.p;

@@ -329,10 +329,27 @@ static json_t *gen_number(uint64_t *s)
 	}
 }
 
+static json_t *gen_value(uint64_t *s, int depth);
+
+/* An object of n members with random keys, its values one level deeper. */
+static json_t *gen_object(uint64_t *s, size_t n, int depth)
+{
+	json_t *o = json_object(), *k;
+
+	for (size_t i = 0; i < n; i++) {
+		k = gen_string(s, true);
+		json_object_setn_new(o, json_string_value(k),
+				     json_string_length(k),
+				     gen_value(s, depth + 1));
+		json_decref(k);
+	}
+	return o;
+}
+
 static json_t *gen_value(uint64_t *s, int depth)
 {
 	unsigned kind = rng_below(s, depth < 4 ? 8 : 6);
-	json_t *v, *k;
+	json_t *v;
 	size_t n;
 
 	switch (kind) {
@@ -353,16 +370,7 @@ static json_t *gen_value(uint64_t *s, int depth)
 			json_array_append_new(v, gen_value(s, depth + 1));
 		return v;
 	default:
-		v = json_object();
-		n = rng_below(s, 6);
-		for (size_t i = 0; i < n; i++) {
-			k = gen_string(s, true);
-			json_object_setn_new(v, json_string_value(k),
-					     json_string_length(k),
-					     gen_value(s, depth + 1));
-			json_decref(k);
-		}
-		return v;
+		return gen_object(s, rng_below(s, 6), depth);
 	}
 }
 
@@ -394,19 +402,12 @@ static void test_scan_accepts_dumps(void **state)
 
 	(void)state;
 	for (int i = 0; i < 20000; i++) {
-		json_t *o = json_object(), *k, *v;
 		size_t nk = rng_below(&seed, 10);
+		json_t *o = gen_object(&seed, nk, 0), *k, *v;
 		const char *key;
 		char *d, *dk, *dv;
 		int n, at = 0;
 
-		for (size_t j = 0; j < nk; j++) {
-			k = gen_string(&seed, true);
-			json_object_setn_new(o, json_string_value(k),
-					     json_string_length(k),
-					     gen_value(&seed, 1));
-			json_decref(k);
-		}
 		d = json_dumps(o, DUMP_FLAGS);
 		n = jtext_object_scan(d, strlen(d), m);
 		assert_int_equal(n, json_object_size(o));
@@ -441,17 +442,10 @@ static void test_scan_sound_mutations(void **state)
 
 	(void)state;
 	for (int i = 0; i < 100000; i++) {
-		json_t *o = json_object(), *k;
 		size_t nk = 1 + rng_below(&seed, 4), len, at;
+		json_t *o = gen_object(&seed, nk, 0);
 		char *d;
 
-		for (size_t j = 0; j < nk; j++) {
-			k = gen_string(&seed, true);
-			json_object_setn_new(o, json_string_value(k),
-					     json_string_length(k),
-					     gen_value(&seed, 1));
-			json_decref(k);
-		}
 		d = json_dumps(o, DUMP_FLAGS);
 		len = strlen(d);
 		json_decref(o);
