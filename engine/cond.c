@@ -133,17 +133,14 @@ bool cond_email_domain(struct strv email, char *buf, size_t cap,
 	const char *at;
 	size_t n;
 
-	/* "bob@gmail.com " is at gmail.com: the blank a form or CRM left
-	 * around the address is not part of it (event.c keys it the same) */
-	email = strv_trim_space(email);
+	/* "bob@gmail.com " and "dan@gmail.com." are at gmail.com, as they
+	 * are the leads bob@ and dan@gmail.com (event.c), or the
+	 * disqualifiers and named accounts would not see the domain */
+	email = strv_email_trim(email);
 	at = email.len ? memrchr(email.p, '@', email.len) : NULL;
 	if (!at)
 		return false;
 	n = email.len - (size_t)(at + 1 - email.p);
-	/* "dan@gmail.com." names gmail.com too (the absolute form, with the
-	 * root's dot): one trailing dot is dropped, or the disqualifiers and
-	 * named accounts would not see the domain */
-	n -= n > 0 && at[n] == '.';
 	if (n == 0 || n >= cap)
 		return false;
 	cond_fold(buf, at + 1, n); /* eight bytes at a time */

@@ -1842,11 +1842,11 @@ static int event_page_get(struct event_ctx *c, const struct event_slots *s,
 /* ---- identity and time ---- */
 
 /*
- * The e-mail key is the address without the white space a form or CRM left
- * around it and one dot ending its domain, so that "Bob@x.com " and
- * "bob@x.com." are the lead bob@x.com; one that
- * is only white space is no e-mail, as an empty one. ev->email itself stays
- * as sent (it is stored as the trait); cond_email_domain trims the same way.
+ * The e-mail key is the address as strv_email_trim leaves it (no white
+ * space around it, no dot ending its domain), so that "Bob@x.com " and
+ * "bob@x.com." are the lead bob@x.com; one that is only white space is no
+ * e-mail, as an empty one. ev->email itself stays as sent (it is stored as
+ * the trait); cond_email_domain starts from the same strv_email_trim.
  */
 static int event_identity_set(struct event_ctx *c)
 {
@@ -1858,12 +1858,7 @@ static int event_identity_set(struct event_ctx *c)
 		ev->lead_key = ev->user_id;
 		return 0;
 	}
-	email = strv_trim_space(ev->email);
-	/* "dan@gmail.com." is dan@gmail.com (the domain's absolute form, as
-	 * cond_email_domain reads it), not a second lead */
-	if (email.len > 1 && email.p[email.len - 1] == '.' &&
-	    memchr(email.p, '@', email.len - 1))
-		email.len--;
+	email = strv_email_trim(ev->email);
 	if (!strv_empty(email)) {
 		o = event_scratch_alloc(ev, email.len);
 		if (o == NULL)

@@ -59,6 +59,18 @@ static inline struct strv strv_trim_space(struct strv s)
 	return s;
 }
 
+/* An e-mail address as the engine reads it: without the white space a form
+ * or CRM left around it, and without one dot ending its domain (the
+ * absolute form: "dan@gmail.com." is dan@gmail.com). The lead key and
+ * email_domain both start from this. */
+static inline struct strv strv_email_trim(struct strv s)
+{
+	s = strv_trim_space(s);
+	if (s.len > 1 && s.p[s.len - 1] == '.' && memchr(s.p, '@', s.len - 1))
+		s.len--;
+	return s;
+}
+
 static inline bool strv_eq(struct strv a, const char *b)
 {
 	size_t n = strlen(b);
